@@ -1,0 +1,48 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "**/dist/", ".local/", "bench/out/", "coverage/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "LogicalExpression[operator='||'][right.type=/Literal|ObjectExpression|ArrayExpression/]",
+          message: "Use ?? for defaults so a configured 0 or empty string is kept.",
+        },
+      ],
+    },
+  },
+  {
+    files: ["infra/render/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: ["@pulumi/*", "node:fs", "node:fs/*", "node:net", "node:http", "fs", "net", "../k8s/*", "../../local/*"] },
+      ],
+    },
+  },
+  {
+    files: ["infra/config/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["../render/*", "../k8s/*", "../../local/*"] }],
+    },
+  },
+  {
+    files: ["local/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["@pulumi/*", "../infra/k8s/*"] }],
+    },
+  },
+  {
+    files: ["app-probe/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["../infra/*", "../../infra/*", "../local/*", "../../local/*", "../bench/*", "../../bench/*"] }],
+    },
+  },
+);

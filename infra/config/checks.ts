@@ -1,0 +1,203 @@
+/**
+ * Cross-field rules: the connection budget, timeouts that must be ordered, memory that must fit and
+ * settings the target PgBouncer version does not know. Each returns problems, never throws, so the
+ * user sees every problem at once.
+ */
+import type { ParsedStackConfig } from "./schema.ts";
+import { formatDuration, formatSize } from "./units.ts";
+
+export interface Problem {
+  /** Full dotted key, e.g. `pooling:pgbouncer.defaultPoolSize`. */
+  key: string;
+  value: unknown;
+  message: string;
+}
+
+export const key = (path: string) => `pooling:${path}`;
+
+/** PgBouncer settings that only some versions know; asking for one on an older version is refused. */
+export const PGBOUNCER_VERSION_GATES: ReadonlyArray<{ field: keyof ParsedStackConfig["pgbouncer"]; setting: string; since: string }> = [
+  { field: "maxPreparedStatements", setting: "max_prepared_statements", since: "1.21" },
+];
+
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Server connections all PgBouncer replicas may open, and what PostgreSQL can give them. */
+export function connectionBudget(cfg: ParsedStackConfig) {
+  const { postgres: pg, pgbouncer: pb } = cfg;
+  const perReplica = pb.defaultPoolSize + pb.reservePoolSize;
+  const pgbouncerServerConnections = pb.replicas * perReplica;
+  const usable = pg.maxConnections - pg.superuserReservedConnections - pg.headroomConnections;
+  return { perReplica, pgbouncerServerConnections, usable, spare: usable - pgbouncerServerConnections };
+}
+
+function budgetProblems(cfg: ParsedStackConfig): Problem[] {
+  const { postgres: pg, pgbouncer: pb, probe, redis } = cfg;
+  const problems: Problem[] = [];
+  const b = connectionBudget(cfg);
+  if (b.usable <= 0) {
+    problems.push({
+      key: key("postgres.maxConnections"),
+      value: pg.maxConnections,
+      message:
+        `nothing is left for PgBouncer: maxConnections ${pg.maxConnections} − superuserReservedConnections ${pg.superuserReservedConnections}` +
+        ` − headroomConnections ${pg.headroomConnections} = ${b.usable}. Raise ${key("postgres.maxConnections")} or lower the reserved connections.`,
+    });
+  } else if (b.spare < 0) {
+    const maxPool = Math.floor(b.usable / pb.replicas) - pb.reservePoolSize;
+    const fixPool = maxPool >= 1 ? `lower it to at most ${maxPool}` : `lower ${key("pgbouncer.replicas")} or ${key("pgbouncer.reservePoolSize")}`;
+    problems.push({
+      key: key("pgbouncer.defaultPoolSize"),
+      value: pb.defaultPoolSize,
+      message:
+        `the PgBouncer pools need more server connections than PostgreSQL can give: replicas ${pb.replicas} × (defaultPoolSize ${pb.defaultPoolSize}` +
+        ` + reservePoolSize ${pb.reservePoolSize}) = ${b.pgbouncerServerConnections} > maxConnections ${pg.maxConnections}` +
+        ` − superuserReservedConnections ${pg.superuserReservedConnections} − headroomConnections ${pg.headroomConnections} = ${b.usable}.` +
+        ` Either ${fixPool}, or raise ${key("postgres.maxConnections")} to at least` +
+        ` ${b.pgbouncerServerConnections + pg.superuserReservedConnections + pg.headroomConnections}.`,
+    });
+  }
+  if (pb.minPoolSize > pb.defaultPoolSize) {
+    problems.push({
+      key: key("pgbouncer.minPoolSize"),
+      value: pb.minPoolSize,
+      message: `minPoolSize ${pb.minPoolSize} > defaultPoolSize ${pb.defaultPoolSize}: PgBouncer would keep more idle connections than the pool may hold. Set it to at most ${pb.defaultPoolSize}.`,
+    });
+  }
+  const probeClients = probe.replicas * probe.postgresPoolMax;
+  if (probeClients > pb.maxClientConn) {
+    problems.push({
+      key: key("probe.postgresPoolMax"),
+      value: probe.postgresPoolMax,
+      message:
+        `the probe pools can open more client connections than one PgBouncer accepts: replicas ${probe.replicas} × postgresPoolMax ${probe.postgresPoolMax}` +
+        ` = ${probeClients} > ${key("pgbouncer.maxClientConn")} ${pb.maxClientConn}. Lower it to at most ${Math.floor(pb.maxClientConn / probe.replicas)}` +
+        ` or raise ${key("pgbouncer.maxClientConn")} to at least ${probeClients}.`,
+    });
+  }
+  const redisClients = probe.replicas * probe.redisPoolMax;
+  if (redisClients > redis.maxClients) {
+    problems.push({
+      key: key("probe.redisPoolMax"),
+      value: probe.redisPoolMax,
+      message:
+        `the probe's Redis connections exceed what Redis accepts: replicas ${probe.replicas} × redisPoolMax ${probe.redisPoolMax} = ${redisClients}` +
+        ` > ${key("redis.maxClients")} ${redis.maxClients}. Lower it to at most ${Math.floor(redis.maxClients / probe.replicas)}` +
+        ` or raise ${key("redis.maxClients")} to at least ${redisClients}.`,
+    });
+  }
+  return problems;
+}
+
+/** `a` must be below `b` when both are non-zero (0 means "never"). */
+function ordered(
+  problems: Problem[],
+  [aPath, a]: [string, number],
+  [bPath, b]: [string, number],
+  why: string,
+) {
+  if (a !== 0 && b !== 0 && a >= b) {
+    problems.push({
+      key: key(aPath),
+      value: formatDuration(a),
+      message: `${aPath} ${formatDuration(a)} must be below ${key(bPath)} ${formatDuration(b)}: ${why}`,
+    });
+  }
+}
+
+function timeoutProblems(cfg: ParsedStackConfig): Problem[] {
+  const { postgres: pg, pgbouncer: pb, probe } = cfg;
+  const problems: Problem[] = [];
+  ordered(problems, ["postgres.statementTimeout", pg.statementTimeout], ["pgbouncer.queryTimeout", pb.queryTimeout],
+    "otherwise PgBouncer drops the server connection before PostgreSQL cancels the statement cleanly.");
+  ordered(problems, ["postgres.lockTimeout", pg.lockTimeout], ["postgres.statementTimeout", pg.statementTimeout],
+    "otherwise the statement timeout always fires first and lock waits are never reported as such.");
+  ordered(problems, ["pgbouncer.reservePoolTimeout", pb.reservePoolTimeout], ["pgbouncer.queryWaitTimeout", pb.queryWaitTimeout],
+    "otherwise waiting clients are disconnected before the reserve pool can help them.");
+  ordered(problems, ["pgbouncer.serverConnectTimeout", pb.serverConnectTimeout], ["pgbouncer.queryWaitTimeout", pb.queryWaitTimeout],
+    "otherwise a client is disconnected while PgBouncer is still connecting to PostgreSQL for it.");
+  ordered(problems, ["probe.httpKeepAliveTimeout", probe.httpKeepAliveTimeout], ["probe.serverKeepAliveTimeout", probe.serverKeepAliveTimeout],
+    "a client must close an idle socket before the server does, or a request races the server's close and fails.");
+  if (pb.clientIdleTimeout !== 0 && (probe.postgresIdleTimeout === 0 || probe.postgresIdleTimeout >= pb.clientIdleTimeout)) {
+    problems.push({
+      key: key("pgbouncer.clientIdleTimeout"),
+      value: formatDuration(pb.clientIdleTimeout),
+      message:
+        `PgBouncer would close the probe's idle pooled connections (clientIdleTimeout ${formatDuration(pb.clientIdleTimeout)}) before the pool does` +
+        ` (${key("probe.postgresIdleTimeout")} ${formatDuration(probe.postgresIdleTimeout)}), and the next query on them fails.` +
+        ` Set ${key("pgbouncer.clientIdleTimeout")} to 0s or above ${formatDuration(probe.postgresIdleTimeout)}.`,
+    });
+  }
+  return problems;
+}
+
+/** Memory actually used for a given parse: explicit values, or their derived defaults. */
+export function derivedMemory(cfg: ParsedStackConfig) {
+  const pg = cfg.postgres;
+  return {
+    sharedBuffers: pg.sharedBuffers ?? Math.floor(pg.memory / 4 / 8192) * 8192,
+    effectiveCacheSize: pg.effectiveCacheSize ?? Math.floor((pg.memory * 3) / 4 / 8192) * 8192,
+    redisMaxMemory: cfg.redis.maxMemory ?? Math.floor((cfg.redis.memory * 3) / 4),
+  };
+}
+
+function memoryProblems(cfg: ParsedStackConfig): Problem[] {
+  const { postgres: pg, redis } = cfg;
+  const problems: Problem[] = [];
+  const mem = derivedMemory(cfg);
+  if (pg.sharedBuffers !== undefined && pg.sharedBuffers > pg.memory * 0.4) {
+    problems.push({
+      key: key("postgres.sharedBuffers"),
+      value: formatSize(pg.sharedBuffers),
+      message: `sharedBuffers ${formatSize(pg.sharedBuffers)} is above 40% of ${key("postgres.memory")} ${formatSize(pg.memory)}; the rest is needed for connections and the page cache. Set it to at most ${formatSize(Math.floor((pg.memory * 0.4) / 1024) * 1024)}.`,
+    });
+  }
+  if (pg.effectiveCacheSize !== undefined && pg.effectiveCacheSize > pg.memory) {
+    problems.push({
+      key: key("postgres.effectiveCacheSize"),
+      value: formatSize(pg.effectiveCacheSize),
+      message: `effectiveCacheSize ${formatSize(pg.effectiveCacheSize)} is above ${key("postgres.memory")} ${formatSize(pg.memory)}: the planner would count on cache the container does not have.`,
+    });
+  }
+  const serverConnections = connectionBudget(cfg).pgbouncerServerConnections + pg.headroomConnections;
+  const need = mem.sharedBuffers + pg.maintenanceWorkMem + serverConnections * pg.workMem;
+  if (need > pg.memory) {
+    problems.push({
+      key: key("postgres.memory"),
+      value: formatSize(pg.memory),
+      message:
+        `PostgreSQL needs more memory than its limit: sharedBuffers ${formatSize(mem.sharedBuffers)} + maintenanceWorkMem ${formatSize(pg.maintenanceWorkMem)}` +
+        ` + ${serverConnections} connections × workMem ${formatSize(pg.workMem)} = ${formatSize(need)} > memory ${formatSize(pg.memory)}.` +
+        ` Raise ${key("postgres.memory")} or lower ${key("postgres.workMem")}.`,
+    });
+  }
+  if (mem.redisMaxMemory > redis.memory) {
+    problems.push({
+      key: key("redis.maxMemory"),
+      value: formatSize(mem.redisMaxMemory),
+      message: `maxMemory ${formatSize(mem.redisMaxMemory)} is above ${key("redis.memory")} ${formatSize(redis.memory)}: the container would be killed before Redis evicts or refuses writes.`,
+    });
+  }
+  return problems;
+}
+
+function versionProblems(cfg: ParsedStackConfig): Problem[] {
+  const pb = cfg.pgbouncer;
+  return PGBOUNCER_VERSION_GATES.filter((g) => pb[g.field] !== undefined && compareVersions(pb.version, g.since) < 0).map((g) => ({
+    key: key(`pgbouncer.${g.field}`),
+    value: pb[g.field],
+    message: `${g.setting} needs PgBouncer ${g.since} or newer, but ${key("pgbouncer.version")} is ${pb.version}. Remove the key or raise the version.`,
+  }));
+}
+
+export function crossFieldProblems(cfg: ParsedStackConfig): Problem[] {
+  return [...budgetProblems(cfg), ...timeoutProblems(cfg), ...memoryProblems(cfg), ...versionProblems(cfg)];
+}

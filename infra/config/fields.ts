@@ -1,0 +1,110 @@
+/**
+ * Field builders for the stack schema. Each one carries its documentation (description, unit, default)
+ * as zod metadata so the README's config reference and Pulumi.yaml's config block are generated from
+ * the schema and cannot drift from it.
+ */
+import { z } from "zod";
+import { DURATION_HINT, SIZE_HINT, parseDuration, parseSize } from "./units.ts";
+
+export interface FieldDoc {
+  description: string;
+  /** How the value is written in the stack file: "integer", "duration", "size", "string", ... */
+  kind: string;
+}
+
+function show(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+export function duration(def: string, description: string) {
+  return z
+    .unknown()
+    .transform((v, ctx) => {
+      const ms = typeof v === "string" ? parseDuration(v) : undefined;
+      if (ms === undefined) {
+        const unitless = typeof v === "number" ? ` (${v} has no unit: write "${v}s")` : "";
+        ctx.addIssue({ code: "custom", message: `expected ${DURATION_HINT}, got ${show(v)}${unitless}` });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .prefault(def)
+    .meta({ description, kind: "duration" } satisfies FieldDoc);
+}
+
+function sizeOf(v: unknown, ctx: z.core.$RefinementCtx<unknown>): number {
+  const bytes = typeof v === "string" ? parseSize(v) : undefined;
+  if (bytes === undefined) {
+    ctx.addIssue({ code: "custom", message: `expected ${SIZE_HINT}, got ${show(v)}` });
+    return z.NEVER;
+  }
+  return bytes;
+}
+
+export function size(def: string, description: string) {
+  return z.unknown().transform(sizeOf).prefault(def).meta({ description, kind: "size" } satisfies FieldDoc);
+}
+
+/** A size with no default: derived from other fields when absent. */
+export function optionalSize(description: string) {
+  return z.unknown().transform(sizeOf).optional().meta({ description, kind: "size" } satisfies FieldDoc);
+}
+
+export function int(def: number, min: number, max: number, description: string) {
+  return z.int().min(min).max(max).default(def).meta({ description, kind: `integer ${min}..${max}` } satisfies FieldDoc);
+}
+
+export function optionalInt(min: number, max: number, description: string) {
+  return z.int().min(min).max(max).optional().meta({ description, kind: `integer ${min}..${max}` } satisfies FieldDoc);
+}
+
+export function bool(def: boolean, description: string) {
+  return z.boolean().default(def).meta({ description, kind: "boolean" } satisfies FieldDoc);
+}
+
+export function choice<const T extends readonly [string, ...string[]]>(values: T, def: T[number], description: string) {
+  return z.enum(values).default(def as never).meta({ description, kind: values.join(" | ") } satisfies FieldDoc);
+}
+
+/**
+ * A PostgreSQL identifier written without quotes. Anything else (quotes, newlines, "=", ";", spaces) is
+ * refused, so no value can add a line to an ini or conf file.
+ */
+export function identifier(def: string, description: string) {
+  return z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+      message: "expected a PostgreSQL identifier: lower-case letters, digits and _, starting with a letter or _, at most 63 characters",
+    })
+    .default(def)
+    .meta({ description, kind: "identifier" } satisfies FieldDoc);
+}
+
+export function version(def: string, pattern: RegExp, example: string, description: string) {
+  return z
+    .string({ message: `expected a version string such as "${example}" (quote it in YAML)` })
+    .regex(pattern, { message: `expected a version such as "${example}"` })
+    .default(def)
+    .meta({ description, kind: "version" } satisfies FieldDoc);
+}
+
+/** A Kubernetes CPU quantity: "1", "2", "500m", "0.5". */
+export function cpu(def: string, description: string) {
+  return z
+    .union([z.string(), z.number()])
+    .transform((v) => String(v))
+    .pipe(z.string().regex(/^(\d+m|\d+(\.\d+)?)$/, { message: 'expected a CPU quantity such as "1", "0.5" or "500m"' }))
+    .default(def)
+    .meta({ description, kind: "cpu" } satisfies FieldDoc);
+}
+
+/** A DNS-1123 label, as Kubernetes wants for namespaces. */
+export function dnsLabel(def: string, description: string) {
+  return z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+      message: "expected a DNS label: lower-case letters, digits and -, at most 63 characters",
+    })
+    .default(def)
+    .meta({ description, kind: "dns label" } satisfies FieldDoc);
+}

@@ -1,0 +1,130 @@
+/**
+ * The one place stack config becomes a typed, validated, frozen StackConfig. Invalid input yields every
+ * problem at once, each naming its full key; nothing downstream ever sees an unchecked value.
+ */
+import type { z } from "zod";
+import { crossFieldProblems, derivedMemory, compareVersions, key, type Problem } from "./checks.ts";
+import { rawStackSchema, type ParsedStackConfig } from "./schema.ts";
+
+export type { Problem } from "./checks.ts";
+export { connectionBudget, compareVersions, PGBOUNCER_VERSION_GATES } from "./checks.ts";
+export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
+
+type Parsed = ParsedStackConfig;
+
+/** The validated stack: durations in ms, sizes in bytes, derived values filled in, deeply frozen. */
+export type StackConfig = Readonly<{
+  stack: string;
+  namespace: string;
+  postgres: Readonly<Omit<Parsed["postgres"], "sharedBuffers" | "effectiveCacheSize"> & { sharedBuffers: number; effectiveCacheSize: number }>;
+  pgbouncer: Readonly<Omit<Parsed["pgbouncer"], "maxPreparedStatements"> & {
+    /** undefined: the target version does not know the setting, so it is not rendered. */
+    maxPreparedStatements: number | undefined;
+  }>;
+  redis: Readonly<Omit<Parsed["redis"], "maxMemory"> & { maxMemory: number }>;
+  probe: Readonly<Parsed["probe"]>;
+}>;
+
+/** max_prepared_statements PgBouncer gets when the stack does not say: on where the version has it. */
+export const DEFAULT_MAX_PREPARED_STATEMENTS = 200;
+
+export class ConfigError extends Error {
+  readonly code = "POOLING_INVALID_CONFIG";
+  constructor(
+    readonly stackName: string,
+    readonly problems: readonly Problem[],
+  ) {
+    super(`Stack "${stackName}" has ${problems.length} config problem${problems.length === 1 ? "" : "s"}; nothing was rendered:\n${problems.map((p) => `  - ${formatProblem(p)}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function formatProblem(p: Problem): string {
+  const shown = p.value === undefined ? "" : ` = ${typeof p.value === "string" ? JSON.stringify(p.value) : JSON.stringify(p.value) ?? String(p.value)}`;
+  return `${p.key}${shown}: ${p.message}`;
+}
+
+export interface ParseOptions {
+  /** Stack name, for messages and file headers. */
+  stack: string;
+  /**
+   * Versions that replace the stack's own, e.g. the binaries the local stack actually runs. Version gates
+   * and version-dependent defaults then follow what really runs.
+   */
+  versions?: { postgres?: string; pgbouncer?: string };
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const p of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function zodProblems(raw: unknown, error: z.ZodError): Problem[] {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((k) => ({
+        key: key([...issue.path, k].join(".")),
+        value: valueAt(raw, [...issue.path, k]),
+        message: "unknown key: check its spelling against the config reference in README.md.",
+      }));
+    }
+    const path = issue.path.join(".");
+    return [{ key: path ? key(path) : "pooling", value: valueAt(raw, issue.path), message: issue.message }];
+  });
+}
+
+function withVersions(raw: unknown, versions: ParseOptions["versions"]): unknown {
+  if (!versions || raw === null || typeof raw !== "object") return raw;
+  const r = raw as Record<string, unknown>;
+  const section = (name: "postgres" | "pgbouncer", v: string | undefined) =>
+    v === undefined ? r[name] : { ...((r[name] as object | undefined) ?? {}), version: v };
+  return { ...r, postgres: section("postgres", versions.postgres), pgbouncer: section("pgbouncer", versions.pgbouncer) };
+}
+
+function resolve(stack: string, cfg: Parsed): StackConfig {
+  const mem = derivedMemory(cfg);
+  const pb = cfg.pgbouncer;
+  const resolved: StackConfig = {
+    stack,
+    namespace: cfg.namespace,
+    postgres: { ...cfg.postgres, sharedBuffers: mem.sharedBuffers, effectiveCacheSize: mem.effectiveCacheSize },
+    pgbouncer: {
+      ...pb,
+      maxPreparedStatements: pb.maxPreparedStatements ?? (compareVersions(pb.version, "1.21") >= 0 ? DEFAULT_MAX_PREPARED_STATEMENTS : undefined),
+    },
+    redis: { ...cfg.redis, maxMemory: mem.redisMaxMemory },
+    probe: { ...cfg.probe },
+  };
+  return deepFreeze(resolved);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object") {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+export type ParseResult = { ok: true; config: StackConfig } | { ok: false; problems: Problem[] };
+
+/** Validates raw stack config (the `pooling:` keys, namespace stripped) and returns every problem. */
+export function checkStackConfig(raw: unknown, opts: ParseOptions): ParseResult {
+  const input = withVersions(raw ?? {}, opts.versions);
+  const parsed = rawStackSchema.safeParse(input);
+  if (!parsed.success) return { ok: false, problems: zodProblems(input, parsed.error) };
+  const problems = crossFieldProblems(parsed.data);
+  if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, config: resolve(opts.stack, parsed.data) };
+}
+
+/** Like checkStackConfig, but throws a ConfigError listing every problem. */
+export function parseStackConfig(raw: unknown, opts: ParseOptions): StackConfig {
+  const result = checkStackConfig(raw, opts);
+  if (!result.ok) throw new ConfigError(opts.stack, result.problems);
+  return result.config;
+}

@@ -1,0 +1,113 @@
+/**
+ * The stack config schema: every key under the `pooling` namespace, its type, range and default.
+ * Defaults are the seed's tuned values and live here only.
+ */
+import { z } from "zod";
+import { bool, choice, cpu, dnsLabel, duration, identifier, int, optionalInt, optionalSize, size, version } from "./fields.ts";
+
+export const POOL_MODES = ["session", "transaction", "statement"] as const;
+export const REDIS_EVICTION_POLICIES = [
+  "noeviction",
+  "allkeys-lru",
+  "allkeys-lfu",
+  "allkeys-random",
+  "volatile-lru",
+  "volatile-lfu",
+  "volatile-random",
+  "volatile-ttl",
+] as const;
+
+export const postgresSchema = z.strictObject({
+  version: version("17", /^\d{2}(\.\d+)?$/, "17", "PostgreSQL major version: the image tag on Kubernetes (the local stack uses the installed server)."),
+  memory: size("1Gi", "Memory limit of the PostgreSQL container; drives shared_buffers (25%) and effective_cache_size (75%) unless set."),
+  cpu: cpu("1", "CPU request and limit of the PostgreSQL container."),
+  storage: size("2Gi", "Size of the PostgreSQL data volume."),
+  port: int(5432, 1, 65535, "Port PostgreSQL listens on inside the cluster."),
+  maxConnections: int(200, 10, 10_000, "max_connections: every server connection PostgreSQL accepts."),
+  superuserReservedConnections: int(3, 0, 100, "superuser_reserved_connections: kept for superusers only."),
+  headroomConnections: int(10, 0, 1000, "Connections kept free of PgBouncer pools for migrations, exporters and psql."),
+  sharedBuffers: optionalSize("shared_buffers; default 25% of memory, at most 40% of it."),
+  effectiveCacheSize: optionalSize("effective_cache_size; default 75% of memory."),
+  maintenanceWorkMem: size("64MB", "maintenance_work_mem: memory for VACUUM, CREATE INDEX and friends."),
+  workMem: size("4MB", "work_mem: memory per sort or hash operation."),
+  statementTimeout: duration("30s", "statement_timeout: a statement running longer is cancelled (0s = never)."),
+  idleInTransactionSessionTimeout: duration("30s", "idle_in_transaction_session_timeout: a session idle inside a transaction this long is ended (0s = never)."),
+  lockTimeout: duration("10s", "lock_timeout: a statement waiting this long for a lock fails (0s = never)."),
+  database: identifier("app", "The application database."),
+  user: identifier("app", "The application role (SCRAM-SHA-256 password, generated)."),
+});
+
+export const pgbouncerSchema = z.strictObject({
+  version: version("1.24", /^1\.\d{1,2}(\.\d+)?$/, "1.24", "PgBouncer version: the image tag on Kubernetes; settings it does not know are refused."),
+  replicas: int(2, 1, 50, "PgBouncer pods; each opens its own server connections."),
+  port: int(6432, 1, 65535, "listen_port: where clients connect (changing it restarts PgBouncer)."),
+  cpu: cpu("500m", "CPU request and limit of each PgBouncer container."),
+  memory: size("128Mi", "Memory limit of each PgBouncer container."),
+  poolMode: choice(POOL_MODES, "transaction", "pool_mode: when a server connection goes back to the pool."),
+  maxClientConn: int(1000, 1, 100_000, "max_client_conn: client connections one PgBouncer accepts."),
+  defaultPoolSize: int(25, 1, 10_000, "default_pool_size: server connections per user/database pair."),
+  minPoolSize: int(10, 0, 10_000, "min_pool_size: server connections kept open even when idle."),
+  reservePoolSize: int(5, 0, 10_000, "reserve_pool_size: extra server connections for a pool whose clients wait."),
+  reservePoolTimeout: duration("3s", "reserve_pool_timeout: how long a client waits before the reserve pool is used."),
+  serverLifetime: duration("1h", "server_lifetime: a server connection older than this is closed once idle."),
+  serverIdleTimeout: duration("10m", "server_idle_timeout: an idle server connection is closed after this."),
+  serverConnectTimeout: duration("15s", "server_connect_timeout: connecting and logging in to PostgreSQL may take this long."),
+  serverLoginRetry: duration("15s", "server_login_retry: wait after a failed server login before trying again."),
+  queryTimeout: duration("60s", "query_timeout: a query running longer is cancelled by PgBouncer (0s = never)."),
+  queryWaitTimeout: duration("120s", "query_wait_timeout: a client waiting this long for a server connection is disconnected (0s = never)."),
+  clientIdleTimeout: duration("0s", "client_idle_timeout: an idle client connection is closed after this (0s = never)."),
+  clientLoginTimeout: duration("60s", "client_login_timeout: a client must log in within this."),
+  maxPreparedStatements: optionalInt(0, 100_000, "max_prepared_statements: protocol-level prepared statements in transaction mode; needs PgBouncer 1.21 or newer (default there 200, not rendered below it)."),
+  logConnections: bool(false, "log_connections: log every client login (costly under load)."),
+  logDisconnections: bool(false, "log_disconnections: log every client logout."),
+  statsPeriod: duration("60s", "stats_period: how often PgBouncer writes its averages to the log."),
+  adminUser: identifier("pgbouncer_admin", "The admin console user (RELOAD, PAUSE); local connections only."),
+  statsUser: identifier("pgbouncer_stats", "The read-only console user for exporters and the probe (SHOW POOLS / STATS)."),
+});
+
+export const redisSchema = z.strictObject({
+  version: version("7.4", /^\d+\.\d+(\.\d+)?$/, "7.4", "Redis version: the image tag on Kubernetes."),
+  port: int(6379, 1, 65535, "Port Redis listens on."),
+  cpu: cpu("500m", "CPU request and limit of the Redis container."),
+  memory: size("256Mi", "Memory limit of the Redis container; maxmemory is 75% of it unless set."),
+  maxMemory: optionalSize("maxmemory: data Redis keeps before the eviction policy applies; default 75% of memory."),
+  maxMemoryPolicy: choice(REDIS_EVICTION_POLICIES, "noeviction", "maxmemory-policy: noeviction refuses writes when full instead of dropping acknowledged data."),
+  maxClients: int(1000, 1, 100_000, "maxclients: client connections Redis accepts."),
+  timeout: duration("300s", "timeout: an idle client connection is closed after this (0s = never)."),
+  tcpKeepalive: duration("60s", "tcp-keepalive: interval of TCP keep-alive probes to clients (0s = off)."),
+  appendOnly: bool(true, "appendonly: log every write so a restart keeps acknowledged writes."),
+  storage: size("1Gi", "Size of the Redis data volume."),
+});
+
+export const probeSchema = z.strictObject({
+  replicas: int(2, 1, 100, "Probe app pods."),
+  port: int(8080, 1, 65535, "Port the probe app listens on."),
+  cpu: cpu("500m", "CPU request and limit of each probe container."),
+  memory: size("256Mi", "Memory limit of each probe container."),
+  postgresPoolMax: int(20, 1, 10_000, "node-postgres Pool max: connections each probe pod opens to PgBouncer."),
+  postgresIdleTimeout: duration("10s", "node-postgres idleTimeoutMillis: an idle pooled client is closed after this."),
+  postgresConnectionTimeout: duration("5s", "node-postgres connectionTimeoutMillis: acquiring a connection fails after this."),
+  redisPoolMax: int(10, 1, 10_000, "Redis connections each probe pod may open."),
+  httpMaxSockets: int(50, 1, 100_000, "undici Agent connections per upstream origin."),
+  httpKeepAliveTimeout: duration("4s", "undici keepAliveTimeout: below the upstream server's keep-alive timeout."),
+  serverKeepAliveTimeout: duration("5s", "The probe's own HTTP server keepAliveTimeout (it is the default upstream)."),
+  shutdownGrace: duration("10s", "Time the probe has to finish in-flight requests after SIGTERM."),
+});
+
+export const rawStackSchema = z.strictObject({
+  namespace: dnsLabel("pooling", "Kubernetes namespace for every resource."),
+  postgres: postgresSchema.prefault({}),
+  pgbouncer: pgbouncerSchema.prefault({}),
+  redis: redisSchema.prefault({}),
+  probe: probeSchema.prefault({}),
+});
+
+export const SECTIONS = {
+  postgres: postgresSchema,
+  pgbouncer: pgbouncerSchema,
+  redis: redisSchema,
+  probe: probeSchema,
+} as const;
+
+/** The stack config as parsed: durations in milliseconds, sizes in bytes, optional derived values unset. */
+export type ParsedStackConfig = z.output<typeof rawStackSchema>;

@@ -1,0 +1,105 @@
+/** pgbouncer.ini and userlist.txt from the typed stack config. */
+import type { StackConfig } from "../config/index.ts";
+import { connectionBudget } from "../config/index.ts";
+import { verifierOf, type StackSecrets } from "./secrets.ts";
+import { contentHash, renderFile, sortedSettings } from "./template.ts";
+
+export interface PgbouncerRuntime {
+  listenAddr: string;
+  /** PostgreSQL as PgBouncer reaches it. */
+  serverHost: string;
+  serverPort: number;
+  /** Absolute path of userlist.txt as PgBouncer will see it. */
+  authFile: string;
+  /** unix_socket_dir; "" for none. */
+  unixSocketDir: string;
+  pidfile?: string;
+  logfile?: string;
+  /** Overrides pooling:pgbouncer.port (the local stack picks a free port). */
+  listenPort?: number;
+}
+
+/**
+ * Settings PgBouncer reads only at start. A change to any of them must restart it (on Kubernetes, a
+ * checksum of these values on the pod template rolls the Deployment); every other setting is applied
+ * with RELOAD and no client is dropped.
+ */
+export const PGBOUNCER_RESTART_SETTINGS = [
+  "listen_addr",
+  "listen_port",
+  "unix_socket_dir",
+  "unix_socket_mode",
+  "unix_socket_group",
+  "so_reuseport",
+  "user",
+  "pidfile",
+] as const;
+
+/** Seconds as PgBouncer reads them; it takes fractions. */
+const seconds = (ms: number) => String(ms / 1000);
+const flag = (b: boolean) => (b ? 1 : 0);
+
+export function pgbouncerSettings(cfg: StackConfig, rt: PgbouncerRuntime): Record<string, string | number | undefined> {
+  const pb = cfg.pgbouncer;
+  const tunable = {
+    client_idle_timeout: seconds(pb.clientIdleTimeout),
+    client_login_timeout: seconds(pb.clientLoginTimeout),
+    default_pool_size: pb.defaultPoolSize,
+    log_connections: flag(pb.logConnections),
+    log_disconnections: flag(pb.logDisconnections),
+    log_pooler_errors: 1,
+    max_client_conn: pb.maxClientConn,
+    max_prepared_statements: pb.maxPreparedStatements,
+    min_pool_size: pb.minPoolSize,
+    pool_mode: pb.poolMode,
+    query_timeout: seconds(pb.queryTimeout),
+    query_wait_timeout: seconds(pb.queryWaitTimeout),
+    reserve_pool_size: pb.reservePoolSize,
+    reserve_pool_timeout: seconds(pb.reservePoolTimeout),
+    server_connect_timeout: seconds(pb.serverConnectTimeout),
+    server_idle_timeout: seconds(pb.serverIdleTimeout),
+    server_lifetime: seconds(pb.serverLifetime),
+    server_login_retry: seconds(pb.serverLoginRetry),
+    stats_period: seconds(pb.statsPeriod),
+  };
+  // Forced last, like cloudnative-pg's pooler: these always win over anything tunable.
+  const forced = {
+    admin_users: pb.adminUser,
+    auth_file: rt.authFile,
+    auth_type: "scram-sha-256",
+    // Drivers such as JDBC and Prisma send these; PgBouncer would refuse the login otherwise.
+    ignore_startup_parameters: "extra_float_digits,options",
+    listen_addr: rt.listenAddr,
+    listen_port: rt.listenPort ?? pb.port,
+    logfile: rt.logfile,
+    // The budget check promises replicas × this ≤ PostgreSQL's usable connections; enforce it per pod.
+    max_db_connections: connectionBudget(cfg).perReplica,
+    pidfile: rt.pidfile,
+    stats_users: pb.statsUser,
+    unix_socket_dir: rt.unixSocketDir,
+  };
+  return { ...tunable, ...forced };
+}
+
+export function renderPgbouncerIni(cfg: StackConfig, rt: PgbouncerRuntime): string {
+  const pg = cfg.postgres;
+  const databases = [{ name: pg.database, connection: `host=${rt.serverHost} port=${rt.serverPort} dbname=${pg.database}` }];
+  return renderFile("pgbouncerIni", "pgbouncer.ini", cfg.stack, { databases, settings: sortedSettings(pgbouncerSettings(cfg, rt), String) }, ";;");
+}
+
+/** A hash of the settings PgBouncer cannot reload: the pod-template annotation that rolls pods. */
+export function pgbouncerRestartChecksum(cfg: StackConfig, rt: PgbouncerRuntime): string {
+  const all = pgbouncerSettings(cfg, rt);
+  const restart = PGBOUNCER_RESTART_SETTINGS.map((k) => `${k}=${all[k] ?? ""}`).join("\n");
+  return contentHash(restart);
+}
+
+/** userlist.txt: SCRAM verifiers only, never a password. */
+export function renderUserlist(cfg: StackConfig, secrets: StackSecrets): string {
+  const users = [
+    { name: cfg.postgres.user, verifier: verifierOf(secrets.app) },
+    { name: cfg.pgbouncer.adminUser, verifier: verifierOf(secrets.pgbouncerAdmin) },
+    { name: cfg.pgbouncer.statsUser, verifier: verifierOf(secrets.pgbouncerStats) },
+  ].sort((a, b) => (a.name < b.name ? -1 : 1));
+  return renderFile("userlistTxt", "userlist.txt", cfg.stack, { users }, ";;");
+}

@@ -1,0 +1,28 @@
+/**
+ * The stack's generated secrets. Kubernetes gets them from @pulumi/random, the local stack from crypto;
+ * both hand them to the same renderers. Salts are part of the secrets so verifiers are stable across
+ * renders (a new salt would change userlist.txt and the role on every run).
+ */
+import { scramVerifier } from "./scram.ts";
+
+export interface UserSecret {
+  password: string;
+  /** base64, at least 16 bytes. */
+  salt: string;
+}
+
+export interface StackSecrets {
+  /** The PostgreSQL superuser `postgres`. */
+  superuser: UserSecret;
+  /** The application role (`pooling:postgres.user`). */
+  app: UserSecret;
+  /** PgBouncer's admin console user. */
+  pgbouncerAdmin: UserSecret;
+  /** PgBouncer's read-only stats user. */
+  pgbouncerStats: UserSecret;
+  redisPassword: string;
+}
+
+export function verifierOf(secret: UserSecret): string {
+  return scramVerifier(secret.password, Buffer.from(secret.salt, "base64"));
+}

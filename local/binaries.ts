@@ -1,0 +1,114 @@
+/**
+ * Finds the real postgres, pgbouncer and redis-server binaries and their versions. A missing one gets the
+ * exact install command; as root on Debian or Ubuntu it is installed with apt.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface Binaries {
+  postgresBin: string;
+  postgresVersion: string;
+  pgbouncer: string;
+  pgbouncerVersion: string;
+  redisServer: string;
+  redisVersion: string;
+}
+
+export class MissingBinaryError extends Error {
+  readonly code = "POOLING_MISSING_BINARY";
+  constructor(
+    readonly binary: string,
+    readonly installCommand: string,
+  ) {
+    super(`${binary} is not installed. Install it with: ${installCommand}`);
+    this.name = "MissingBinaryError";
+  }
+}
+
+const APT_PACKAGES = { postgres: "postgresql", pgbouncer: "pgbouncer", "redis-server": "redis-server" } as const;
+
+function which(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"])) {
+    const p = join(dir, name);
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** The newest PostgreSQL bin directory: Debian keeps each major under /usr/lib/postgresql/N/bin. */
+function postgresBinDir(): string | undefined {
+  const root = "/usr/lib/postgresql";
+  if (existsSync(root)) {
+    const majors = readdirSync(root).filter((d) => /^\d+$/.test(d) && existsSync(join(root, d, "bin", "postgres")));
+    majors.sort((a, b) => Number(b) - Number(a));
+    if (majors[0]) return join(root, majors[0], "bin");
+  }
+  const pgConfig = which("pg_config");
+  if (pgConfig) {
+    const dir = execFileSync(pgConfig, ["--bindir"], { encoding: "utf8" }).trim();
+    if (existsSync(join(dir, "postgres")) && existsSync(join(dir, "initdb"))) return dir;
+  }
+  return undefined;
+}
+
+function versionOf(binary: string, args: string[], re: RegExp): string {
+  const out = execFileSync(binary, args, { encoding: "utf8" });
+  const m = re.exec(out);
+  if (!m?.[1]) throw new Error(`cannot read the version of ${binary} from: ${out.trim()}`);
+  return m[1];
+}
+
+function isDebianLike(): boolean {
+  try {
+    return /^ID(_LIKE)?=.*(debian|ubuntu)/m.test(readFileSync("/etc/os-release", "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+function aptInstall(pkgs: string[], say: (m: string) => void): void {
+  say(`installing ${pkgs.join(", ")} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (const args of [["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", ...pkgs]]) {
+    const r = spawnSync("apt-get", args, { env, stdio: ["ignore", "inherit", "inherit"] });
+    if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed with exit code ${r.status}`);
+  }
+}
+
+function locate(): Partial<Record<keyof typeof APT_PACKAGES, string>> {
+  const bin = postgresBinDir();
+  return { postgres: bin, pgbouncer: which("pgbouncer"), "redis-server": which("redis-server") };
+}
+
+/** Locates every binary, installing missing ones with apt when allowed (root on Debian/Ubuntu). */
+export function findBinaries(opts: { install?: boolean; say?: (m: string) => void } = {}): Binaries {
+  const say = opts.say ?? (() => undefined);
+  let found = locate();
+  let missing = (Object.keys(APT_PACKAGES) as (keyof typeof APT_PACKAGES)[]).filter((k) => !found[k]);
+  const canInstall = (opts.install ?? true) && process.getuid?.() === 0 && isDebianLike();
+  if (missing.length > 0 && canInstall) {
+    aptInstall(missing.map((m) => APT_PACKAGES[m]), say);
+    found = locate();
+    missing = missing.filter((k) => !found[k]);
+  }
+  if (missing.length > 0) {
+    const first = missing[0]!;
+    const cmd = `sudo apt-get install -y ${missing.map((m) => APT_PACKAGES[m]).join(" ")}`;
+    throw new MissingBinaryError(first, cmd);
+  }
+  const postgresBin = found.postgres!;
+  return {
+    postgresBin,
+    postgresVersion: versionOf(join(postgresBin, "postgres"), ["--version"], /\(PostgreSQL\) (\d+(?:\.\d+)?)/),
+    pgbouncer: found.pgbouncer!,
+    pgbouncerVersion: versionOf(found.pgbouncer!, ["--version"], /PgBouncer (\d+\.\d+(?:\.\d+)?)/),
+    redisServer: found["redis-server"]!,
+    redisVersion: versionOf(found["redis-server"]!, ["--version"], /v=(\d+\.\d+(?:\.\d+)?)/),
+  };
+}
+
+/** "15.18" → "15"; "1.18.0" → "1.18": the form the stack config's version keys use. */
+export function majorMinor(version: string, parts: 1 | 2): string {
+  return version.split(".").slice(0, parts).join(".");
+}

@@ -1,0 +1,341 @@
+/**
+ * The local stack: the files the cluster would get, run by the real postgres, pgbouncer and
+ * redis-server (and the probe app) on free loopback ports. Not a second implementation: the same config
+ * loader and the same renderers as infra/k8s.
+ */
+import { chownSync, existsSync, mkdirSync, rmSync, unwatchFile, watchFile, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import pg from "pg";
+import { loadStackFile, rawFromStackYaml, resolveStackFile, stackNameOf } from "../infra/config/file.ts";
+import { checkStackConfig, formatProblem, parseStackConfig, type StackConfig } from "../infra/config/index.ts";
+import { readFileSync } from "node:fs";
+import {
+  pgbouncerRestartChecksum,
+  probeEnvironment,
+  renderAll,
+  verifierOf,
+  type RenderedFiles,
+  type Runtime,
+  type StackSecrets,
+} from "../infra/render/index.ts";
+import { findBinaries, majorMinor, type Binaries } from "./binaries.ts";
+import { layoutOf, makeDirs, writeAtomic, type Layout } from "./files.ts";
+import { loadOrCreateSecrets } from "./secrets.ts";
+import { pgbouncerSpec, postgresSpec, probeSpec, queryOnce, redisSpec, type ProbeState } from "./services.ts";
+import { Service, type Log } from "./supervisor.ts";
+import { freePort, serverUser, type RunAs } from "./system.ts";
+
+export const PROJECT_DIR = resolve(new URL("..", import.meta.url).pathname);
+
+export interface LocalStackOptions {
+  /** A stack file; default Pulumi.<stack>.yaml in the project. */
+  configFile?: string;
+  stack?: string;
+  /** Raw `pooling:` values merged over the stack file's (tests use this for small pools). */
+  overrides?: Record<string, unknown>;
+  /** Default `.local/<stack>` in the project (git-ignored). */
+  dataDir?: string;
+  /** Delete the data folder first. */
+  fresh?: boolean;
+  /** Also start the probe app against the stack. */
+  probe?: boolean;
+  /** Re-validate and apply the stack file when it changes. */
+  watch?: boolean;
+  /** Install missing binaries with apt when root on Debian/Ubuntu (default true). */
+  installMissing?: boolean;
+  log?: Log;
+}
+
+export interface LocalStack {
+  stack: string;
+  config: StackConfig;
+  versions: { postgres: string; pgbouncer: string; redis: string };
+  postgres: { url: string; appUrl: string; pid: number; port: number };
+  pgbouncer: { url: string; adminUrl: string; statsUrl: string; pid: number; port: number };
+  redis: { url: string; pid: number; port: number };
+  probe?: { url: string; pid: number };
+  dataDir: string;
+  services: Record<ServiceName, Service | undefined>;
+  /** Re-reads the stack file and applies what changed; invalid config keeps the old one running. */
+  reloadConfig(): Promise<ReloadResult>;
+  stop(): Promise<void>;
+}
+
+export type ServiceName = "postgres" | "pgbouncer" | "redis" | "probe";
+export type ReloadResult = { ok: false; problems: string[] } | { ok: true; actions: string[] };
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (b === undefined) return a;
+  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
+    return out;
+  }
+  return b;
+}
+
+const url = (user: string, password: string, port: number, db: string) =>
+  `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+
+class Stack {
+  readonly services = {} as Record<ServiceName, Service | undefined>;
+  private files!: RenderedFiles;
+  private readonly probeState: ProbeState = {};
+  private reloading: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    readonly stackName: string,
+    readonly configFile: string,
+    public config: StackConfig,
+    private readonly opts: LocalStackOptions,
+    readonly bins: Binaries,
+    readonly layout: Layout,
+    readonly user: RunAs | undefined,
+    readonly secrets: StackSecrets,
+    readonly runtime: Runtime,
+    private readonly say: Log,
+  ) {}
+
+  get urls() {
+    const { config: c, secrets: s, runtime: rt } = this;
+    return {
+      superuser: url("postgres", s.superuser.password, rt.postgres.port, "postgres"),
+      appDirect: url(c.postgres.user, s.app.password, rt.postgres.port, c.postgres.database),
+      pooled: url(c.postgres.user, s.app.password, rt.pgbouncer.listenPort!, c.postgres.database),
+      admin: url(c.pgbouncer.adminUser, s.pgbouncerAdmin.password, rt.pgbouncer.listenPort!, "pgbouncer"),
+      stats: url(c.pgbouncer.statsUser, s.pgbouncerStats.password, rt.pgbouncer.listenPort!, "pgbouncer"),
+      redis: `redis://:${encodeURIComponent(s.redisPassword)}@127.0.0.1:${rt.redis.port}`,
+    };
+  }
+
+  private writeFiles(files: RenderedFiles): void {
+    const { confDir } = this.layout;
+    const owner = this.user;
+    writeAtomic(join(confDir, "postgresql.conf"), files["postgresql.conf"], { owner });
+    writeAtomic(join(confDir, "pg_hba.conf"), files["pg_hba.conf"], { owner });
+    writeAtomic(join(confDir, "pgbouncer.ini"), files["pgbouncer.ini"], { owner });
+    writeAtomic(join(confDir, "userlist.txt"), files["userlist.txt"], { owner, secret: true });
+    writeAtomic(join(confDir, "redis.conf"), files["redis.conf"]);
+    writeAtomic(join(confDir, "redis-auth.conf"), files["redis-auth.conf"], { secret: true });
+    this.files = files;
+  }
+
+  private initdb(): void {
+    if (existsSync(join(this.layout.pgData, "PG_VERSION"))) return;
+    this.say("initdb: creating the PostgreSQL cluster");
+    mkdirSync(this.layout.pgData, { recursive: true, mode: 0o700 });
+    const pwfile = join(this.layout.confDir, ".pwfile");
+    writeFileSync(pwfile, this.secrets.superuser.password, { mode: 0o600 });
+    try {
+      if (this.user) {
+        chownSync(this.layout.pgData, this.user.uid, this.user.gid);
+        chownSync(pwfile, this.user.uid, this.user.gid);
+      }
+      const r = spawnSync(
+        join(this.bins.postgresBin, "initdb"),
+        ["-D", this.layout.pgData, "-U", "postgres", "--pwfile", pwfile, "--auth", "scram-sha-256", "--encoding", "UTF8", "--locale", "C"],
+        { encoding: "utf8", ...(this.user ? { uid: this.user.uid, gid: this.user.gid } : {}) },
+      );
+      if (r.status !== 0) {
+        rmSync(this.layout.pgData, { recursive: true, force: true });
+        throw new Error(`initdb failed (exit ${r.status}): ${r.stderr || r.error?.message}`);
+      }
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
+  }
+
+  /** The app role gets the very SCRAM verifier PgBouncer holds, so PgBouncer can log in on its behalf. */
+  private async bootstrap(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.urls.superuser });
+    await client.connect();
+    try {
+      const { user, database } = this.config.postgres;
+      const role = client.escapeIdentifier(user);
+      const exists = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [user]);
+      if (exists.rowCount === 0) await client.query(`CREATE ROLE ${role} LOGIN`);
+      await client.query(`ALTER ROLE ${role} LOGIN PASSWORD ${client.escapeLiteral(verifierOf(this.secrets.app))}`);
+      // pg_monitor lets the probe read pg_stat_activity for every session, not only its own.
+      await client.query(`GRANT pg_monitor TO ${role}`);
+      const db = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+      if (db.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${role}`);
+    } finally {
+      await client.end();
+    }
+  }
+
+  private service(name: ServiceName): Service {
+    const u = this.urls;
+    const l = this.layout;
+    const spec =
+      name === "postgres"
+        ? postgresSpec(this.bins, l, this.user, u.superuser)
+        : name === "pgbouncer"
+          ? pgbouncerSpec(this.bins, l, this.user, u.stats)
+          : name === "redis"
+            ? redisSpec(this.bins, l, u.redis)
+            : probeSpec(PROJECT_DIR, l, this.probeEnv(), this.probeState);
+    const svc = new Service(spec, (m) => this.say(m));
+    this.services[name] = svc;
+    return svc;
+  }
+
+  private probeEnv(): Record<string, string> {
+    const u = this.urls;
+    return probeEnvironment(this.config, {
+      databaseUrl: u.pooled,
+      directDatabaseUrl: u.appDirect,
+      pgbouncerStatsUrl: u.stats,
+      redisUrl: u.redis,
+      host: "127.0.0.1",
+      port: 0,
+    });
+  }
+
+  async start(): Promise<void> {
+    makeDirs(this.layout, this.user);
+    this.writeFiles(renderAll(this.config, this.secrets, this.runtime));
+    this.initdb();
+    this.say(`postgres ${this.bins.postgresVersion}: starting on 127.0.0.1:${this.runtime.postgres.port}`);
+    await this.service("postgres").start();
+    await this.bootstrap();
+    this.say(`pgbouncer ${this.bins.pgbouncerVersion}: starting on 127.0.0.1:${this.runtime.pgbouncer.listenPort}`);
+    this.say(`redis ${this.bins.redisVersion}: starting on 127.0.0.1:${this.runtime.redis.port}`);
+    await Promise.all([this.service("pgbouncer").start(), this.service("redis").start()]);
+    if (this.opts.probe) {
+      this.say("probe: starting");
+      await this.service("probe").start();
+    }
+    if (this.opts.watch) {
+      watchFile(this.configFile, { interval: 500 }, () => {
+        void this.reloadConfig().then((r) => {
+          if (!r.ok) this.say(`stack file is invalid; still running the previous config:\n  ${r.problems.join("\n  ")}`);
+          else if (r.actions.length > 0) this.say(`applied: ${r.actions.join("; ")}`);
+        });
+      });
+    }
+  }
+
+  reloadConfig(): Promise<ReloadResult> {
+    const next = this.reloading.then(() => this.applyConfig());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async applyConfig(): Promise<ReloadResult> {
+    if (this.stopped) return { ok: true, actions: [] };
+    let raw: unknown;
+    try {
+      raw = deepMerge(rawFromStackYaml(readFileSync(this.configFile, "utf8"), this.stackName), this.opts.overrides);
+    } catch (err) {
+      return { ok: false, problems: [(err as Error).message] };
+    }
+    const checked = checkStackConfig(raw, { stack: this.stackName, versions: installedVersions(this.bins) });
+    if (!checked.ok) return { ok: false, problems: checked.problems.map(formatProblem) };
+    const before = { config: this.config, files: this.files, probeEnv: this.opts.probe ? JSON.stringify(this.probeEnv()) : "" };
+    this.config = checked.config;
+    const files = renderAll(this.config, this.secrets, this.runtime);
+    const changed = (f: keyof RenderedFiles) => files[f] !== before.files[f];
+    const actions: string[] = [];
+    this.writeFiles(files);
+    if (changed("postgresql.conf") || changed("pg_hba.conf")) {
+      await this.services.postgres?.restart();
+      actions.push("postgres restarted");
+    }
+    if (changed("pgbouncer.ini") || changed("userlist.txt")) {
+      if (pgbouncerRestartChecksum(before.config, this.runtime.pgbouncer) === pgbouncerRestartChecksum(this.config, this.runtime.pgbouncer)) {
+        await queryOnce(this.urls.admin, "RELOAD");
+        actions.push("pgbouncer reloaded (RELOAD)");
+      } else {
+        await this.services.pgbouncer?.restart();
+        actions.push("pgbouncer restarted");
+      }
+    }
+    if (changed("redis.conf")) {
+      await this.services.redis?.restart();
+      actions.push("redis restarted");
+    }
+    if (this.opts.probe && JSON.stringify(this.probeEnv()) !== before.probeEnv) {
+      this.probeState.url = undefined;
+      const probe = this.services.probe;
+      probe?.update(probeSpec(PROJECT_DIR, this.layout, this.probeEnv(), this.probeState));
+      await probe?.restart();
+      actions.push("probe restarted");
+    }
+    return { ok: true, actions };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    unwatchFile(this.configFile);
+    await this.reloading;
+    // Clients first, servers last, so nothing reconnects to a server that is going away.
+    for (const name of ["probe", "pgbouncer", "redis", "postgres"] as const) {
+      await this.services[name]?.close();
+    }
+  }
+
+  view(): LocalStack {
+    const pid = (n: ServiceName) => this.services[n]?.pid ?? 0;
+    const u = this.urls;
+    const self = this;
+    return {
+      stack: this.stackName,
+      get config() {
+        return self.config;
+      },
+      versions: installedVersionsFull(this.bins),
+      postgres: { url: u.superuser, appUrl: u.appDirect, get pid() { return pid("postgres"); }, port: this.runtime.postgres.port },
+      pgbouncer: { url: u.pooled, adminUrl: u.admin, statsUrl: u.stats, get pid() { return pid("pgbouncer"); }, port: this.runtime.pgbouncer.listenPort! },
+      redis: { url: u.redis, get pid() { return pid("redis"); }, port: this.runtime.redis.port! },
+      ...(this.opts.probe ? { probe: { get url() { return self.probeState.url ?? ""; }, get pid() { return pid("probe"); } } } : {}),
+      dataDir: this.layout.dataDir,
+      services: this.services,
+      reloadConfig: () => this.reloadConfig(),
+      stop: () => this.stop(),
+    };
+  }
+}
+
+function installedVersions(b: Binaries) {
+  return { postgres: majorMinor(b.postgresVersion, 1), pgbouncer: majorMinor(b.pgbouncerVersion, 2) };
+}
+
+function installedVersionsFull(b: Binaries) {
+  return { postgres: b.postgresVersion, pgbouncer: b.pgbouncerVersion, redis: b.redisVersion };
+}
+
+/** Starts the whole stack; on any failure stops what it started and rethrows. */
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const say = opts.log ?? (() => undefined);
+  const configFile = resolveStackFile(PROJECT_DIR, opts);
+  const stackName = opts.stack ?? stackNameOf(configFile);
+  const bins = findBinaries({ install: opts.installMissing ?? true, say });
+  const versions = installedVersions(bins);
+  // Validate before touching anything: an invalid stack starts nothing and writes nothing.
+  const config = opts.overrides
+    ? parseStackConfig(deepMerge(rawFromStackYaml(readFileSync(configFile, "utf8"), stackName), opts.overrides), { stack: stackName, versions })
+    : loadStackFile(configFile, { stack: stackName, versions });
+  const layout = layoutOf(resolve(opts.dataDir ?? join(PROJECT_DIR, ".local", stackName)));
+  if (opts.fresh) rmSync(layout.dataDir, { recursive: true, force: true });
+  const user = serverUser();
+  makeDirs(layout, user);
+  const secrets = loadOrCreateSecrets(layout.secretsFile);
+  const [pgPort, pbPort, redisPort] = [await freePort(), await freePort(), await freePort()];
+  const runtime: Runtime = {
+    postgres: { listenAddresses: "127.0.0.1", port: pgPort, unixSocketDir: "", hbaFile: join(layout.confDir, "pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
+    pgbouncer: { listenAddr: "127.0.0.1", listenPort: pbPort, serverHost: "127.0.0.1", serverPort: pgPort, authFile: join(layout.confDir, "userlist.txt"), unixSocketDir: "" },
+    redis: { bind: "127.0.0.1", port: redisPort, dir: layout.redisDir, authFile: join(layout.confDir, "redis-auth.conf") },
+  };
+  const stack = new Stack(stackName, configFile, config, opts, bins, layout, user, secrets, runtime, say);
+  try {
+    await stack.start();
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+  return stack.view();
+}

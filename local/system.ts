@@ -1,0 +1,38 @@
+/** Small facts about the machine the local stack runs on: free ports, the unprivileged user. */
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+/** A port the kernel says is free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export interface RunAs {
+  uid: number;
+  gid: number;
+  name: string;
+}
+
+/**
+ * PostgreSQL and PgBouncer refuse to run as root. As root, run them as the `postgres` system user that
+ * the PostgreSQL package creates; as anyone else, as that same user.
+ */
+export function serverUser(): RunAs | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("postgres:"));
+  const [, , uid, gid] = line?.split(":") ?? [];
+  if (uid === undefined || gid === undefined) {
+    throw new Error("running as root, but there is no `postgres` user to run PostgreSQL and PgBouncer as: install the postgresql package or run as an unprivileged user");
+  }
+  return { uid: Number(uid), gid: Number(gid), name: "postgres" };
+}
