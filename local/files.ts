@@ -1,6 +1,6 @@
 /** Writes rendered files atomically, readable only by the user that runs the servers. */
-import { chownSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, chownSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { RunAs } from "./system.ts";
 
 export interface Layout {
@@ -23,8 +23,27 @@ export function layoutOf(dataDir: string): Layout {
   };
 }
 
+/**
+ * The server user must be able to walk down to the data folder; say which folder stops it rather than
+ * let initdb fail with a bare "Permission denied".
+ */
+function assertReachable(dir: string, user: RunAs): void {
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    const st = statSync(d);
+    const canEnter = st.uid === user.uid ? (st.mode & 0o100) !== 0 : st.gid === user.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
+    if (!canEnter) {
+      throw new Error(`PostgreSQL and PgBouncer run as user ${user.name}, who cannot enter ${d}: allow it (chmod o+x ${d}) or choose a data folder elsewhere (--data-dir)`);
+    }
+    if (d === dirname(d)) return;
+  }
+}
+
 export function makeDirs(l: Layout, owner: RunAs | undefined): void {
   mkdirSync(l.dataDir, { recursive: true, mode: 0o755 });
+  if (owner) {
+    assertReachable(l.dataDir, owner);
+    chmodSync(l.dataDir, 0o755);
+  }
   for (const dir of [l.confDir, l.redisDir, l.logDir]) mkdirSync(dir, { recursive: true, mode: 0o755 });
   if (owner) {
     chownSync(l.confDir, owner.uid, owner.gid);

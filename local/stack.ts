@@ -281,17 +281,18 @@ class Stack {
   view(): LocalStack {
     const pid = (n: ServiceName) => this.services[n]?.pid ?? 0;
     const u = this.urls;
-    const self = this;
+    const currentConfig = () => this.config;
+    const probeUrl = () => this.probeState.url ?? "";
     return {
       stack: this.stackName,
       get config() {
-        return self.config;
+        return currentConfig();
       },
       versions: installedVersionsFull(this.bins),
       postgres: { url: u.superuser, appUrl: u.appDirect, get pid() { return pid("postgres"); }, port: this.runtime.postgres.port },
       pgbouncer: { url: u.pooled, adminUrl: u.admin, statsUrl: u.stats, get pid() { return pid("pgbouncer"); }, port: this.runtime.pgbouncer.listenPort! },
       redis: { url: u.redis, get pid() { return pid("redis"); }, port: this.runtime.redis.port! },
-      ...(this.opts.probe ? { probe: { get url() { return self.probeState.url ?? ""; }, get pid() { return pid("probe"); } } } : {}),
+      ...(this.opts.probe ? { probe: { get url() { return probeUrl(); }, get pid() { return pid("probe"); } } } : {}),
       dataDir: this.layout.dataDir,
       services: this.services,
       reloadConfig: () => this.reloadConfig(),

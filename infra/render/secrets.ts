@@ -3,6 +3,7 @@
  * both hand them to the same renderers. Salts are part of the secrets so verifiers are stable across
  * renders (a new salt would change userlist.txt and the role on every run).
  */
+import { randomBytes } from "node:crypto";
 import { scramVerifier } from "./scram.ts";
 
 export interface UserSecret {
@@ -25,4 +26,15 @@ export interface StackSecrets {
 
 export function verifierOf(secret: UserSecret): string {
   return scramVerifier(secret.password, Buffer.from(secret.salt, "base64"));
+}
+
+const password = () => randomBytes(24).toString("base64url");
+const userSecret = (): UserSecret => ({ password: password(), salt: randomBytes(16).toString("base64") });
+
+/**
+ * Fresh secrets from crypto: the local stack's (kept in its data folder) and `npm run render`'s
+ * throw-away ones. On Kubernetes @pulumi/random makes them instead, so they live in Pulumi state.
+ */
+export function generateSecrets(): StackSecrets {
+  return { superuser: userSecret(), app: userSecret(), pgbouncerAdmin: userSecret(), pgbouncerStats: userSecret(), redisPassword: password() };
 }

@@ -1,0 +1,55 @@
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { PROJECT_DIR } from "../../local/stack.ts";
+import { isAlive, query, waitFor } from "./fixture.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "pooling-cli-"));
+chmodSync(dir, 0o755);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function startCli(args: string[]) {
+  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_DIR, "local", "cli.ts"), ...args], { cwd: PROJECT_DIR, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+describe("npm start (local/cli.ts)", () => {
+  it("prints exactly one JSON line when ready and leaves no process behind after SIGTERM", async () => {
+    const cli = startCli(["--json", "--no-probe", "--data-dir", join(dir, "data")]);
+    try {
+      const line = await waitFor("the JSON line", async () => (cli.out().includes("\n") ? cli.out() : undefined), 60_000);
+      const lines = line.trim().split("\n");
+      expect(lines).toHaveLength(1);
+      const info = JSON.parse(lines[0]!) as { postgres: { url: string; pid: number }; pgbouncer: { url: string; adminUrl: string; pid: number }; redis: { url: string; pid: number }; dataDir: string };
+      expect(Object.keys(info).sort()).toEqual(["dataDir", "pgbouncer", "postgres", "redis"]);
+      expect(await query(info.pgbouncer.url, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+      const pids = [info.postgres.pid, info.pgbouncer.pid, info.redis.pid];
+      expect(pids.every(isAlive)).toBe(true);
+      cli.child.kill("SIGTERM");
+      expect(await cli.exited).toBe(0);
+      expect(pids.filter(isAlive)).toEqual([]);
+    } finally {
+      if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
+    }
+  });
+
+  it("refuses an invalid stack file with every problem and starts nothing", () => {
+    const bad = join(dir, "Pulumi.bad.yaml");
+    writeFileSync(bad, "config:\n  pooling:pgbouncer:\n    defaultPoolSize: 400\n    poolMode: sometimes\n");
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(PROJECT_DIR, "local", "cli.ts"), "--config-file", bad, "--data-dir", join(dir, "bad")], {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/pooling:pgbouncer\.poolMode = "sometimes"/);
+    expect(existsSync(join(dir, "bad"))).toBe(false);
+  });
+});

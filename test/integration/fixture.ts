@@ -1,0 +1,74 @@
+/**
+ * Starts a real local stack for a test file and always stops it, also when a test fails. Each file gets
+ * its own data folder and free ports, so files can run side by side.
+ */
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
+import pg from "pg";
+import { startLocalStack, type LocalStack, type LocalStackOptions } from "../../local/stack.ts";
+
+export function useStack(opts: Omit<LocalStackOptions, "dataDir" | "fresh"> = {}): () => LocalStack {
+  let stack: LocalStack | undefined;
+  let dir: string | undefined;
+  const logs: string[] = [];
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "pooling-it-"));
+    // As root, the servers run as the postgres user, who must be able to enter this folder.
+    chmodSync(dir, 0o755);
+    stack = await startLocalStack({ installMissing: false, ...opts, dataDir: join(dir, "data"), fresh: true, log: (m) => logs.push(m) });
+  });
+  afterAll(async () => {
+    try {
+      await stack?.stop();
+    } finally {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  return () => {
+    if (!stack) throw new Error(`the local stack did not start; its log:\n${logs.join("\n")}`);
+    return stack;
+  };
+}
+
+/** One statement on a fresh connection. */
+export async function query<R extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** PgBouncer's SHOW CONFIG as a key → value map. */
+export async function pgbouncerConfig(adminUrl: string): Promise<Record<string, string>> {
+  const rows = await query<{ key: string; value: string }>(adminUrl, "SHOW CONFIG");
+  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
