@@ -179,7 +179,13 @@ function memoryProblems(cfg: ParsedStackConfig): Problem[] {
         ` Raise ${key("postgres.memory")} or lower ${key("postgres.workMem")}.`,
     });
   }
-  if (mem.redisMaxMemory > redis.memory) {
+  if (redis.maxMemory === 0) {
+    problems.push({
+      key: key("redis.maxMemory"),
+      value: "0B",
+      message: `0 means "no limit" to Redis, so the container would be killed when it fills up. Remove the key to get 75% of ${key("redis.memory")}.`,
+    });
+  } else if (mem.redisMaxMemory > redis.memory) {
     problems.push({
       key: key("redis.maxMemory"),
       value: formatSize(mem.redisMaxMemory),
@@ -198,6 +204,26 @@ function versionProblems(cfg: ParsedStackConfig): Problem[] {
   }));
 }
 
+/** Names that would collide in userlist.txt or with what PostgreSQL and PgBouncer reserve. */
+function nameProblems(cfg: ParsedStackConfig): Problem[] {
+  const problems: Problem[] = [];
+  const { user, database } = cfg.postgres;
+  const { adminUser, statsUser } = cfg.pgbouncer;
+  if (user === "postgres") {
+    problems.push({ key: key("postgres.user"), value: user, message: "postgres is the superuser; the app needs a role of its own." });
+  }
+  if (database === "pgbouncer") {
+    problems.push({ key: key("postgres.database"), value: database, message: "pgbouncer is PgBouncer's admin console database; choose another name." });
+  }
+  const seen = new Map<string, string>([[user, "postgres.user"]]);
+  for (const [path, name] of [["pgbouncer.adminUser", adminUser], ["pgbouncer.statsUser", statsUser]] as const) {
+    const other = seen.get(name) ?? (name === "postgres" ? "the superuser" : undefined);
+    if (other) problems.push({ key: key(path), value: name, message: `the same name as ${other.includes(".") ? key(other) : other}; each user needs its own name and password.` });
+    seen.set(name, path);
+  }
+  return problems;
+}
+
 export function crossFieldProblems(cfg: ParsedStackConfig): Problem[] {
-  return [...budgetProblems(cfg), ...timeoutProblems(cfg), ...memoryProblems(cfg), ...versionProblems(cfg)];
+  return [...budgetProblems(cfg), ...timeoutProblems(cfg), ...memoryProblems(cfg), ...versionProblems(cfg), ...nameProblems(cfg)];
 }

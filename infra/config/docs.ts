@@ -41,22 +41,26 @@ export function configKeys(): KeyDoc[] {
 }
 
 export function configReferenceMarkdown(): string {
-  const rows = configKeys().map((k) => `| \`pooling:${k.key}\` | ${k.kind} | \`${k.default}\` | ${k.description.replace(/\|/g, "\\|")} |`);
+  const rows = configKeys().map((k) => `| \`pooling:${k.key}\` | ${k.kind.replace(/\|/g, "\\|")} | \`${k.default}\` | ${k.description.replace(/\|/g, "\\|")} |`);
   return ["| key | type | default | what it sets |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
+type ProjectConfigDecl = { type?: string; default: unknown; description: string };
+
 /**
  * Pulumi's project config types are string, integer, boolean and array; the sections are objects, so
- * each section is declared with a description that lists its fields, types and defaults.
+ * each is declared untyped with a description listing its fields, types and defaults. Each needs a
+ * default (`{}`): Pulumi treats a declared key without one as required on every stack.
  */
-export function pulumiProjectConfig(): Record<string, { type?: string; default?: string; description: string }> {
+export function pulumiProjectConfig(): Record<string, ProjectConfigDecl> {
   const keys = configKeys();
-  const out: Record<string, { type?: string; default?: string; description: string }> = {};
+  const out: Record<string, ProjectConfigDecl> = {};
   const ns = keys[0]!;
   out.namespace = { type: "string", default: ns.default, description: ns.description };
   for (const section of Object.keys(SECTIONS)) {
     const fields = keys.filter((k) => k.key.startsWith(`${section}.`));
     out[section] = {
+      default: {},
       description: [
         `Object; set fields with \`pulumi config set --path '${section}.FIELD' VALUE\`. Fields:`,
         ...fields.map((f) => `${f.key.slice(section.length + 1)} (${f.kind}, default ${f.default}): ${f.description}`),

@@ -4,7 +4,7 @@
  * the schema and cannot drift from it.
  */
 import { z } from "zod";
-import { DURATION_HINT, SIZE_HINT, parseDuration, parseSize } from "./units.ts";
+import { DURATION_HINT, SIZE_HINT, formatSize, parseDuration, parseSize } from "./units.ts";
 
 export interface FieldDoc {
   description: string;
@@ -12,9 +12,17 @@ export interface FieldDoc {
   kind: string;
 }
 
-function show(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
+/** A value as it appears in a message; never throws, whatever YAML produced (cycles, null prototypes). */
+export function show(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
+
+/** PostgreSQL's largest timeout (INT_MAX milliseconds, about 24.8 days). */
+export const MAX_DURATION_MS = 2_147_483_647;
 
 export function duration(def: string, description: string) {
   return z
@@ -22,8 +30,13 @@ export function duration(def: string, description: string) {
     .transform((v, ctx) => {
       const ms = typeof v === "string" ? parseDuration(v) : undefined;
       if (ms === undefined) {
-        const unitless = typeof v === "number" ? ` (${v} has no unit: write "${v}s")` : "";
+        const fixable = typeof v === "number" && v >= 0 && parseDuration(`${v}s`) !== undefined;
+        const unitless = fixable ? ` (${v} has no unit: write "${v}s")` : "";
         ctx.addIssue({ code: "custom", message: `expected ${DURATION_HINT}, got ${show(v)}${unitless}` });
+        return z.NEVER;
+      }
+      if (ms > MAX_DURATION_MS) {
+        ctx.addIssue({ code: "custom", message: `at most ${MAX_DURATION_MS}ms (about 24 days), the largest timeout PostgreSQL takes; use 0s for "never"` });
         return z.NEVER;
       }
       return ms;
@@ -32,22 +45,29 @@ export function duration(def: string, description: string) {
     .meta({ description, kind: "duration" } satisfies FieldDoc);
 }
 
-function sizeOf(v: unknown, ctx: z.core.$RefinementCtx<unknown>): number {
-  const bytes = typeof v === "string" ? parseSize(v) : undefined;
-  if (bytes === undefined) {
-    ctx.addIssue({ code: "custom", message: `expected ${SIZE_HINT}, got ${show(v)}` });
-    return z.NEVER;
-  }
-  return bytes;
+/** Parses a size and refuses one below `min` bytes (the smallest the server accepts). */
+function sizeAtLeast(min: number) {
+  return (v: unknown, ctx: z.core.$RefinementCtx<unknown>): number => {
+    const bytes = typeof v === "string" ? parseSize(v) : undefined;
+    if (bytes === undefined) {
+      ctx.addIssue({ code: "custom", message: `expected ${SIZE_HINT}, got ${show(v)}` });
+      return z.NEVER;
+    }
+    if (bytes < min) {
+      ctx.addIssue({ code: "custom", message: `at least ${formatSize(min)}, the smallest the server accepts` });
+      return z.NEVER;
+    }
+    return bytes;
+  };
 }
 
-export function size(def: string, description: string) {
-  return z.unknown().transform(sizeOf).prefault(def).meta({ description, kind: "size" } satisfies FieldDoc);
+export function size(def: string, min: number, description: string) {
+  return z.unknown().transform(sizeAtLeast(min)).prefault(def).meta({ description, kind: "size" } satisfies FieldDoc);
 }
 
 /** A size with no default: derived from other fields when absent. */
-export function optionalSize(description: string) {
-  return z.unknown().transform(sizeOf).optional().meta({ description, kind: "size" } satisfies FieldDoc);
+export function optionalSize(min: number, description: string) {
+  return z.unknown().transform(sizeAtLeast(min)).optional().meta({ description, kind: "size" } satisfies FieldDoc);
 }
 
 export function int(def: number, min: number, max: number, description: string) {
@@ -63,7 +83,7 @@ export function bool(def: boolean, description: string) {
 }
 
 export function choice<const T extends readonly [string, ...string[]]>(values: T, def: T[number], description: string) {
-  return z.enum(values).default(def as never).meta({ description, kind: values.join(" | ") } satisfies FieldDoc);
+  return z.enum(values).default(def as never).meta({ description, kind: values.join(", ") } satisfies FieldDoc);
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { z } from "zod";
 import { crossFieldProblems, derivedMemory, compareVersions, key, type Problem } from "./checks.ts";
 import { rawStackSchema, type ParsedStackConfig } from "./schema.ts";
+import { show } from "./fields.ts";
 
 export type { Problem } from "./checks.ts";
 export { connectionBudget, compareVersions, PGBOUNCER_VERSION_GATES } from "./checks.ts";
@@ -40,8 +41,12 @@ export class ConfigError extends Error {
 }
 
 export function formatProblem(p: Problem): string {
-  const shown = p.value === undefined ? "" : ` = ${typeof p.value === "string" ? JSON.stringify(p.value) : JSON.stringify(p.value) ?? String(p.value)}`;
-  return `${p.key}${shown}: ${p.message}`;
+  return `${p.key}${p.value === undefined ? "" : ` = ${show(p.value)}`}: ${p.message}`;
+}
+
+/** A key path as text; a segment that is not a plain name is quoted so it cannot forge a message line. */
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.map((s) => (typeof s === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) ? s : show(String(s)))).join(".");
 }
 
 export interface ParseOptions {
@@ -67,21 +72,24 @@ function zodProblems(raw: unknown, error: z.ZodError): Problem[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((k) => ({
-        key: key([...issue.path, k].join(".")),
+        key: key(keyPath([...issue.path, k])),
         value: valueAt(raw, [...issue.path, k]),
         message: "unknown key: check its spelling against the config reference in README.md.",
       }));
     }
-    const path = issue.path.join(".");
+    const path = keyPath(issue.path);
     return [{ key: path ? key(path) : "pooling", value: valueAt(raw, issue.path), message: issue.message }];
   });
 }
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+
 function withVersions(raw: unknown, versions: ParseOptions["versions"]): unknown {
-  if (!versions || raw === null || typeof raw !== "object") return raw;
-  const r = raw as Record<string, unknown>;
+  if (!versions || !isPlainObject(raw)) return raw;
+  const r = raw;
+  // Only a missing or mapping section takes the version; anything else is left for the schema to refuse.
   const section = (name: "postgres" | "pgbouncer", v: string | undefined) =>
-    v === undefined ? r[name] : { ...((r[name] as object | undefined) ?? {}), version: v };
+    v === undefined || (r[name] !== undefined && !isPlainObject(r[name])) ? r[name] : { ...(r[name] ?? {}), version: v };
   return { ...r, postgres: section("postgres", versions.postgres), pgbouncer: section("pgbouncer", versions.pgbouncer) };
 }
 

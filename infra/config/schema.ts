@@ -5,6 +5,9 @@
 import { z } from "zod";
 import { bool, choice, cpu, dnsLabel, duration, identifier, int, optionalInt, optionalSize, size, version } from "./fields.ts";
 
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
 export const POOL_MODES = ["session", "transaction", "statement"] as const;
 export const REDIS_EVICTION_POLICIES = [
   "noeviction",
@@ -19,17 +22,17 @@ export const REDIS_EVICTION_POLICIES = [
 
 export const postgresSchema = z.strictObject({
   version: version("17", /^\d{2}(\.\d+)?$/, "17", "PostgreSQL major version: the image tag on Kubernetes (the local stack uses the installed server)."),
-  memory: size("1Gi", "Memory limit of the PostgreSQL container; drives shared_buffers (25%) and effective_cache_size (75%) unless set."),
+  memory: size("1Gi", 64 * MiB, "Memory limit of the PostgreSQL container; drives shared_buffers (25%) and effective_cache_size (75%) unless set."),
   cpu: cpu("1", "CPU request and limit of the PostgreSQL container."),
-  storage: size("2Gi", "Size of the PostgreSQL data volume."),
+  storage: size("2Gi", MiB, "Size of the PostgreSQL data volume."),
   port: int(5432, 1, 65535, "Port PostgreSQL listens on inside the cluster."),
   maxConnections: int(200, 10, 10_000, "max_connections: every server connection PostgreSQL accepts."),
   superuserReservedConnections: int(3, 0, 100, "superuser_reserved_connections: kept for superusers only."),
   headroomConnections: int(10, 0, 1000, "Connections kept free of PgBouncer pools for migrations, exporters and psql."),
-  sharedBuffers: optionalSize("shared_buffers; default 25% of memory, at most 40% of it."),
-  effectiveCacheSize: optionalSize("effective_cache_size; default 75% of memory."),
-  maintenanceWorkMem: size("64MB", "maintenance_work_mem: memory for VACUUM, CREATE INDEX and friends."),
-  workMem: size("4MB", "work_mem: memory per sort or hash operation."),
+  sharedBuffers: optionalSize(128 * KiB, "shared_buffers; default 25% of memory, at most 40% of it."),
+  effectiveCacheSize: optionalSize(8 * KiB, "effective_cache_size; default 75% of memory."),
+  maintenanceWorkMem: size("64MB", MiB, "maintenance_work_mem: memory for VACUUM, CREATE INDEX and friends."),
+  workMem: size("4MB", 64 * KiB, "work_mem: memory per sort or hash operation."),
   statementTimeout: duration("30s", "statement_timeout: a statement running longer is cancelled (0s = never)."),
   idleInTransactionSessionTimeout: duration("30s", "idle_in_transaction_session_timeout: a session idle inside a transaction this long is ended (0s = never)."),
   lockTimeout: duration("10s", "lock_timeout: a statement waiting this long for a lock fails (0s = never)."),
@@ -42,7 +45,7 @@ export const pgbouncerSchema = z.strictObject({
   replicas: int(2, 1, 50, "PgBouncer pods; each opens its own server connections."),
   port: int(6432, 1, 65535, "listen_port: where clients connect (changing it restarts PgBouncer)."),
   cpu: cpu("500m", "CPU request and limit of each PgBouncer container."),
-  memory: size("128Mi", "Memory limit of each PgBouncer container."),
+  memory: size("128Mi", 16 * MiB, "Memory limit of each PgBouncer container."),
   poolMode: choice(POOL_MODES, "transaction", "pool_mode: when a server connection goes back to the pool."),
   maxClientConn: int(1000, 1, 100_000, "max_client_conn: client connections one PgBouncer accepts."),
   defaultPoolSize: int(25, 1, 10_000, "default_pool_size: server connections per user/database pair."),
@@ -69,21 +72,21 @@ export const redisSchema = z.strictObject({
   version: version("7.4", /^\d+\.\d+(\.\d+)?$/, "7.4", "Redis version: the image tag on Kubernetes."),
   port: int(6379, 1, 65535, "Port Redis listens on."),
   cpu: cpu("500m", "CPU request and limit of the Redis container."),
-  memory: size("256Mi", "Memory limit of the Redis container; maxmemory is 75% of it unless set."),
-  maxMemory: optionalSize("maxmemory: data Redis keeps before the eviction policy applies; default 75% of memory."),
+  memory: size("256Mi", 16 * MiB, "Memory limit of the Redis container; maxmemory is 75% of it unless set."),
+  maxMemory: optionalSize(MiB, "maxmemory: data Redis keeps before the eviction policy applies; default 75% of memory."),
   maxMemoryPolicy: choice(REDIS_EVICTION_POLICIES, "noeviction", "maxmemory-policy: noeviction refuses writes when full instead of dropping acknowledged data."),
   maxClients: int(1000, 1, 100_000, "maxclients: client connections Redis accepts."),
   timeout: duration("300s", "timeout: an idle client connection is closed after this (0s = never)."),
   tcpKeepalive: duration("60s", "tcp-keepalive: interval of TCP keep-alive probes to clients (0s = off)."),
   appendOnly: bool(true, "appendonly: log every write so a restart keeps acknowledged writes."),
-  storage: size("1Gi", "Size of the Redis data volume."),
+  storage: size("1Gi", MiB, "Size of the Redis data volume."),
 });
 
 export const probeSchema = z.strictObject({
   replicas: int(2, 1, 100, "Probe app pods."),
   port: int(8080, 1, 65535, "Port the probe app listens on."),
   cpu: cpu("500m", "CPU request and limit of each probe container."),
-  memory: size("256Mi", "Memory limit of each probe container."),
+  memory: size("256Mi", 32 * MiB, "Memory limit of each probe container."),
   postgresPoolMax: int(20, 1, 10_000, "node-postgres Pool max: connections each probe pod opens to PgBouncer."),
   postgresIdleTimeout: duration("10s", "node-postgres idleTimeoutMillis: an idle pooled client is closed after this."),
   postgresConnectionTimeout: duration("5s", "node-postgres connectionTimeoutMillis: acquiring a connection fails after this."),

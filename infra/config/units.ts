@@ -30,7 +30,7 @@ export function parseDuration(text: string): number | undefined {
   const m = DURATION_RE.exec(text.trim());
   if (!m) return undefined;
   const ms = Number(m[1]) * DURATION_UNITS_MS[m[2] as keyof typeof DURATION_UNITS_MS];
-  return Number.isFinite(ms) && Number.isInteger(ms) ? ms : undefined;
+  return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 /** Bytes, or undefined when the text is not a size. */

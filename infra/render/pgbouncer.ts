@@ -60,7 +60,8 @@ export function pgbouncerSettings(cfg: StackConfig, rt: PgbouncerRuntime): Recor
     server_idle_timeout: seconds(pb.serverIdleTimeout),
     server_lifetime: seconds(pb.serverLifetime),
     server_login_retry: seconds(pb.serverLoginRetry),
-    stats_period: seconds(pb.statsPeriod),
+    // An integer setting: whole seconds, rounded up.
+    stats_period: Math.ceil(pb.statsPeriod / 1000),
   };
   // Forced last, like cloudnative-pg's pooler: these always win over anything tunable.
   const forced = {

@@ -1,0 +1,83 @@
+import { describe, expect, test } from "vitest";
+import { configKeys, configReferenceMarkdown, pulumiProjectConfig } from "../../infra/config/docs.ts";
+import { rawStackSchema, SECTIONS } from "../../infra/config/schema.ts";
+
+const KEYS = configKeys();
+const SCHEMA_KEYS = ["namespace", ...Object.entries(SECTIONS).flatMap(([section, schema]) => Object.keys(schema.shape).map((field) => `${section}.${field}`))];
+
+describe("configKeys", () => {
+  test("has one entry per schema field plus the namespace", () => {
+    expect(KEYS).toHaveLength(SCHEMA_KEYS.length);
+    expect(KEYS.map((k) => k.key)).toEqual(SCHEMA_KEYS);
+  });
+
+  test("the sections are exactly the stack schema's sections", () => {
+    expect(Object.keys(rawStackSchema.shape)).toEqual(["namespace", ...Object.keys(SECTIONS)]);
+  });
+
+  test("lists every key once", () => {
+    expect(new Set(KEYS.map((k) => k.key)).size).toBe(KEYS.length);
+  });
+
+  test("every key has a description that is a sentence", () => {
+    for (const k of KEYS) expect(k.description, k.key).toMatch(/^\S.*\.$/s);
+  });
+
+  test("every key has a type", () => {
+    for (const k of KEYS) expect(k.kind, k.key).not.toBe("");
+  });
+
+  test("every key has a default or says it is derived", () => {
+    for (const k of KEYS) expect(k.default, k.key).not.toBe("");
+  });
+
+  test("only the optional fields are derived", () => {
+    expect(KEYS.filter((k) => k.default === "derived").map((k) => k.key)).toEqual([
+      "postgres.sharedBuffers",
+      "postgres.effectiveCacheSize",
+      "pgbouncer.maxPreparedStatements",
+      "redis.maxMemory",
+    ]);
+  });
+
+  test("shows durations and sizes in their short written form", () => {
+    const byKey = new Map(KEYS.map((k) => [k.key, k]));
+    expect(byKey.get("pgbouncer.queryTimeout")).toMatchObject({ kind: "duration", default: "1m" });
+    expect(byKey.get("pgbouncer.clientIdleTimeout")).toMatchObject({ kind: "duration", default: "0s" });
+    expect(byKey.get("postgres.memory")).toMatchObject({ kind: "size", default: "1Gi" });
+    expect(byKey.get("pgbouncer.defaultPoolSize")).toMatchObject({ kind: "integer 1..10000", default: "25" });
+    expect(byKey.get("pgbouncer.poolMode")).toMatchObject({ kind: "session, transaction, statement", default: "transaction" });
+    expect(byKey.get("namespace")).toMatchObject({ kind: "dns label", default: "pooling" });
+  });
+});
+
+describe("configReferenceMarkdown", () => {
+  const rows = configReferenceMarkdown().split("\n");
+
+  test("has a header and one row per key", () => {
+    expect(rows[0]).toBe("| key | type | default | what it sets |");
+    expect(rows).toHaveLength(KEYS.length + 2);
+  });
+
+  test("names each key in its full dotted form", () => {
+    expect(rows[2]).toMatch(/^\| `pooling:namespace` \| /);
+    expect(rows).toContain(
+      "| `pooling:pgbouncer.defaultPoolSize` | integer 1..10000 | `25` | default_pool_size: server connections per user/database pair. |",
+    );
+  });
+});
+
+describe("pulumiProjectConfig", () => {
+  const config = pulumiProjectConfig();
+
+  test("declares the namespace and one object per section", () => {
+    expect(Object.keys(config)).toEqual(["namespace", ...Object.keys(SECTIONS)]);
+    expect(config.namespace).toMatchObject({ type: "string", default: "pooling" });
+  });
+
+  test("lists every field of a section in its description", () => {
+    for (const [section, schema] of Object.entries(SECTIONS)) {
+      for (const field of Object.keys(schema.shape)) expect(config[section]!.description, `${section}.${field}`).toMatch(new RegExp(`^${field} \\(`, "m"));
+    }
+  });
+});
