@@ -306,7 +306,10 @@ describe("every accepted config renders files that read back to its values", () 
   });
 
   test("userlist.txt names exactly the configured users", () => {
-    const users = fc.record({ postgres: fc.record({ user: identifier }), pgbouncer: fc.record({ adminUser: identifier, statsUser: identifier }) });
+    // Three distinct names, none the superuser's: the config refuses anything else.
+    const users = fc
+      .uniqueArray(identifier.filter((n) => n !== "postgres"), { minLength: 3, maxLength: 3 })
+      .map(([user, adminUser, statsUser]) => ({ postgres: { user: user! }, pgbouncer: { adminUser: adminUser!, statsUser: statsUser! } }));
     fc.assert(
       fc.property(users, (raw) => {
         const cfg = parseStackConfig(raw, OPTS);

@@ -1,0 +1,63 @@
+/**
+ * `npm run render -- --stack dev --out DIR`: every file the cluster would get, written to disk with no
+ * cluster and no Pulumi CLI. Invalid config: every problem on stderr, a non-zero exit, no file written.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { stringify } from "yaml";
+import { loadStackFile, projectDirOf, resolveStackFile } from "../config/file.ts";
+import { ConfigError } from "../config/index.ts";
+import { generateSecrets, renderAll } from "../render/index.ts";
+import { clusterRuntime } from "../k8s/runtime.ts";
+import { renderManifests } from "../k8s/manifests/index.ts";
+
+const USAGE = `Usage: npm run render -- [--stack NAME | --config-file PATH] --out DIR
+
+Writes postgresql.conf, pg_hba.conf, pgbouncer.ini, userlist.txt, redis.conf and every Kubernetes
+manifest (DIR/k8s/, Secret values redacted) for the stack. userlist.txt and redis-auth.conf hold
+verifiers of freshly generated passwords, not those of any deployment.`;
+
+function main(): number {
+  let args;
+  try {
+    args = parseArgs({
+      options: { stack: { type: "string" }, "config-file": { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!args.out) {
+    process.stderr.write(`--out DIR is required\n\n${USAGE}\n`);
+    return 2;
+  }
+  const projectDir = projectDirOf(import.meta.url, 2);
+  const file = resolveStackFile(projectDir, { stack: args.stack, configFile: args["config-file"] });
+  let cfg;
+  try {
+    cfg = loadStackFile(file, args.stack ? { stack: args.stack } : {});
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+  // Everything is rendered in memory first, so a failure leaves no partial output behind.
+  const files: Record<string, string> = { ...renderAll(cfg, generateSecrets(), clusterRuntime(cfg)) };
+  for (const m of renderManifests(cfg)) files[join("k8s", m.file)] = stringify(m.object, { lineWidth: 0 });
+  const out = resolve(args.out);
+  for (const [name, text] of Object.entries(files)) {
+    const path = join(out, name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text, { mode: name === "userlist.txt" || name === "redis-auth.conf" ? 0o600 : 0o644 });
+  }
+  process.stderr.write(`rendered ${Object.keys(files).length} files for stack "${cfg.stack}" into ${out}\n`);
+  return 0;
+}
+
+process.exitCode = main();

@@ -1,0 +1,48 @@
+/**
+ * The Pulumi program: validate the stack config first (an invalid one fails `pulumi preview` before any
+ * resource is registered), then the components, then the stack outputs.
+ */
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { connectionBudget as budgetOf } from "./config/index.ts";
+import { loadPulumiStackConfig } from "./config/pulumi.ts";
+import { KIND } from "./k8s/kind.ts";
+import { directUrl as directUrlOf, prismaDatabaseUrl, redisUrl as redisUrlOf } from "./k8s/manifests/index.ts";
+import { StackNamespace } from "./k8s/namespace.ts";
+import { NetworkPolicies } from "./k8s/network-policies.ts";
+import { PgBouncer } from "./k8s/pgbouncer.ts";
+import { Postgres } from "./k8s/postgres.ts";
+import { ProbeApp } from "./k8s/probe.ts";
+import { LocalRegistry } from "./k8s/registry.ts";
+import { Redis } from "./k8s/redis.ts";
+import { GeneratedSecrets } from "./k8s/secrets.ts";
+
+const cfg = loadPulumiStackConfig();
+const projectDir = fileURLToPath(new URL("..", import.meta.url));
+
+// ConfigMaps and Secrets are updated in place rather than replaced: the pods mount them by name, and a
+// changed pool size must reach PgBouncer through the mounted file and RELOAD, not through a new pod.
+const provider = new k8s.Provider("kubernetes", { enableConfigMapMutable: true, enableSecretMutable: true });
+const opts = { providers: [provider] };
+
+const ns = new StackNamespace("pooling", { config: cfg }, opts);
+const generated = new GeneratedSecrets("pooling");
+const secrets = generated.secrets;
+const postgres = new Postgres("postgres", { config: cfg, secrets, dependsOn: [ns] }, opts);
+const pgbouncer = new PgBouncer("pgbouncer", { config: cfg, secrets, dependsOn: [ns, postgres] }, opts);
+const redis = new Redis("redis", { config: cfg, secrets, dependsOn: [ns] }, opts);
+new NetworkPolicies("pooling", { config: cfg, dependsOn: [ns] }, opts);
+const registry = new LocalRegistry("kind-registry", {}, opts);
+const probe = new ProbeApp("probe", { config: cfg, secrets, registry, buildContext: join(projectDir, "app-probe"), dependsOn: [ns, pgbouncer, redis] }, opts);
+
+export const namespace = ns.name;
+/** Pooled through PgBouncer, Prisma-ready (`pgbouncer=true`, the probe's pool bound and timeout). */
+export const databaseUrl = pulumi.secret(secrets.apply((s) => prismaDatabaseUrl(cfg, s)));
+/** Straight to PostgreSQL, for migrations (Prisma's `directUrl`). */
+export const directUrl = pulumi.secret(secrets.apply((s) => directUrlOf(cfg, s)));
+export const redisUrl = pulumi.secret(secrets.apply((s) => redisUrlOf(cfg, s)));
+export const probeUrl = pulumi.interpolate`kubectl --context ${KIND.context} -n ${namespace} port-forward svc/${probe.service.metadata.name} ${cfg.probe.port}:${cfg.probe.port}  # then http://127.0.0.1:${cfg.probe.port}/probe`;
+/** Server connections PgBouncer may open, PostgreSQL's usable limit, the headroom left. */
+export const connectionBudget = budgetOf(cfg);

@@ -1,0 +1,57 @@
+/**
+ * Every Kubernetes object `pulumi up` applies, as plain data, built by the same functions the components
+ * call. The render CLI writes them to disk; tests validate them against the Kubernetes OpenAPI schema.
+ */
+import type { StackConfig } from "../../config/index.ts";
+import { localRegistryHosting, namespace, networkPolicies } from "./cluster.ts";
+import { APPS, STAND_IN, probeImageName, redact } from "./common.ts";
+import { pgbouncerConfigMap, pgbouncerDeployment, pgbouncerPodDisruptionBudget, pgbouncerSecret, pgbouncerSecretData, pgbouncerService } from "./pgbouncer.ts";
+import { postgresConfigMap, postgresSecret, postgresSecretData, postgresService, postgresStatefulSet } from "./postgres.ts";
+import { probeDeployment, probeEnv, probeEnvLayout, probeSecret, probeService } from "./probe.ts";
+import { redisConfigMap, redisSecret, redisSecretData, redisService, redisStatefulSet } from "./redis.ts";
+
+export * from "./cluster.ts";
+export * from "./common.ts";
+export * from "./pgbouncer.ts";
+export * from "./pgbouncer-drain.ts";
+export * from "./postgres.ts";
+export * from "./probe.ts";
+export * from "./redis.ts";
+export * from "./urls.ts";
+
+export interface RenderedManifest {
+  /** Path under `k8s/`, e.g. `pgbouncer/deployment.yaml`. */
+  file: string;
+  object: Record<string, unknown>;
+}
+
+export function renderManifests(cfg: StackConfig): RenderedManifest[] {
+  const env = probeEnv(cfg, STAND_IN);
+  const policies = networkPolicies(cfg);
+  const pdb = pgbouncerPodDisruptionBudget(cfg);
+  const out: Array<[string, object | undefined]> = [
+    ["namespace.yaml", namespace(cfg)],
+    ["kube-public/local-registry-hosting.yaml", localRegistryHosting()],
+    ["postgres/configmap.yaml", postgresConfigMap(cfg)],
+    ["postgres/secret.yaml", postgresSecret(cfg, redact(postgresSecretData(cfg, STAND_IN)))],
+    ["postgres/service.yaml", postgresService(cfg)],
+    ["postgres/statefulset.yaml", postgresStatefulSet(cfg)],
+    ["postgres/networkpolicy.yaml", policies.postgres],
+    ["pgbouncer/configmap.yaml", pgbouncerConfigMap(cfg)],
+    ["pgbouncer/secret.yaml", pgbouncerSecret(cfg, redact(pgbouncerSecretData(cfg, STAND_IN)))],
+    ["pgbouncer/service.yaml", pgbouncerService(cfg)],
+    ["pgbouncer/deployment.yaml", pgbouncerDeployment(cfg)],
+    ["pgbouncer/poddisruptionbudget.yaml", pdb],
+    ["pgbouncer/networkpolicy.yaml", policies.pgbouncer],
+    ["redis/configmap.yaml", redisConfigMap(cfg)],
+    ["redis/secret.yaml", redisSecret(cfg, redact(redisSecretData(cfg, STAND_IN)))],
+    ["redis/service.yaml", redisService(cfg)],
+    ["redis/statefulset.yaml", redisStatefulSet(cfg)],
+    ["redis/networkpolicy.yaml", policies.redis],
+    [`${APPS.probe.name}/secret.yaml`, probeSecret(cfg, redact(env.secret))],
+    [`${APPS.probe.name}/service.yaml`, probeService(cfg)],
+    [`${APPS.probe.name}/deployment.yaml`, probeDeployment(cfg, probeImageName(cfg), probeEnvLayout(cfg))],
+    [`${APPS.probe.name}/networkpolicy.yaml`, policies.probe],
+  ];
+  return out.filter((e): e is [string, object] => e[1] !== undefined).map(([file, object]) => ({ file, object: object as Record<string, unknown> }));
+}

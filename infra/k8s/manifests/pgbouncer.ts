@@ -1,0 +1,191 @@
+/**
+ * PgBouncer on Kubernetes. Reloadable settings reach the pods through the ConfigMap alone (the reloader
+ * sends RELOAD); settings PgBouncer reads only at start change the checksum annotation, which rolls them.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import type { StackConfig } from "../../config/index.ts";
+import { pgbouncerRestartChecksum, renderPgbouncerIni, renderUserlist, type PgbouncerRuntime, type StackSecrets } from "../../render/index.ts";
+import {
+  sidecarResources,
+  configMap,
+  containerSecurity,
+  execProbe,
+  httpProbe,
+  images,
+  labels,
+  meta,
+  podSecurity,
+  resources,
+  scratch,
+  secret,
+  type SecretData,
+  secretEnv,
+  selectorLabels,
+  serviceHost,
+  service,
+  tcpProbe,
+} from "./common.ts";
+import { HEARTBEAT_FILE, pgbouncerTerminationGraceSeconds, preStopScript, reloaderLivenessCommand, reloaderScript } from "./pgbouncer-drain.ts";
+
+/** The postgres user of the edoburu/pgbouncer (Alpine) image. */
+export const PGBOUNCER_UID = 70;
+export const PGBOUNCER_METRICS_PORT = 9127;
+export const PGBOUNCER_CONF_DIR = "/etc/pgbouncer";
+export const PGBOUNCER_AUTH_DIR = "/etc/pgbouncer-auth";
+/** The pod-template annotation holding {@link pgbouncerRestartChecksum}. */
+export const RESTART_CHECKSUM_ANNOTATION = "pooling.dev/pgbouncer-restart-checksum";
+
+export const PGBOUNCER_NAMES = { configMap: "pgbouncer-config", secret: "pgbouncer-secret", pdb: "pgbouncer" } as const;
+
+export function pgbouncerRuntime(cfg: StackConfig): PgbouncerRuntime {
+  return {
+    listenAddr: "0.0.0.0",
+    serverHost: serviceHost(cfg, "postgres"),
+    serverPort: cfg.postgres.port,
+    authFile: `${PGBOUNCER_AUTH_DIR}/userlist.txt`,
+    // No socket: the root filesystem is read-only and every client comes over TCP.
+    unixSocketDir: "",
+  };
+}
+
+export function pgbouncerConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
+  return configMap(cfg, "pgbouncer", PGBOUNCER_NAMES.configMap, { "pgbouncer.ini": renderPgbouncerIni(cfg, pgbouncerRuntime(cfg)) });
+}
+
+/** userlist.txt (SCRAM verifiers) and the console passwords the reloader and the exporter log in with. */
+export function pgbouncerSecretData(cfg: StackConfig, s: StackSecrets): Record<string, string> {
+  return {
+    "userlist.txt": renderUserlist(cfg, s),
+    "admin-password": s.pgbouncerAdmin.password,
+    "stats-password": s.pgbouncerStats.password,
+  };
+}
+
+export function pgbouncerSecret(cfg: StackConfig, data: SecretData) {
+  return secret(cfg, "pgbouncer", PGBOUNCER_NAMES.secret, data);
+}
+
+export function pgbouncerService(cfg: StackConfig) {
+  return service(cfg, "pgbouncer", [
+    { name: "pgbouncer", port: cfg.pgbouncer.port },
+    { name: "metrics", port: PGBOUNCER_METRICS_PORT },
+  ]);
+}
+
+/**
+ * Keeps all but one replica up through voluntary disruptions. None for one replica: minAvailable 1 of 1
+ * would block every node drain forever.
+ */
+export function pgbouncerPodDisruptionBudget(cfg: StackConfig): k8s.types.input.policy.v1.PodDisruptionBudget | undefined {
+  const replicas = cfg.pgbouncer.replicas;
+  if (replicas <= 1) return undefined;
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: meta(cfg, "pgbouncer", PGBOUNCER_NAMES.pdb),
+    spec: { minAvailable: replicas - 1, selector: { matchLabels: selectorLabels("pgbouncer") } },
+  };
+}
+
+const adminPassword = () => secretEnv("PGPASSWORD", PGBOUNCER_NAMES.secret, "admin-password");
+
+function pgbouncerContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
+  const pb = cfg.pgbouncer;
+  return {
+    name: "pgbouncer",
+    image: images(cfg).pgbouncer,
+    command: ["/usr/bin/pgbouncer", `${PGBOUNCER_CONF_DIR}/pgbouncer.ini`],
+    env: [adminPassword()],
+    ports: [{ name: "pgbouncer", containerPort: pb.port }],
+    readinessProbe: tcpProbe(pb.port, 5),
+    livenessProbe: { ...tcpProbe(pb.port, 10), failureThreshold: 6 },
+    lifecycle: { preStop: { exec: { command: ["sh", "-c", preStopScript(cfg)] } } },
+    resources: resources(pb.cpu, pb.memory),
+    securityContext: containerSecurity(PGBOUNCER_UID),
+    volumeMounts: [
+      // Whole directories, never subPath: only then does the kubelet swap in a changed ConfigMap or Secret.
+      { name: "config", mountPath: PGBOUNCER_CONF_DIR, readOnly: true },
+      { name: "auth", mountPath: PGBOUNCER_AUTH_DIR, readOnly: true },
+    ],
+  };
+}
+
+function reloaderContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
+  const files = [`${PGBOUNCER_CONF_DIR}/pgbouncer.ini`, `${PGBOUNCER_AUTH_DIR}/userlist.txt`];
+  const run = scratch("reloader-run", HEARTBEAT_FILE.replace(/\/[^/]+$/, ""));
+  return {
+    name: "reloader",
+    image: images(cfg).pgbouncer,
+    command: ["sh", "-c", reloaderScript(cfg, files)],
+    env: [adminPassword()],
+    livenessProbe: { ...execProbe(reloaderLivenessCommand(), 30), initialDelaySeconds: 10 },
+    readinessProbe: { ...execProbe(reloaderLivenessCommand(), 30), initialDelaySeconds: 10 },
+    resources: sidecarResources(),
+    securityContext: containerSecurity(PGBOUNCER_UID),
+    volumeMounts: [
+      { name: "config", mountPath: PGBOUNCER_CONF_DIR, readOnly: true },
+      { name: "auth", mountPath: PGBOUNCER_AUTH_DIR, readOnly: true },
+      run.mount,
+    ],
+  };
+}
+
+function exporterContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
+  const pb = cfg.pgbouncer;
+  return {
+    name: "pgbouncer-exporter",
+    image: images(cfg).pgbouncerExporter,
+    // The kubelet expands $(STATS_PASSWORD) from the Secret; the pod spec holds only the reference.
+    args: [
+      `--pgBouncer.connectionString=postgres://${pb.statsUser}:$(STATS_PASSWORD)@127.0.0.1:${pb.port}/pgbouncer?sslmode=disable`,
+      `--web.listen-address=:${PGBOUNCER_METRICS_PORT}`,
+    ],
+    env: [secretEnv("STATS_PASSWORD", PGBOUNCER_NAMES.secret, "stats-password")],
+    ports: [{ name: "metrics", containerPort: PGBOUNCER_METRICS_PORT }],
+    livenessProbe: httpProbe("/metrics", PGBOUNCER_METRICS_PORT, 30),
+    readinessProbe: httpProbe("/metrics", PGBOUNCER_METRICS_PORT, 30),
+    resources: sidecarResources(),
+    securityContext: containerSecurity(65534),
+  };
+}
+
+export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.Deployment {
+  const pb = cfg.pgbouncer;
+  const run = scratch("reloader-run", HEARTBEAT_FILE.replace(/\/[^/]+$/, ""));
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: meta(cfg, "pgbouncer"),
+    spec: {
+      replicas: pb.replicas,
+      selector: { matchLabels: selectorLabels("pgbouncer") },
+      // Never fewer ready replicas than asked for during a roll: clients always have somewhere to go.
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: {
+          labels: labels("pgbouncer"),
+          annotations: { [RESTART_CHECKSUM_ANNOTATION]: pgbouncerRestartChecksum(cfg, pgbouncerRuntime(cfg)) },
+        },
+        spec: {
+          securityContext: podSecurity(PGBOUNCER_UID),
+          terminationGracePeriodSeconds: pgbouncerTerminationGraceSeconds(cfg),
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              // Spread when there are nodes to spread over; a one-node kind cluster still schedules all.
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: selectorLabels("pgbouncer") },
+            },
+          ],
+          containers: [pgbouncerContainer(cfg), reloaderContainer(cfg), exporterContainer(cfg)],
+          volumes: [
+            { name: "config", configMap: { name: PGBOUNCER_NAMES.configMap } },
+            { name: "auth", secret: { secretName: PGBOUNCER_NAMES.secret, items: [{ key: "userlist.txt", path: "userlist.txt" }], defaultMode: 0o440 } },
+            run.volume,
+          ],
+        },
+      },
+    },
+  };
+}

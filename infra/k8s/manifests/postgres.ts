@@ -1,0 +1,174 @@
+/** PostgreSQL on Kubernetes: a one-replica StatefulSet running the rendered postgresql.conf. */
+import type * as k8s from "@pulumi/kubernetes";
+import type { StackConfig } from "../../config/index.ts";
+import { renderPgHbaConf, renderPostgresqlConf, type PostgresRuntime, type StackSecrets } from "../../render/index.ts";
+import { verifierOf } from "../../render/index.ts";
+import {
+  sidecarResources,
+  configMap,
+  containerSecurity,
+  execProbe,
+  httpProbe,
+  images,
+  labels,
+  meta,
+  memoryQuantity,
+  podSecurity,
+  resources,
+  scratch,
+  secret,
+  type SecretData,
+  secretEnv,
+  selectorLabels,
+  service,
+} from "./common.ts";
+
+/** The postgres user of the official Debian-based image. */
+export const POSTGRES_UID = 999;
+export const POSTGRES_CONF_DIR = "/etc/postgresql";
+export const POSTGRES_METRICS_PORT = 9187;
+const PGDATA_MOUNT = "/var/lib/postgresql/data";
+const SOCKET_DIR = "/var/run/postgresql";
+const INIT_SQL = "10-app-role.sql";
+
+export const POSTGRES_NAMES = { configMap: "postgres-config", secret: "postgres-secret" } as const;
+
+/** Where things are inside the pod; logins over TCP always need SCRAM, and NetworkPolicies decide who may try. */
+export function postgresRuntime(cfg: StackConfig): PostgresRuntime {
+  return {
+    listenAddresses: "*",
+    port: cfg.postgres.port,
+    unixSocketDir: SOCKET_DIR,
+    hbaFile: `${POSTGRES_CONF_DIR}/pg_hba.conf`,
+    hbaNetworks: ["0.0.0.0/0", "::/0"],
+  };
+}
+
+export function postgresConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
+  const rt = postgresRuntime(cfg);
+  return configMap(cfg, "postgres", POSTGRES_NAMES.configMap, {
+    "postgresql.conf": renderPostgresqlConf(cfg, rt),
+    "pg_hba.conf": renderPgHbaConf(cfg, rt),
+  });
+}
+
+/**
+ * Run by the image's entrypoint once, when the data directory is new. The role gets the very SCRAM
+ * verifier PgBouncer holds in its userlist, which is what lets PgBouncer log in on the app's behalf.
+ * Identifiers were validated by the config schema; a verifier holds only base64, `$` and `:`.
+ */
+export function postgresInitSql(cfg: StackConfig, appVerifier: string): string {
+  const { user, database } = cfg.postgres;
+  return [
+    "-- Runs once, on an empty data directory. Rotating the password later needs ALTER ROLE.",
+    `CREATE ROLE "${user}" LOGIN PASSWORD '${appVerifier}';`,
+    "-- pg_monitor lets the exporter and the probe read pg_stat_activity for every session.",
+    `GRANT pg_monitor TO "${user}";`,
+    `CREATE DATABASE "${database}" OWNER "${user}";`,
+    "",
+  ].join("\n");
+}
+
+/** The Secret's keys and values: passwords for the entrypoint and the exporter, and the init script. */
+export function postgresSecretData(cfg: StackConfig, s: StackSecrets): Record<string, string> {
+  return {
+    "superuser-password": s.superuser.password,
+    "app-password": s.app.password,
+    [INIT_SQL]: postgresInitSql(cfg, verifierOf(s.app)),
+  };
+}
+
+export function postgresSecret(cfg: StackConfig, data: SecretData) {
+  return secret(cfg, "postgres", POSTGRES_NAMES.secret, data);
+}
+
+export function postgresService(cfg: StackConfig) {
+  return service(cfg, "postgres", [
+    { name: "postgres", port: cfg.postgres.port },
+    { name: "metrics", port: POSTGRES_METRICS_PORT },
+  ]);
+}
+
+function exporter(cfg: StackConfig): k8s.types.input.core.v1.Container {
+  const pg = cfg.postgres;
+  return {
+    name: "postgres-exporter",
+    image: images(cfg).postgresExporter,
+    env: [
+      { name: "DATA_SOURCE_URI", value: `127.0.0.1:${pg.port}/${pg.database}?sslmode=disable` },
+      { name: "DATA_SOURCE_USER", value: pg.user },
+      secretEnv("DATA_SOURCE_PASS", POSTGRES_NAMES.secret, "app-password"),
+    ],
+    ports: [{ name: "metrics", containerPort: POSTGRES_METRICS_PORT }],
+    livenessProbe: httpProbe("/metrics", POSTGRES_METRICS_PORT, 30),
+    readinessProbe: httpProbe("/metrics", POSTGRES_METRICS_PORT, 30),
+    resources: sidecarResources(),
+    securityContext: containerSecurity(65534),
+  };
+}
+
+export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.StatefulSet {
+  const pg = cfg.postgres;
+  const ready = ["pg_isready", "-h", "127.0.0.1", "-p", String(pg.port), "-U", "postgres"];
+  const run = scratch("run", SOCKET_DIR);
+  const tmp = scratch("tmp", "/tmp");
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta(cfg, "postgres"),
+    spec: {
+      replicas: 1,
+      serviceName: "postgres",
+      selector: { matchLabels: selectorLabels("postgres") },
+      template: {
+        metadata: { labels: labels("postgres") },
+        spec: {
+          securityContext: podSecurity(POSTGRES_UID),
+          // Fast shutdown finishes in seconds; the rest is for the checkpoint.
+          terminationGracePeriodSeconds: 60,
+          containers: [
+            {
+              name: "postgres",
+              image: images(cfg).postgres,
+              args: ["postgres", "-c", `config_file=${POSTGRES_CONF_DIR}/postgresql.conf`],
+              env: [
+                // A subdirectory: the volume's root may hold lost+found, which initdb refuses.
+                { name: "PGDATA", value: `${PGDATA_MOUNT}/pgdata` },
+                { name: "POSTGRES_INITDB_ARGS", value: "--auth=scram-sha-256 --encoding=UTF8 --locale=C" },
+                secretEnv("POSTGRES_PASSWORD", POSTGRES_NAMES.secret, "superuser-password"),
+              ],
+              ports: [{ name: "postgres", containerPort: pg.port }],
+              readinessProbe: execProbe(ready, 5),
+              livenessProbe: { ...execProbe(ready, 10), failureThreshold: 6, initialDelaySeconds: 30 },
+              resources: resources(pg.cpu, pg.memory),
+              securityContext: containerSecurity(POSTGRES_UID),
+              volumeMounts: [
+                { name: "data", mountPath: PGDATA_MOUNT },
+                { name: "config", mountPath: POSTGRES_CONF_DIR, readOnly: true },
+                { name: "init", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
+                { name: "shm", mountPath: "/dev/shm" },
+                run.mount,
+                tmp.mount,
+              ],
+            },
+            exporter(cfg),
+          ],
+          volumes: [
+            { name: "config", configMap: { name: POSTGRES_NAMES.configMap } },
+            { name: "init", secret: { secretName: POSTGRES_NAMES.secret, items: [{ key: INIT_SQL, path: INIT_SQL }], defaultMode: 0o440 } },
+            // Parallel query workers share memory through /dev/shm; the runtime's default is 64 MB.
+            { name: "shm", emptyDir: { medium: "Memory", sizeLimit: memoryQuantity(Math.min(pg.sharedBuffers, 1024 ** 3)) } },
+            run.volume,
+            tmp.volume,
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: "data", labels: labels("postgres") },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: memoryQuantity(pg.storage) } } },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/** Redis on Kubernetes: the rendered redis.conf in a ConfigMap, `requirepass` in an included Secret file. */
+import type * as k8s from "@pulumi/kubernetes";
+import type { StackConfig } from "../../config/index.ts";
+import { renderRedisAuthConf, renderRedisConf, type RedisRuntime, type StackSecrets } from "../../render/index.ts";
+import {
+  sidecarResources,
+  configMap,
+  containerSecurity,
+  execProbe,
+  httpProbe,
+  images,
+  labels,
+  meta,
+  memoryQuantity,
+  podSecurity,
+  resources,
+  secret,
+  type SecretData,
+  secretEnv,
+  selectorLabels,
+  service,
+  tcpProbe,
+} from "./common.ts";
+
+/** The redis user of the official Debian-based image. */
+export const REDIS_UID = 999;
+export const REDIS_METRICS_PORT = 9121;
+const CONF_DIR = "/etc/redis";
+const AUTH_DIR = "/etc/redis-auth";
+const DATA_DIR = "/data";
+
+export const REDIS_NAMES = { configMap: "redis-config", secret: "redis-secret" } as const;
+
+export function redisRuntime(_cfg: StackConfig): RedisRuntime {
+  return { bind: "0.0.0.0", dir: DATA_DIR, authFile: `${AUTH_DIR}/redis-auth.conf` };
+}
+
+export function redisConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
+  return configMap(cfg, "redis", REDIS_NAMES.configMap, { "redis.conf": renderRedisConf(cfg, redisRuntime(cfg)) });
+}
+
+export function redisSecretData(_cfg: StackConfig, s: StackSecrets): Record<string, string> {
+  return { "redis-auth.conf": renderRedisAuthConf(s.redisPassword), password: s.redisPassword };
+}
+
+export function redisSecret(cfg: StackConfig, data: SecretData) {
+  return secret(cfg, "redis", REDIS_NAMES.secret, data);
+}
+
+export function redisService(cfg: StackConfig) {
+  return service(cfg, "redis", [
+    { name: "redis", port: cfg.redis.port },
+    { name: "metrics", port: REDIS_METRICS_PORT },
+  ]);
+}
+
+export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.StatefulSet {
+  const r = cfg.redis;
+  // redis-cli reads the password from REDISCLI_AUTH, so it never shows in a process list.
+  const ping = ["sh", "-c", `redis-cli -h 127.0.0.1 -p ${r.port} ping | grep -q PONG`];
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta(cfg, "redis"),
+    spec: {
+      replicas: 1,
+      serviceName: "redis",
+      selector: { matchLabels: selectorLabels("redis") },
+      template: {
+        metadata: { labels: labels("redis") },
+        spec: {
+          securityContext: podSecurity(REDIS_UID),
+          terminationGracePeriodSeconds: 30,
+          containers: [
+            {
+              name: "redis",
+              image: images(cfg).redis,
+              command: ["redis-server", `${CONF_DIR}/redis.conf`],
+              env: [secretEnv("REDISCLI_AUTH", REDIS_NAMES.secret, "password")],
+              ports: [{ name: "redis", containerPort: r.port }],
+              readinessProbe: execProbe(ping, 5),
+              livenessProbe: { ...tcpProbe(r.port, 10), failureThreshold: 6 },
+              resources: resources(r.cpu, r.memory),
+              securityContext: containerSecurity(REDIS_UID),
+              volumeMounts: [
+                { name: "data", mountPath: DATA_DIR },
+                { name: "config", mountPath: CONF_DIR, readOnly: true },
+                { name: "auth", mountPath: AUTH_DIR, readOnly: true },
+              ],
+            },
+            {
+              name: "redis-exporter",
+              image: images(cfg).redisExporter,
+              env: [{ name: "REDIS_ADDR", value: `redis://127.0.0.1:${r.port}` }, secretEnv("REDIS_PASSWORD", REDIS_NAMES.secret, "password")],
+              ports: [{ name: "metrics", containerPort: REDIS_METRICS_PORT }],
+              livenessProbe: httpProbe("/metrics", REDIS_METRICS_PORT, 30),
+              readinessProbe: httpProbe("/metrics", REDIS_METRICS_PORT, 30),
+              resources: sidecarResources(),
+              securityContext: containerSecurity(59000),
+            },
+          ],
+          volumes: [
+            { name: "config", configMap: { name: REDIS_NAMES.configMap } },
+            { name: "auth", secret: { secretName: REDIS_NAMES.secret, items: [{ key: "redis-auth.conf", path: "redis-auth.conf" }], defaultMode: 0o440 } },
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: "data", labels: labels("redis") },
+          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: memoryQuantity(r.storage) } } },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runFaults, type FaultResult } from "./run.ts";
+import { startFaultStack, type FaultStack } from "./stack.ts";
+
+// The short form of `npm run test:faults`: every fault once, a few seconds of load around each.
+describe("the stack under faults, with steady load through the probe", () => {
+  let fs: FaultStack | undefined;
+  let results: FaultResult[] = [];
+  const log: string[] = [];
+
+  beforeAll(async () => {
+    fs = await startFaultStack((m) => log.push(m));
+    results = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency: 8, settleMs: 1000, say: (m) => log.push(m) });
+  }, 240_000);
+
+  afterAll(async () => {
+    await fs?.close();
+  });
+
+  const byName = (prefix: string) => {
+    const r = results.find((x) => x.fault.startsWith(prefix));
+    if (!r) throw new Error(`no result for "${prefix}"; log:\n${log.join("\n")}`);
+    return r;
+  };
+
+  it.each(["PgBouncer killed", "PostgreSQL fast shutdown", "PostgreSQL frozen", "Redis restarted"])(
+    "%s: errors stay within a window bounded by the configured retry and the probe is ready again without a restart",
+    (name) => {
+      const r = byName(name);
+      const seen = JSON.stringify(r);
+      expect(r.requests, seen).toBeGreaterThan(0);
+      // After a failed server login PgBouncer waits serverLoginRetry before trying again, so that
+      // setting, plus the restart itself, bounds how long requests can fail.
+      const bound = fs!.stack.config.pgbouncer.serverLoginRetry + 10_000;
+      expect(r.errorWindowMs, seen).toBeLessThan(bound);
+      expect(r.recoveryMs, seen).toBeLessThan(bound);
+    },
+  );
+
+  it.each(["PostgreSQL fast shutdown", "PostgreSQL frozen"])("%s: /readyz reports the outage", (name) => {
+    expect(byName(name).readinessNoticed).toBe(true);
+  });
+
+  it.each(["Pool resize", "Clients beyond maxClientConn", "Query longer than statementTimeout"])("%s: causes no failed request", (name) => {
+    const r = byName(name);
+    expect(r.requests).toBeGreaterThan(0);
+    expect(r.errorKinds).toEqual({});
+  });
+
+  it("leaks no server connection and loses no acknowledged write in any fault", () => {
+    expect(results).toHaveLength(7);
+    for (const r of results) {
+      expect({ fault: r.fault, leaked: r.connectionsLeaked, lost: r.writesLost }).toEqual({ fault: r.fault, leaked: 0, lost: 0 });
+      expect(r.acknowledgedWrites, r.fault).toBeGreaterThan(0);
+    }
+  });
+
+  it("keeps the probe process the same throughout (recovery without a restart)", () => {
+    expect(fs!.stack.services.probe?.restarts).toBe(0);
+  });
+});

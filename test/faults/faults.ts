@@ -1,0 +1,180 @@
+/**
+ * The faults, each applied to a running local stack while the probe is under load. A fault returns
+ * when it has been undone (the server is back, the signal continued); the runner then measures recovery.
+ */
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import type { LocalStack } from "../../local/stack.ts";
+
+export interface FaultContext {
+  stack: LocalStack;
+  stackFile: string;
+  say: (m: string) => void;
+}
+
+export interface Fault {
+  name: string;
+  /** Whether the fault takes a dependency away (readiness should notice) or must cause no error at all. */
+  outage: boolean;
+  /** Applies and undoes the fault; resolves when undone, with notes for the report. */
+  apply(ctx: FaultContext): Promise<string[]>;
+}
+
+async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** The postmaster and every process it forked (backends, checkpointer, ...), from /proc. */
+function postgresProcessTree(postmaster: number): number[] {
+  const children = readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        // Field 4 of /proc/PID/stat is the parent pid; the command name (field 2) may hold spaces.
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
+}
+
+async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(sql)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+export const FAULTS: Fault[] = [
+  {
+    name: "PgBouncer killed (SIGKILL) and restarted",
+    outage: true,
+    async apply({ stack }) {
+      const pid = stack.pgbouncer.pid;
+      process.kill(pid, "SIGKILL");
+      await waitUntil("a new pgbouncer", () => (stack.pgbouncer.pid > 0 && stack.pgbouncer.pid !== pid ? true : undefined));
+      return [`pid ${pid} → ${stack.pgbouncer.pid}`];
+    },
+  },
+  {
+    name: "PostgreSQL fast shutdown and restart",
+    outage: true,
+    async apply({ stack }) {
+      const pid = stack.postgres.pid;
+      await stack.services.postgres!.restart();
+      return [`pid ${pid} → ${stack.postgres.pid}`];
+    },
+  },
+  {
+    name: "PostgreSQL frozen for 5 s (SIGSTOP / SIGCONT)",
+    outage: true,
+    async apply({ stack }) {
+      const pids = postgresProcessTree(stack.postgres.pid);
+      for (const p of pids) process.kill(p, "SIGSTOP");
+      try {
+        await sleep(5000);
+      } finally {
+        for (const p of pids) process.kill(p, "SIGCONT");
+      }
+      return [`${pids.length} processes frozen`];
+    },
+  },
+  {
+    name: "Redis restarted",
+    outage: true,
+    async apply({ stack }) {
+      const pid = stack.redis.pid;
+      await stack.services.redis!.restart();
+      return [`pid ${pid} → ${stack.redis.pid}`];
+    },
+  },
+  {
+    name: "Pool resize under load (defaultPoolSize reloaded)",
+    outage: false,
+    async apply({ stack, stackFile }) {
+      const before = stack.config.pgbouncer.defaultPoolSize;
+      const after = before + 10;
+      const text = readFileSync(stackFile, "utf8");
+      writeFileSync(stackFile, text.replace(new RegExp(`defaultPoolSize: ${before}\\b`), `defaultPoolSize: ${after}`));
+      const result = await stack.reloadConfig();
+      if (!result.ok) throw new Error(`reload refused: ${result.problems.join("; ")}`);
+      const rows = await query<{ name: string; pool_size: number }>(stack.pgbouncer.adminUrl, "SHOW DATABASES");
+      const size = rows.find((r) => r.name === stack.config.postgres.database)?.pool_size;
+      if (Number(size) !== after) throw new Error(`SHOW DATABASES pool_size is ${size}, expected ${after}`);
+      return [`pool_size ${before} → ${size} (${result.actions.join(", ")})`];
+    },
+  },
+  {
+    name: "Clients beyond maxClientConn",
+    outage: false,
+    async apply({ stack }) {
+      const max = stack.config.pgbouncer.maxClientConn;
+      const clients: pg.Client[] = [];
+      const refused: string[] = [];
+      try {
+        // Try 10 more than the limit, on top of the probe's own connections.
+        await Promise.all(
+          Array.from({ length: max + 10 }, async () => {
+            const c = new pg.Client({ connectionString: stack.pgbouncer.url, connectionTimeoutMillis: 10_000 });
+            c.on("error", () => undefined);
+            try {
+              await c.connect();
+              clients.push(c);
+            } catch (err) {
+              refused.push((err as Error).message);
+            }
+          }),
+        );
+        const clear = refused.filter((m) => /no more connections allowed \(max_client_conn\)/.test(m));
+        if (clear.length === 0 || clear.length !== refused.length) throw new Error(`expected clear max_client_conn refusals, got: ${[...new Set(refused)].join("; ")}`);
+        // The admitted extra clients still work.
+        const sample = clients.slice(0, 20);
+        await Promise.all(sample.map((c) => c.query("SELECT 1")));
+        return [`${clients.length} admitted, ${refused.length} refused: "${clear[0]}"`];
+      } finally {
+        await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      }
+    },
+  },
+  {
+    name: "Query longer than statementTimeout",
+    outage: false,
+    async apply({ stack }) {
+      const limitMs = stack.config.postgres.statementTimeout;
+      const pool = new pg.Pool({ connectionString: stack.pgbouncer.url, max: 1 });
+      try {
+        const err = await pool.query(`SELECT pg_sleep(${(limitMs + 2000) / 1000})`).then(
+          () => undefined,
+          (e: Error & { code?: string }) => e,
+        );
+        if (err?.code !== "57014") throw new Error(`expected a statement_timeout cancel (57014), got ${err?.message ?? "success"}`);
+        await pool.query("SELECT 1");
+        if (pool.totalCount !== 1) throw new Error(`the pool holds ${pool.totalCount} connections after the cancel`);
+        const sleeping = await waitUntil("the cancelled backend to be idle", async () => {
+          const rows = await query<{ n: string }>(stack.postgres.url, "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'");
+          return Number(rows[0]!.n) === 0 ? 0 : undefined;
+        });
+        return [`cancelled by PostgreSQL: "${err.message}"; connection reused; ${sleeping} backends still sleeping`];
+      } finally {
+        await pool.end();
+      }
+    },
+  },
+];

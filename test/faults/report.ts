@@ -1,0 +1,23 @@
+/** The fault table as Markdown, for `npm run test:faults -- --report FILE` and the README. */
+import type { FaultResult } from "./run.ts";
+
+const ms = (n: number) => (n === 0 ? "0" : n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`);
+
+export function faultTable(results: FaultResult[]): string {
+  const rows = results.map((r) =>
+    [
+      r.fault,
+      r.requests,
+      r.errors === 0 ? "0" : `${r.errors} (${Object.entries(r.errorKinds).map(([k, n]) => `${k}: ${n}`).join(", ")})`,
+      r.errors === 0 ? "none" : ms(r.errorWindowMs),
+      r.outage ? `${ms(r.recoveryMs)}${r.readinessNoticed ? "" : " (readiness did not notice)"}` : "n/a",
+      r.connectionsLeaked,
+      `${r.writesLost} of ${r.acknowledgedWrites}`,
+    ].join(" | "),
+  );
+  return [
+    "| fault | requests during it | errors | error window | recovery (ready again) | connections leaked | acknowledged writes lost |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
+    ...rows.map((r) => `| ${r} |`),
+  ].join("\n");
+}

@@ -1,0 +1,144 @@
+/**
+ * Runs faults one after another under steady load through the probe and measures each: requests and
+ * errors during it, the error window, time to ready again, leaked connections and lost writes.
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { connectionBudget } from "../../infra/config/index.ts";
+import type { LocalStack } from "../../local/stack.ts";
+import { FAULTS, type Fault } from "./faults.ts";
+import { ProbeLoad, ReadyWatch, type Ack } from "./load.ts";
+
+export interface FaultResult {
+  fault: string;
+  outage: boolean;
+  requests: number;
+  errors: number;
+  errorKinds: Record<string, number>;
+  errorWindowMs: number;
+  recoveryMs: number;
+  readinessNoticed: boolean;
+  connectionsLeaked: number;
+  acknowledgedWrites: number;
+  writesLost: number;
+  notes: string[];
+}
+
+export interface RunOptions {
+  stack: LocalStack;
+  stackFile: string;
+  concurrency: number;
+  /** Load before and after each fault. */
+  settleMs: number;
+  faults?: Fault[];
+  say: (m: string) => void;
+}
+
+async function waitReady(probeUrl: string, timeoutMs = 60_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(`${probeUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) return Date.now();
+    await sleep(50);
+  }
+  throw new Error(`the probe was not ready again within ${timeoutMs / 1000}s`);
+}
+
+/** Server connections beyond what PgBouncer may hold, once things settle (0 = none leaked). */
+async function leakedConnections(stack: LocalStack): Promise<number> {
+  const budget = connectionBudget(stack.config).perReplica;
+  let over = 0;
+  for (let i = 0; i < 100; i++) {
+    const c = new pg.Client({ connectionString: stack.postgres.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE usename = $1 AND backend_type = 'client backend'", [stack.config.postgres.user]);
+      over = Math.max(0, Number(rows[0]!.n) - budget);
+    } finally {
+      await c.end();
+    }
+    if (over === 0) return 0;
+    await sleep(100);
+  }
+  return over;
+}
+
+/** Acknowledged writes that are not there: probe_writes rows by id, Redis counters by key. */
+export async function lostWrites(stack: LocalStack, acks: Ack[]): Promise<number> {
+  if (acks.length === 0) return 0;
+  const c = new pg.Client({ connectionString: stack.postgres.appUrl });
+  await c.connect();
+  let lost = 0;
+  try {
+    const ids = acks.map((a) => a.writeId);
+    const { rows } = await c.query<{ id: string }>("SELECT id::text FROM probe_writes WHERE id::text = ANY($1)", [ids]);
+    const found = new Set(rows.map((r) => r.id));
+    lost += ids.filter((id) => !found.has(id)).length;
+  } finally {
+    await c.end();
+  }
+  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
+  try {
+    const keys = [...new Set(acks.map((a) => a.redisKey))];
+    const values = await redis.mget(keys);
+    const current = new Map(keys.map((k, i) => [k, Number(values[i] ?? 0)]));
+    // A counter below an acknowledged INCR's result means that write was lost.
+    lost += acks.filter((a) => a.redisValue > current.get(a.redisKey)!).length;
+  } finally {
+    redis.disconnect();
+  }
+  return lost;
+}
+
+export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
+  const { stack, say } = opts;
+  const probeUrl = stack.probe?.url;
+  if (!probeUrl) throw new Error("the fault runner needs the local stack started with the probe");
+  const load = new ProbeLoad(probeUrl, opts.concurrency, `fault-${Date.now()}`).start();
+  const results: FaultResult[] = [];
+  try {
+    await sleep(opts.settleMs);
+    for (const fault of opts.faults ?? FAULTS) {
+      say(`fault: ${fault.name}`);
+      const watch = new ReadyWatch(probeUrl).start();
+      const start = Date.now();
+      let notes: string[];
+      try {
+        notes = await fault.apply({ stack, stackFile: opts.stackFile, say });
+      } finally {
+        watch.stop();
+      }
+      const restoredAt = Date.now();
+      const readyAt = await waitReady(probeUrl);
+      await sleep(opts.settleMs);
+      const end = Date.now();
+      const during = load.countSince(start);
+      const failures = load.failures.filter((f) => f.at >= start && f.at <= end);
+      const errorKinds: Record<string, number> = {};
+      for (const f of failures) errorKinds[f.kind] = (errorKinds[f.kind] ?? 0) + 1;
+      const acks = load.acks.filter((a) => a.at >= start && a.at <= end);
+      results.push({
+        fault: fault.name,
+        outage: fault.outage,
+        requests: during.requests,
+        errors: failures.length,
+        errorKinds,
+        errorWindowMs: failures.length > 0 ? failures[failures.length - 1]!.at - failures[0]!.at : 0,
+        recoveryMs: Math.max(0, readyAt - restoredAt),
+        readinessNoticed: watch.notReady.some((t) => t >= start),
+        connectionsLeaked: await leakedConnections(stack),
+        acknowledgedWrites: acks.length,
+        writesLost: await lostWrites(stack, acks),
+        notes,
+      });
+      say(`  ${during.requests} requests, ${failures.length} errors, recovered in ${readyAt - restoredAt} ms`);
+    }
+  } finally {
+    await load.stop();
+  }
+  return results;
+}

@@ -1,0 +1,239 @@
+/** The pure manifest builders, without Pulumi and without mocks: what every pod must look like. */
+import { describe, expect, it } from "vitest";
+import { PROBE_SECRET_ENV_VARS, loadProbeEnv } from "../../app-probe/src/env.ts";
+import {
+  REDACTED,
+  pgbouncerConfigMap,
+  pgbouncerDeployment,
+  pgbouncerImage,
+  pgbouncerPodDisruptionBudget,
+  pgbouncerSecretData,
+  postgresConfigMap,
+  postgresSecretData,
+  postgresStatefulSet,
+  probeEnv,
+  redisConfigMap,
+  redisSecretData,
+  renderManifests,
+  RESTART_CHECKSUM_ANNOTATION,
+  networkPolicies,
+} from "../../infra/k8s/manifests/index.ts";
+import { KNOWN_PASSWORDS, KNOWN_SECRETS, asManifest, devConfig, podTemplates, type ContainerLike } from "./fixtures.ts";
+
+const all = () => renderManifests(devConfig());
+const containersOf = (objects: readonly unknown[]) =>
+  podTemplates(objects).flatMap(({ name, template }) => template.spec.containers.map((c) => ({ pod: name, c })));
+
+describe("every container", () => {
+  const containers = containersOf(all().map((m) => m.object));
+
+  it("has cpu and memory requests and limits", () => {
+    for (const { pod, c } of containers) {
+      for (const kind of ["requests", "limits"] as const) {
+        expect(Object.keys(c.resources?.[kind] ?? {}).sort(), `${pod} ${c.name} ${kind}`).toEqual(["cpu", "memory"]);
+      }
+    }
+  });
+
+  it("has a liveness and a readiness probe", () => {
+    for (const { pod, c } of containers) {
+      expect(c.livenessProbe, `${pod} ${c.name}`).toBeDefined();
+      expect(c.readinessProbe, `${pod} ${c.name}`).toBeDefined();
+    }
+  });
+
+  it("meets the restricted Pod Security Standard", () => {
+    for (const { pod, c } of containers) {
+      const sc = c.securityContext ?? {};
+      expect(sc.runAsNonRoot, `${pod} ${c.name}`).toBe(true);
+      expect(sc.runAsUser, `${pod} ${c.name}`).toBeGreaterThan(0);
+      expect(sc.allowPrivilegeEscalation, `${pod} ${c.name}`).toBe(false);
+      expect(sc.readOnlyRootFilesystem, `${pod} ${c.name}`).toBe(true);
+      expect(sc.capabilities?.drop, `${pod} ${c.name}`).toEqual(["ALL"]);
+      expect(sc.seccompProfile, `${pod} ${c.name}`).toEqual({ type: "RuntimeDefault" });
+    }
+    for (const { name, template } of podTemplates(all().map((m) => m.object))) {
+      expect(template.spec.securityContext, name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      const allowed = ["configMap", "secret", "emptyDir", "persistentVolumeClaim", "projected", "downwardAPI", "csi", "ephemeral"];
+      for (const v of template.spec.volumes ?? []) expect(Object.keys(v).filter((k) => k !== "name"), `${name} volume ${v.name}`).toSatisfy((ks: string[]) => ks.every((k) => allowed.includes(k)));
+    }
+  });
+
+  it("runs an image pinned by tag, never latest", () => {
+    for (const { pod, c } of containers) {
+      expect(c.image, `${pod} ${c.name}`).toMatch(/^[\w./-]+(:\d+)?[\w./-]*:[\w.-]+$/);
+      expect(c.image, `${pod} ${c.name}`).not.toMatch(/:latest$/);
+    }
+  });
+
+  it("mounts every ConfigMap and Secret as a directory, never with subPath, so the kubelet updates it", () => {
+    for (const { pod, c } of containers) for (const m of c.volumeMounts ?? []) expect(m.subPath, `${pod} ${c.name} ${m.mountPath}`).toBeUndefined();
+  });
+
+  it("takes every password-bearing variable from a Secret, never as a plain value", () => {
+    const secretish = (c: ContainerLike) => (c.env ?? []).filter((e) => /PASS|AUTH|_URL$/.test(e.name) && e.name !== "UPSTREAM_URL");
+    const checked = containers.flatMap(({ c }) => secretish(c));
+    expect(checked.map((e) => e.name)).toEqual(expect.arrayContaining([...PROBE_SECRET_ENV_VARS.filter((v) => v !== "DIRECT_DATABASE_URL"), "POSTGRES_PASSWORD", "REDISCLI_AUTH"]));
+    for (const e of checked) {
+      expect(e.value, e.name).toBeUndefined();
+      expect(e.valueFrom?.secretKeyRef, e.name).toBeDefined();
+    }
+  });
+});
+
+describe("labels", () => {
+  it("mark every object as part of pooling and managed by pulumi, and every workload with its name and component", () => {
+    for (const { file, object } of all()) {
+      const m = asManifest(object);
+      expect(m.metadata.labels, file).toMatchObject({ "app.kubernetes.io/part-of": "pooling", "app.kubernetes.io/managed-by": "pulumi" });
+    }
+    for (const { name, template } of podTemplates(all().map((m) => m.object))) {
+      expect(Object.keys(template.metadata.labels), name).toEqual(expect.arrayContaining(["app.kubernetes.io/name", "app.kubernetes.io/component"]));
+    }
+  });
+});
+
+describe("NetworkPolicies", () => {
+  const ingress = (app: "postgres" | "pgbouncer" | "redis" | "probe") =>
+    (networkPolicies(devConfig())[app].spec as { ingress: Array<{ from?: Array<{ podSelector: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }> }).ingress.map(
+      (r) => `${r.from?.[0]?.podSelector.matchLabels["app.kubernetes.io/name"] ?? "anyone"} -> ${r.ports[0]!.port}`,
+    );
+
+  it("let only PgBouncer reach PostgreSQL, and anyone only its exporter", () => {
+    expect(ingress("postgres")).toEqual(["pgbouncer -> 5432", "anyone -> 9187"]);
+  });
+
+  it("let only the probe reach PgBouncer and Redis", () => {
+    expect(ingress("pgbouncer")).toEqual(["app-probe -> 6432", "anyone -> 9127"]);
+    expect(ingress("redis")).toEqual(["app-probe -> 6379", "anyone -> 9121"]);
+  });
+});
+
+describe("secrets", () => {
+  it("never put a password in a ConfigMap, a pod template or any rendered manifest", () => {
+    const cfg = devConfig();
+    // The builders that take no secrets cannot leak one; the Secret builders are the only way in.
+    const secretValues = [postgresSecretData, pgbouncerSecretData, redisSecretData].flatMap((f) => Object.values(f(cfg, KNOWN_SECRETS)));
+    const nonSecret = JSON.stringify([postgresConfigMap(cfg), pgbouncerConfigMap(cfg), redisConfigMap(cfg), postgresStatefulSet(cfg), pgbouncerDeployment(cfg)]);
+    for (const p of KNOWN_PASSWORDS) {
+      expect(secretValues.join("\n")).toContain(p);
+      expect(nonSecret).not.toContain(p);
+    }
+    expect(JSON.stringify(all())).not.toMatch(/standin/);
+  });
+
+  it("keep requirepass out of redis.conf: it is included from the Secret", () => {
+    const conf = redisConfigMap(devConfig()).data as Record<string, string>;
+    expect(conf["redis.conf"]).not.toMatch(/requirepass/);
+    expect(conf["redis.conf"]).toMatch(/^include \/etc\/redis-auth\/redis-auth\.conf$/m);
+    expect(redisSecretData(devConfig(), KNOWN_SECRETS)["redis-auth.conf"]).toBe(`requirepass "${KNOWN_SECRETS.redisPassword}"\n`);
+  });
+
+  it("are redacted in every rendered Secret, keeping their keys", () => {
+    const secrets = all().filter((m) => asManifest(m.object).kind === "Secret");
+    expect(secrets.map((s) => s.file).sort()).toEqual(["app-probe/secret.yaml", "pgbouncer/secret.yaml", "postgres/secret.yaml", "redis/secret.yaml"]);
+    for (const s of secrets) {
+      const data = asManifest(s.object).stringData ?? {};
+      expect(Object.keys(data).length, s.file).toBeGreaterThan(0);
+      for (const v of Object.values(data)) expect(v, s.file).toBe(REDACTED);
+    }
+  });
+
+  it("give the probe its URLs through the Secret and everything else as plain values", () => {
+    const env = probeEnv(devConfig(), KNOWN_SECRETS);
+    expect(Object.keys(env.secret).sort()).toEqual(["DATABASE_URL", "PGBOUNCER_ADMIN_URL", "REDIS_URL"]);
+    for (const p of KNOWN_PASSWORDS) expect(JSON.stringify(env.plain)).not.toContain(p);
+    expect(env.secret.DATABASE_URL).toBe(`postgresql://app:${KNOWN_SECRETS.app.password}@pgbouncer.pooling.svc.cluster.local:6432/app`);
+  });
+
+  it("give the probe an environment its own loader accepts, with the pool sizes of pooling:probe", () => {
+    const env = probeEnv(devConfig(), KNOWN_SECRETS);
+    const loaded = loadProbeEnv({ ...env.plain, ...env.secret });
+    expect(loaded).toMatchObject({ host: "0.0.0.0", port: 8080, pgPoolMax: 20, redisPoolMax: 10, directDatabaseUrl: undefined });
+  });
+});
+
+describe("PgBouncer", () => {
+  it("gets no PodDisruptionBudget for one replica, so a node drain is never blocked", () => {
+    expect(pgbouncerPodDisruptionBudget(devConfig({ pgbouncer: { replicas: 1 } }))).toBeUndefined();
+    expect(renderManifests(devConfig({ pgbouncer: { replicas: 1 } })).map((m) => m.file)).not.toContain("pgbouncer/poddisruptionbudget.yaml");
+  });
+
+  it("keeps all but one replica through disruptions: minAvailable = replicas - 1", () => {
+    expect(pgbouncerPodDisruptionBudget(devConfig({ pgbouncer: { replicas: 3 } }))?.spec).toMatchObject({ minAvailable: 2 });
+    expect(pgbouncerPodDisruptionBudget(devConfig())?.spec).toMatchObject({ minAvailable: 1 });
+  });
+
+  const checksum = (overrides: Record<string, unknown>) =>
+    asManifest(pgbouncerDeployment(devConfig({ pgbouncer: overrides }))).spec!.template!.metadata.annotations![RESTART_CHECKSUM_ANNOTATION];
+
+  it("rolls its pods when a restart-only setting (listen port) changes", () => {
+    expect(checksum({ port: 6433 })).not.toBe(checksum({}));
+  });
+
+  it("keeps its pods when a reloadable setting (defaultPoolSize) changes", () => {
+    expect(checksum({ defaultPoolSize: 20 })).toBe(checksum({}));
+  });
+
+  it("changes only its ConfigMap, and no pod template anywhere, when defaultPoolSize changes", () => {
+    const before = renderManifests(devConfig());
+    const after = renderManifests(devConfig({ pgbouncer: { defaultPoolSize: 20 } }));
+    const changed = after.filter((m, i) => JSON.stringify(m) !== JSON.stringify(before[i])).map((m) => m.file);
+    expect(changed).toEqual(["pgbouncer/configmap.yaml"]);
+    expect(JSON.stringify(podTemplates(after.map((m) => m.object)))).toBe(JSON.stringify(podTemplates(before.map((m) => m.object))));
+  });
+
+  it("spreads its replicas across nodes", () => {
+    const spec = asManifest(pgbouncerDeployment(devConfig())).spec!.template!.spec as { topologySpreadConstraints?: Array<{ topologyKey: string }> };
+    expect(spec.topologySpreadConstraints?.[0]?.topologyKey).toBe("kubernetes.io/hostname");
+  });
+
+  const preStop = (version: string) => {
+    const pod = asManifest(pgbouncerDeployment(devConfig({ pgbouncer: { version } }))).spec!.template!.spec;
+    return pod.containers.find((c) => c.name === "pgbouncer")!.lifecycle!.preStop!.exec!.command.join(" ");
+  };
+
+  it("drains with SHUTDOWN WAIT_FOR_CLIENTS on 1.23 and newer", () => {
+    expect(preStop("1.24")).toContain("SHUTDOWN WAIT_FOR_CLIENTS");
+  });
+
+  it("drains with PAUSE on versions without WAIT_FOR_CLIENTS", () => {
+    expect(preStop("1.22")).toContain("'PAUSE'");
+    expect(preStop("1.22")).not.toContain("WAIT_FOR_CLIENTS");
+  });
+
+  it("gives the drain its config's timeouts: endpoint drain + longest of query and idle-client time + margin", () => {
+    const grace = (pgbouncer: Record<string, unknown>) => asManifest(pgbouncerDeployment(devConfig({ pgbouncer }))).spec!.template!.spec.terminationGracePeriodSeconds;
+    expect(grace({})).toBe(5 + 60 + 5);
+    expect(grace({ queryTimeout: "90s", queryWaitTimeout: "180s" })).toBe(5 + 90 + 5);
+  });
+
+  it("runs a reloader that sends RELOAD when the mounted ini or userlist changes", () => {
+    const pod = asManifest(pgbouncerDeployment(devConfig())).spec!.template!.spec;
+    const script = pod.containers.find((c) => c.name === "reloader")!.command!.join(" ");
+    expect(script).toContain("/etc/pgbouncer/pgbouncer.ini /etc/pgbouncer-auth/userlist.txt");
+    expect(script).toContain("-c 'RELOAD'");
+  });
+
+  it("refuses a version with no pinned image, naming the key", () => {
+    expect(() => pgbouncerImage("1.19")).toThrow(/pooling:pgbouncer\.version = "1\.19"/);
+    expect(pgbouncerImage("1.22.1")).toBe("edoburu/pgbouncer:1.22.1");
+  });
+});
+
+describe("PostgreSQL", () => {
+  it("starts with the rendered config file and keeps its data in a claim of postgres.storage", () => {
+    const sts = postgresStatefulSet(devConfig()) as { spec: { template: { spec: { containers: ContainerLike[] } }; volumeClaimTemplates: unknown[] } };
+    expect(sts.spec.template.spec.containers[0]!.args).toEqual(["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]);
+    expect(sts.spec.volumeClaimTemplates).toMatchObject([{ spec: { resources: { requests: { storage: "2Gi" } } } }]);
+  });
+
+  it("creates the app role on first start with the same SCRAM verifier PgBouncer holds", async () => {
+    const { verifierOf } = await import("../../infra/render/index.ts");
+    const verifier = verifierOf(KNOWN_SECRETS.app);
+    const sql = postgresSecretData(devConfig(), KNOWN_SECRETS)["10-app-role.sql"];
+    expect(sql).toContain(`CREATE ROLE "app" LOGIN PASSWORD '${verifier}';`);
+    expect(pgbouncerSecretData(devConfig(), KNOWN_SECRETS)["userlist.txt"]).toContain(`"app" "${verifier}"`);
+    expect(sql).not.toContain(KNOWN_SECRETS.app.password);
+  });
+});

@@ -1,0 +1,23 @@
+/** An invalid stack fails the program before a single resource is registered. */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, expect, it } from "vitest";
+import { devRaw, engineConfig } from "./fixtures.ts";
+import { recorded, setRecordingMocks } from "./pulumi-mocks.ts";
+
+beforeAll(async () => {
+  await setRecordingMocks();
+});
+
+it("throws the ConfigError naming pooling:pgbouncer.defaultPoolSize and registers nothing", async () => {
+  const raw = devRaw();
+  raw.pgbouncer = { ...(raw.pgbouncer as object), defaultPoolSize: 120 };
+  pulumi.runtime.setAllConfig(engineConfig(raw));
+  const error = await import("../../infra/index.ts").then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error).toMatchObject({ name: "ConfigError", code: "POOLING_INVALID_CONFIG" });
+  expect((error as Error).message).toMatch(/pooling:pgbouncer\.defaultPoolSize = 120: the PgBouncer pools need more server connections than PostgreSQL can give/);
+  await new Promise((r) => setTimeout(r, 100));
+  expect(recorded).toEqual([]);
+});

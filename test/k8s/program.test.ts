@@ -1,0 +1,44 @@
+/** infra/index.ts, the Pulumi program, under mocks with the dev stack's config. */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import type * as Program from "../../infra/index.ts";
+import { connectionBudget } from "../../infra/config/index.ts";
+import { devConfig, devRaw, engineConfig } from "./fixtures.ts";
+import { mockPassword, recorded, setRecordingMocks, settled, valueOf } from "./pulumi-mocks.ts";
+
+let program: typeof Program;
+
+beforeAll(async () => {
+  await setRecordingMocks();
+  pulumi.runtime.setAllConfig(engineConfig(devRaw()));
+  program = await import("../../infra/index.ts");
+  await settled();
+});
+
+describe("the program with the dev stack", () => {
+  it("registers the whole stack through one Kubernetes provider that updates ConfigMaps in place", () => {
+    const providers = recorded.filter((r) => r.type === "pulumi:providers:kubernetes");
+    expect(providers).toHaveLength(1);
+    expect(providers[0]!.inputs).toMatchObject({ enableConfigMapMutable: "true" });
+    expect(recorded.filter((r) => r.custom).length).toBeGreaterThanOrEqual(30);
+  });
+
+  it("exports the namespace and the connection budget", async () => {
+    expect(await valueOf(program.namespace)).toBe("pooling");
+    expect(program.connectionBudget).toEqual(connectionBudget(devConfig()));
+  });
+
+  it("exports the database and Redis URLs as secrets", async () => {
+    for (const out of [program.databaseUrl, program.directUrl, program.redisUrl]) expect(await pulumi.isSecret(out)).toBe(true);
+    const app = mockPassword("pooling-app-password");
+    expect(await valueOf(program.databaseUrl)).toBe(
+      `postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app?pgbouncer=true&connection_limit=20&pool_timeout=5`,
+    );
+    expect(await valueOf(program.directUrl)).toBe(`postgresql://app:${app}@postgres.pooling.svc.cluster.local:5432/app`);
+    expect(await valueOf(program.redisUrl)).toBe(`redis://:${mockPassword("pooling-redis-password")}@redis.pooling.svc.cluster.local:6379`);
+  });
+
+  it("exports the port-forward command for the probe", async () => {
+    expect(await valueOf(program.probeUrl)).toMatch(/^kubectl --context kind-pooling -n pooling port-forward svc\/app-probe 8080:8080 /);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Pulumi mocks that record every registered resource's inputs, and give @pulumi/random and
+ * @pulumi/docker the outputs the program reads. Set them before importing the module under test.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Recorded {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  custom: boolean;
+}
+
+export const recorded: Recorded[] = [];
+
+/** Mocked random outputs: a password derived from the resource name, alphanumeric like the real ones. */
+export const mockPassword = (resourceName: string) => `Pw${resourceName.replace(/[^A-Za-z0-9]/g, "")}`;
+export const mockSalt = (resourceName: string) => Buffer.from(resourceName.padEnd(16, "#").slice(0, 16)).toString("base64");
+export const MOCK_DIGEST = "localhost:5001/pooling-probe@sha256:0123456789abcdef";
+
+function outputsOf(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+  switch (args.type) {
+    case "random:index/randomPassword:RandomPassword":
+      return { ...args.inputs, result: mockPassword(args.name) };
+    case "random:index/randomBytes:RandomBytes":
+      return { ...args.inputs, base64: mockSalt(args.name) };
+    case "docker:index/image:Image":
+      return { ...args.inputs, repoDigest: MOCK_DIGEST };
+    case "docker:index/remoteImage:RemoteImage":
+      return { ...args.inputs, imageId: "sha256:registry" };
+    default:
+      return args.inputs;
+  }
+}
+
+export async function setRecordingMocks(): Promise<void> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        recorded.push({ type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown>, custom: args.custom ?? false });
+        return { id: `${args.name}-id`, state: outputsOf(args) };
+      },
+      call(args) {
+        return args.inputs as Record<string, unknown>;
+      },
+    },
+    "pooling",
+    "dev",
+    false,
+  );
+}
+
+/** Resolves an Output's value (undefined while previewing unknowns). */
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply((v) => resolve(v)));
+}
+
+/** Waits until no resource has been registered for a while: registration is asynchronous. */
+export async function settled(quietMs = 100): Promise<void> {
+  let seen = -1;
+  while (seen !== recorded.length) {
+    seen = recorded.length;
+    await new Promise((r) => setTimeout(r, quietMs));
+  }
+}
+
+/** URN of every registered resource; the type part is the parent chain, `Parent$Child`. */
+export function urns(): string[] {
+  const monitor = pulumi.runtime.getMonitor() as unknown as { resources?: Map<string, unknown> };
+  return [...(monitor.resources?.keys() ?? [])];
+}
+
+export function parentTypeOf(name: string): string | undefined {
+  const urn = urns().find((u) => u.endsWith(`::${name}`));
+  const chain = urn?.split("::")[2]?.split("$");
+  return chain && chain.length > 1 ? chain[chain.length - 2] : undefined;
+}
+
+export const byType = (type: string) => recorded.filter((r) => r.type === type);
+export const named = (name: string) => {
+  const r = recorded.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource named ${name}; registered: ${recorded.map((x) => x.name).join(", ")}`);
+  return r;
+};
