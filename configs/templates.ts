@@ -10,6 +10,7 @@ export const TEMPLATES = {
   pgbouncerIni: read("pgbouncer.ini.tmpl"),
   postgresqlConf: read("postgresql.conf.tmpl"),
   pgHbaConf: read("pg_hba.conf.tmpl"),
+  pgbouncerHbaConf: read("pgbouncer_hba.conf.tmpl"),
   redisConf: read("redis.conf.tmpl"),
   userlistTxt: read("userlist.txt.tmpl"),
 } as const;

@@ -116,6 +116,7 @@ class Stack {
     writeAtomic(join(confDir, "postgresql.conf"), files["postgresql.conf"], { owner });
     writeAtomic(join(confDir, "pg_hba.conf"), files["pg_hba.conf"], { owner });
     writeAtomic(join(confDir, "pgbouncer.ini"), files["pgbouncer.ini"], { owner });
+    writeAtomic(join(confDir, "pgbouncer_hba.conf"), files["pgbouncer_hba.conf"], { owner });
     writeAtomic(join(confDir, "userlist.txt"), files["userlist.txt"], { owner, secret: true });
     writeAtomic(join(confDir, "redis.conf"), files["redis.conf"]);
     writeAtomic(join(confDir, "redis-auth.conf"), files["redis-auth.conf"], { secret: true });
@@ -244,7 +245,7 @@ class Stack {
       await this.services.postgres?.restart();
       actions.push("postgres restarted");
     }
-    if (changed("pgbouncer.ini") || changed("userlist.txt")) {
+    if (changed("pgbouncer.ini") || changed("pgbouncer_hba.conf") || changed("userlist.txt")) {
       if (pgbouncerRestartChecksum(before.config, this.runtime.pgbouncer) === pgbouncerRestartChecksum(this.config, this.runtime.pgbouncer)) {
         await queryOnce(this.urls.admin, "RELOAD");
         actions.push("pgbouncer reloaded (RELOAD)");
@@ -328,7 +329,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const [pgPort, pbPort, redisPort] = [await freePort(), await freePort(), await freePort()];
   const runtime: Runtime = {
     postgres: { listenAddresses: "127.0.0.1", port: pgPort, unixSocketDir: "", hbaFile: join(layout.confDir, "pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
-    pgbouncer: { listenAddr: "127.0.0.1", listenPort: pbPort, serverHost: "127.0.0.1", serverPort: pgPort, authFile: join(layout.confDir, "userlist.txt"), unixSocketDir: "" },
+    pgbouncer: { listenAddr: "127.0.0.1", listenPort: pbPort, serverHost: "127.0.0.1", serverPort: pgPort, authFile: join(layout.confDir, "userlist.txt"), hbaFile: join(layout.confDir, "pgbouncer_hba.conf"), clientNetworks: ["127.0.0.0/8"], unixSocketDir: "" },
     redis: { bind: "127.0.0.1", port: redisPort, dir: layout.redisDir, authFile: join(layout.confDir, "redis-auth.conf") },
   };
   const stack = new Stack(stackName, configFile, config, opts, bins, layout, user, secrets, runtime, say);

@@ -1,6 +1,6 @@
 /** Pure renderers: StackConfig (+ secrets, + where things run) → file text. No I/O, deterministic. */
 import type { StackConfig } from "../config/index.ts";
-import { renderPgbouncerIni, renderUserlist, type PgbouncerRuntime } from "./pgbouncer.ts";
+import { renderPgbouncerHba, renderPgbouncerIni, renderUserlist, type PgbouncerRuntime } from "./pgbouncer.ts";
 import { renderPgHbaConf, renderPostgresqlConf, type PostgresRuntime } from "./postgres.ts";
 import { renderRedisAuthConf, renderRedisConf, type RedisRuntime } from "./redis.ts";
 import type { StackSecrets } from "./secrets.ts";
@@ -22,6 +22,7 @@ export interface RenderedFiles {
   "postgresql.conf": string;
   "pg_hba.conf": string;
   "pgbouncer.ini": string;
+  "pgbouncer_hba.conf": string;
   "userlist.txt": string;
   "redis.conf": string;
   /** Secret: holds the Redis password. */
@@ -35,6 +36,7 @@ export function renderAll(cfg: StackConfig, secrets: StackSecrets, rt: Runtime):
     "postgresql.conf": renderPostgresqlConf(cfg, rt.postgres),
     "pg_hba.conf": renderPgHbaConf(cfg, rt.postgres),
     "pgbouncer.ini": renderPgbouncerIni(cfg, rt.pgbouncer),
+    "pgbouncer_hba.conf": renderPgbouncerHba(cfg, rt.pgbouncer),
     "userlist.txt": renderUserlist(cfg, secrets),
     "redis.conf": renderRedisConf(cfg, rt.redis),
     "redis-auth.conf": renderRedisAuthConf(secrets.redisPassword),

@@ -11,6 +11,10 @@ export interface PgbouncerRuntime {
   serverPort: number;
   /** Absolute path of userlist.txt as PgBouncer will see it. */
   authFile: string;
+  /** Absolute path of pgbouncer_hba.conf as PgBouncer will see it. */
+  hbaFile: string;
+  /** CIDRs the app and the stats user may log in from; the admin user only ever from loopback. */
+  clientNetworks: readonly string[];
   /** unix_socket_dir; "" for none. */
   unixSocketDir: string;
   pidfile?: string;
@@ -67,7 +71,9 @@ export function pgbouncerSettings(cfg: StackConfig, rt: PgbouncerRuntime): Recor
   const forced = {
     admin_users: pb.adminUser,
     auth_file: rt.authFile,
-    auth_type: "scram-sha-256",
+    // hba: per-user rules (see renderPgbouncerHba), each line SCRAM-SHA-256.
+    auth_hba_file: rt.hbaFile,
+    auth_type: "hba",
     // Drivers such as JDBC and Prisma send these; PgBouncer would refuse the login otherwise.
     ignore_startup_parameters: "extra_float_digits,options",
     listen_addr: rt.listenAddr,
@@ -93,6 +99,23 @@ export function pgbouncerRestartChecksum(cfg: StackConfig, rt: PgbouncerRuntime)
   const all = pgbouncerSettings(cfg, rt);
   const restart = PGBOUNCER_RESTART_SETTINGS.map((k) => `${k}=${all[k] ?? ""}`).join("\n");
   return contentHash(restart);
+}
+
+/** Loopback only: the admin console (RELOAD, PAUSE, SHUTDOWN) is for processes in the same pod or host. */
+export const LOOPBACK_NETWORKS = ["127.0.0.1/32", "::1/128"] as const;
+
+/**
+ * pgbouncer_hba.conf: the app user reaches only its database; the stats user only the console, for
+ * SHOW commands; the admin user only the console and only from loopback. Anything else is refused.
+ */
+export function renderPgbouncerHba(cfg: StackConfig, rt: PgbouncerRuntime): string {
+  const rule = (database: string, user: string, address: string) => ({ type: "host", database, user, address, method: "scram-sha-256" });
+  const rules = [
+    ...rt.clientNetworks.map((net) => rule(cfg.postgres.database, cfg.postgres.user, net)),
+    ...rt.clientNetworks.map((net) => rule("pgbouncer", cfg.pgbouncer.statsUser, net)),
+    ...LOOPBACK_NETWORKS.map((net) => rule("pgbouncer", cfg.pgbouncer.adminUser, net)),
+  ];
+  return renderFile("pgbouncerHbaConf", "pgbouncer_hba.conf", cfg.stack, { rules });
 }
 
 /** userlist.txt: SCRAM verifiers only, never a password. */

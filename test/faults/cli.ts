@@ -1,10 +1,12 @@
 /**
- * `npm run test:faults -- [--report FILE] [--concurrency N] [--settle-ms MS]`: every fault under steady
- * load through the probe, with a longer settle time than the `npm test` form, and a Markdown table.
+ * `npm run test:faults -- [--report FILE] [--concurrency N] [--settle-ms MS] [--connections N]
+ * [--hold-seconds S]`: every fault under steady load through the probe (longer than the `npm test`
+ * form), then N client connections held through PgBouncer for S seconds; Markdown tables.
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { faultTable } from "./report.ts";
+import { holdConnections } from "./connections.ts";
+import { connectionTable, faultTable } from "./report.ts";
 import { runFaults } from "./run.ts";
 import { startFaultStack } from "./stack.ts";
 
@@ -13,18 +15,22 @@ const { values } = parseArgs({
     report: { type: "string" },
     concurrency: { type: "string", default: "16" },
     "settle-ms": { type: "string", default: "3000" },
+    connections: { type: "string", default: "10000" },
+    "hold-seconds": { type: "string", default: "60" },
   },
 });
 const say = (m: string) => process.stderr.write(`[faults] ${m}\n`);
 const concurrency = Number(values.concurrency);
 const settleMs = Number(values["settle-ms"]);
-if (!Number.isInteger(concurrency) || concurrency < 1 || !Number.isInteger(settleMs) || settleMs < 0) {
-  say("--concurrency must be a whole number ≥ 1 and --settle-ms ≥ 0");
+const connections = Number(values.connections);
+const holdSeconds = Number(values["hold-seconds"]);
+if (![concurrency, settleMs, connections, holdSeconds].every((n) => Number.isInteger(n) && n >= 0) || concurrency < 1) {
+  say("--concurrency must be a whole number ≥ 1; --settle-ms, --connections and --hold-seconds whole numbers ≥ 0");
   process.exit(2);
 }
 
 say("starting the local stack with the probe");
-const fs = await startFaultStack(say);
+let fs = await startFaultStack(say);
 let stopping = false;
 const stop = () => {
   if (stopping) process.exit(130);
@@ -36,18 +42,26 @@ process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 try {
   const results = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency, settleMs, say });
-  const table = faultTable(results);
   const bad = results.filter((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0));
-  const text = [
+  const lines = [
     `Fault run: ${new Date().toISOString()}, PostgreSQL ${fs.stack.versions.postgres}, PgBouncer ${fs.stack.versions.pgbouncer}, Redis ${fs.stack.versions.redis},`,
     `${concurrency} concurrent /probe loops, ${settleMs} ms of load before and after each fault.`,
     "",
-    table,
+    faultTable(results),
     "",
-  ].join("\n");
+  ];
+  if (connections > 0) {
+    await fs.close();
+    say(`${connections} client connections through PgBouncer for ${holdSeconds} s`);
+    fs = await startFaultStack(say, { pgbouncer: { maxClientConn: connections + 200 } });
+    const load = await holdConnections(fs.stack, { clients: connections, holdMs: holdSeconds * 1000, say });
+    lines.push(connectionTable(load), "");
+    if (load.errors > 0 || load.connected < connections || load.probeErrors > 0) process.exitCode = 1;
+  }
+  const text = lines.join("\n");
   if (values.report) writeFileSync(values.report, text);
   process.stdout.write(text);
-  process.exitCode = bad.length > 0 ? 1 : 0;
+  if (bad.length > 0) process.exitCode = 1;
 } finally {
   await fs.close();
 }

@@ -1,4 +1,5 @@
 /** The fault table as Markdown, for `npm run test:faults -- --report FILE` and the README. */
+import type { ConnectionLoadResult } from "./connections.ts";
 import type { FaultResult } from "./run.ts";
 
 const ms = (n: number) => (n === 0 ? "0" : n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`);
@@ -19,5 +20,14 @@ export function faultTable(results: FaultResult[]): string {
     "| fault | requests during it | errors | error window | recovery (ready again) | connections leaked | acknowledged writes lost |",
     "| --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map((r) => `| ${r} |`),
+  ].join("\n");
+}
+
+export function connectionTable(r: ConnectionLoadResult): string {
+  const kinds = Object.entries(r.errorKinds).map(([k, n]) => `${k}: ${n}`).join(", ");
+  return [
+    "| client connections | connected | connect time | held | queries | errors | peak PostgreSQL backends | PgBouncer peak RSS | probe peak RSS | probe requests (errors) meanwhile |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| ${r.clients} | ${r.connected} | ${r.connectSeconds.toFixed(1)} s | ${r.holdSeconds.toFixed(0)} s | ${r.queries} | ${r.errors}${kinds ? ` (${kinds})` : ""} | ${r.peakServerConnections} | ${r.pgbouncerPeakRssMiB} MiB | ${r.probePeakRssMiB} MiB | ${r.probeRequests} (${r.probeErrors}) |`,
   ].join("\n");
 }

@@ -19,13 +19,13 @@ export interface FaultStack {
   close(): Promise<void>;
 }
 
-export async function startFaultStack(log: (m: string) => void): Promise<FaultStack> {
+export async function startFaultStack(log: (m: string) => void, overrides: Record<string, unknown> = FAULT_OVERRIDES): Promise<FaultStack> {
   const dir = mkdtempSync(join(tmpdir(), "pooling-faults-"));
   chmodSync(dir, 0o755);
   const stackFile = join(dir, "Pulumi.faults.yaml");
   copyFileSync(join(PROJECT_DIR, "Pulumi.dev.yaml"), stackFile);
   try {
-    const stack = await startLocalStack({ configFile: stackFile, overrides: FAULT_OVERRIDES, dataDir: join(dir, "data"), fresh: true, probe: true, installMissing: false, log });
+    const stack = await startLocalStack({ configFile: stackFile, overrides, dataDir: join(dir, "data"), fresh: true, probe: true, installMissing: false, log });
     return {
       stack,
       stackFile,

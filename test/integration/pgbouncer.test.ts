@@ -1,9 +1,28 @@
 import { spawn } from "node:child_process";
+import { Socket } from "node:net";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { isAlive, pgbouncerConfig, query, useStack, waitFor } from "./fixture.ts";
 
 // Small server budget so "10 × maxConnections" clients stay quick on two cores.
 const MAX_CONNECTIONS = 40;
+
+/** A query over a connection whose source address is `localAddress` (any 127.x.y.z is loopback on Linux). */
+async function queryFrom(localAddress: string, url: string, sql: string): Promise<unknown[]> {
+  class BoundSocket extends Socket {
+    override connect(...args: unknown[]): this {
+      const [port, host] = args as [number, string];
+      return super.connect({ port, host, localAddress });
+    }
+  }
+  const client = new pg.Client({ connectionString: url, stream: () => new BoundSocket() });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 function pgbench(url: string, args: string[]): Promise<{ code: number | null; out: string }> {
   const u = new URL(url);
@@ -32,7 +51,7 @@ describe("PgBouncer with the rendered pgbouncer.ini and userlist.txt", () => {
     const [row] = await query<{ user: string; db: string }>(s.pgbouncer.url, "SELECT current_user AS user, current_database() AS db");
     expect(row).toEqual({ user: s.config.postgres.user, db: s.config.postgres.database });
     const cfg = await pgbouncerConfig(s.pgbouncer.adminUrl);
-    expect(cfg.auth_type).toBe("scram-sha-256");
+    expect(cfg.auth_type).toBe("hba");
   });
 
   it("refuses a client with a wrong password", async () => {
@@ -46,6 +65,14 @@ describe("PgBouncer with the rendered pgbouncer.ini and userlist.txt", () => {
     const pools = await query<{ database: string }>(s.pgbouncer.statsUrl, "SHOW POOLS");
     expect(pools.map((p) => p.database)).toContain(s.config.postgres.database);
     await expect(query(s.pgbouncer.statsUrl, "RELOAD")).rejects.toThrow(/admin access needed|not allowed/);
+  });
+
+  it("refuses the admin user from any address but loopback's own, and still admits the stats and app users there", async () => {
+    const s = stack();
+    const from = (url: string) => queryFrom("127.0.0.2", url, "SHOW VERSION");
+    await expect(from(s.pgbouncer.adminUrl)).rejects.toThrow(/login rejected/);
+    await expect(from(s.pgbouncer.statsUrl)).resolves.toHaveLength(1);
+    await expect(queryFrom("127.0.0.2", s.pgbouncer.url, "SELECT 1 AS one")).resolves.toEqual([{ one: 1 }]);
   });
 
   it(`serves pgbench -S with 10 × maxConnections clients with zero errors`, async () => {

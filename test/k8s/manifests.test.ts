@@ -208,10 +208,10 @@ describe("PgBouncer", () => {
     expect(grace({ queryTimeout: "90s", queryWaitTimeout: "180s" })).toBe(5 + 90 + 5);
   });
 
-  it("runs a reloader that sends RELOAD when the mounted ini or userlist changes", () => {
+  it("runs a reloader that sends RELOAD when the mounted ini, hba file or userlist changes", () => {
     const pod = asManifest(pgbouncerDeployment(devConfig())).spec!.template!.spec;
     const script = pod.containers.find((c) => c.name === "reloader")!.command!.join(" ");
-    expect(script).toContain("/etc/pgbouncer/pgbouncer.ini /etc/pgbouncer-auth/userlist.txt");
+    expect(script).toContain("/etc/pgbouncer/pgbouncer.ini /etc/pgbouncer/pgbouncer_hba.conf /etc/pgbouncer-auth/userlist.txt");
     expect(script).toContain("-c 'RELOAD'");
   });
 

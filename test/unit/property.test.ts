@@ -14,7 +14,7 @@ const SECRETS: StackSecrets = {
 };
 const RUNTIME: Runtime = {
   postgres: { listenAddresses: "*", port: 5432, unixSocketDir: "/run/postgresql", hbaFile: "/etc/postgresql/pg_hba.conf", hbaNetworks: ["10.0.0.0/8"] },
-  pgbouncer: { listenAddr: "0.0.0.0", serverHost: "postgres", serverPort: 5432, authFile: "/etc/pgbouncer/userlist.txt", unixSocketDir: "" },
+  pgbouncer: { listenAddr: "0.0.0.0", serverHost: "postgres", serverPort: 5432, authFile: "/etc/pgbouncer/userlist.txt", hbaFile: "/etc/pgbouncer/pgbouncer_hba.conf", clientNetworks: ["10.0.0.0/8"], unixSocketDir: "" },
   redis: { bind: "0.0.0.0", dir: "/data", authFile: "/etc/redis/auth.conf" },
 };
 const OPTS = { stack: "prop" };
@@ -257,7 +257,7 @@ describe("every accepted config renders files that read back to its values", () 
         expect(pb.get("log_connections")).toBe(want("pgbouncer", "logConnections", asIs, false) ? "1" : "0");
         expect(pb.get("admin_users")).toBe(want("pgbouncer", "adminUser", asIs, "pgbouncer_admin"));
         expect(pb.get("stats_users")).toBe(want("pgbouncer", "statsUser", asIs, "pgbouncer_stats"));
-        expect(pb.get("auth_type")).toBe("scram-sha-256");
+        expect(pb.get("auth_type")).toBe("hba");
         for (const [setting, field, def] of [
           ["query_timeout", "queryTimeout", 60_000],
           ["query_wait_timeout", "queryWaitTimeout", 120_000],

@@ -44,7 +44,7 @@ const RUNTIME: Runtime = {
     hbaFile: "/etc/postgresql/pg_hba.conf",
     hbaNetworks: ["10.0.0.0/8", "127.0.0.1/32"],
   },
-  pgbouncer: { listenAddr: "0.0.0.0", serverHost: "postgres.pooling.svc", serverPort: 5432, authFile: "/etc/pgbouncer/userlist.txt", unixSocketDir: "" },
+  pgbouncer: { listenAddr: "0.0.0.0", serverHost: "postgres.pooling.svc", serverPort: 5432, authFile: "/etc/pgbouncer/userlist.txt", hbaFile: "/etc/pgbouncer/pgbouncer_hba.conf", clientNetworks: ["10.0.0.0/8"], unixSocketDir: "" },
   redis: { bind: "0.0.0.0", dir: "/data", authFile: "/etc/redis/auth.conf" },
 };
 
@@ -175,8 +175,22 @@ describe("pg_hba.conf", () => {
 describe("pgbouncer.ini", () => {
   const settings = settingsOf(pgbouncerSection(FILES["pgbouncer.ini"]));
 
-  test("authenticates clients with SCRAM-SHA-256", () => {
-    expect(settings.get("auth_type")).toBe("scram-sha-256");
+  test("authenticates clients through pgbouncer_hba.conf, where every rule is SCRAM-SHA-256", () => {
+    expect(settings.get("auth_type")).toBe("hba");
+    expect(settings.get("auth_hba_file")).toBe("/etc/pgbouncer/pgbouncer_hba.conf");
+    const rules = FILES["pgbouncer_hba.conf"].split("\n").filter((l) => l.startsWith("host"));
+    expect(rules.length).toBeGreaterThan(0);
+    expect(rules.every((l) => l.endsWith("\tscram-sha-256"))).toBe(true);
+  });
+
+  test("lets the admin user reach the console from loopback only, and the stats user nothing but the console", () => {
+    const rules = FILES["pgbouncer_hba.conf"].split("\n").filter((l) => l.startsWith("host")).map((l) => l.split("\t"));
+    expect(rules.filter((r) => r[2] === "pgbouncer_admin").map((r) => [r[1], r[3]])).toEqual([
+      ["pgbouncer", "127.0.0.1/32"],
+      ["pgbouncer", "::1/128"],
+    ]);
+    expect(rules.filter((r) => r[2] === "pgbouncer_stats").map((r) => [r[1], r[3]])).toEqual([["pgbouncer", "10.0.0.0/8"]]);
+    expect(rules.filter((r) => r[2] === "app").map((r) => [r[1], r[3]])).toEqual([["app", "10.0.0.0/8"]]);
   });
 
   test("pools the application database to the PostgreSQL server", () => {

@@ -4,7 +4,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type { StackConfig } from "../../config/index.ts";
-import { pgbouncerRestartChecksum, renderPgbouncerIni, renderUserlist, type PgbouncerRuntime, type StackSecrets } from "../../render/index.ts";
+import { pgbouncerRestartChecksum, renderPgbouncerHba, renderPgbouncerIni, renderUserlist, type PgbouncerRuntime, type StackSecrets } from "../../render/index.ts";
 import {
   sidecarResources,
   configMap,
@@ -43,13 +43,20 @@ export function pgbouncerRuntime(cfg: StackConfig): PgbouncerRuntime {
     serverHost: serviceHost(cfg, "postgres"),
     serverPort: cfg.postgres.port,
     authFile: `${PGBOUNCER_AUTH_DIR}/userlist.txt`,
+    hbaFile: `${PGBOUNCER_CONF_DIR}/pgbouncer_hba.conf`,
+    // Who may reach PgBouncer at all is the NetworkPolicy's job; hba keeps the admin user on loopback.
+    clientNetworks: ["0.0.0.0/0", "::/0"],
     // No socket: the root filesystem is read-only and every client comes over TCP.
     unixSocketDir: "",
   };
 }
 
 export function pgbouncerConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
-  return configMap(cfg, "pgbouncer", PGBOUNCER_NAMES.configMap, { "pgbouncer.ini": renderPgbouncerIni(cfg, pgbouncerRuntime(cfg)) });
+  const rt = pgbouncerRuntime(cfg);
+  return configMap(cfg, "pgbouncer", PGBOUNCER_NAMES.configMap, {
+    "pgbouncer.ini": renderPgbouncerIni(cfg, rt),
+    "pgbouncer_hba.conf": renderPgbouncerHba(cfg, rt),
+  });
 }
 
 /** userlist.txt (SCRAM verifiers) and the console passwords the reloader and the exporter log in with. */
@@ -111,7 +118,7 @@ function pgbouncerContainer(cfg: StackConfig): k8s.types.input.core.v1.Container
 }
 
 function reloaderContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
-  const files = [`${PGBOUNCER_CONF_DIR}/pgbouncer.ini`, `${PGBOUNCER_AUTH_DIR}/userlist.txt`];
+  const files = [`${PGBOUNCER_CONF_DIR}/pgbouncer.ini`, `${PGBOUNCER_CONF_DIR}/pgbouncer_hba.conf`, `${PGBOUNCER_AUTH_DIR}/userlist.txt`];
   const run = scratch("reloader-run", HEARTBEAT_FILE.replace(/\/[^/]+$/, ""));
   return {
     name: "reloader",

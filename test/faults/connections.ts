@@ -1,0 +1,126 @@
+/**
+ * Many client connections held open through PgBouncer at once, each querying in a loop, while the probe
+ * serves steady load. Counts errors and samples PgBouncer's and the probe's memory. Bounded in time.
+ */
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import type { LocalStack } from "../../local/stack.ts";
+import { ProbeLoad } from "./load.ts";
+
+export interface ConnectionLoadResult {
+  clients: number;
+  connected: number;
+  connectSeconds: number;
+  holdSeconds: number;
+  queries: number;
+  errors: number;
+  errorKinds: Record<string, number>;
+  peakServerConnections: number;
+  pgbouncerPeakRssMiB: number;
+  probePeakRssMiB: number;
+  probeRequests: number;
+  probeErrors: number;
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function holdConnections(stack: LocalStack, opts: { clients: number; holdMs: number; say: (m: string) => void }): Promise<ConnectionLoadResult> {
+  const { clients: n, holdMs, say } = opts;
+  const errorKinds: Record<string, number> = {};
+  const fail = (err: unknown) => {
+    const kind = (err as { code?: string }).code ?? (err as Error).message.slice(0, 60);
+    errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+  };
+  const clients: pg.Client[] = [];
+  let peak = { pgbouncer: 0, probe: 0, servers: 0 };
+  const sampler = setInterval(() => {
+    peak = {
+      ...peak,
+      pgbouncer: Math.max(peak.pgbouncer, rssMiB(stack.pgbouncer.pid)),
+      probe: Math.max(peak.probe, stack.probe ? rssMiB(stack.probe.pid) : 0),
+    };
+  }, 250);
+  const probeLoad = stack.probe ? new ProbeLoad(stack.probe.url, 8, `conn-${Date.now()}`).start() : undefined;
+  const t0 = Date.now();
+  let queries = 0;
+  let stop = false;
+  try {
+    // Logins in batches: each is a SCRAM exchange, and a login storm would only measure that.
+    for (let i = 0; i < n; i += 250) {
+      await Promise.all(
+        Array.from({ length: Math.min(250, n - i) }, async () => {
+          const c = new pg.Client({ connectionString: stack.pgbouncer.url, connectionTimeoutMillis: 60_000 });
+          c.on("error", fail);
+          try {
+            await c.connect();
+            clients.push(c);
+          } catch (err) {
+            fail(err);
+          }
+        }),
+      );
+      if ((i / 250) % 8 === 7) say(`  ${clients.length} of ${n} clients connected`);
+    }
+    const connectSeconds = (Date.now() - t0) / 1000;
+    say(`  ${clients.length} clients connected in ${connectSeconds.toFixed(1)} s; holding for ${holdMs / 1000} s`);
+    const t1 = Date.now();
+    const servers = setInterval(() => {
+      serverConnections(stack).then((s) => (peak = { ...peak, servers: Math.max(peak.servers, s) }), () => undefined);
+    }, 1000);
+    await Promise.all(
+      clients.map(async (c, i) => {
+        // Spread the first queries so the clients do not move in lockstep.
+        await sleep(i % 100);
+        while (!stop) {
+          try {
+            await c.query("SELECT 1");
+            queries++;
+          } catch (err) {
+            fail(err);
+          }
+          await sleep(100);
+        }
+      }).concat([sleep(holdMs).then(() => void (stop = true))]),
+    );
+    clearInterval(servers);
+    const probe = probeLoad ? probeLoad.countSince(t1) : { requests: 0, errors: 0 };
+    return {
+      clients: n,
+      connected: clients.length,
+      connectSeconds,
+      holdSeconds: (Date.now() - t1) / 1000,
+      queries,
+      errors: Object.values(errorKinds).reduce((a, b) => a + b, 0),
+      errorKinds,
+      peakServerConnections: peak.servers,
+      pgbouncerPeakRssMiB: Math.round(peak.pgbouncer * 10) / 10,
+      probePeakRssMiB: Math.round(peak.probe * 10) / 10,
+      probeRequests: probe.requests,
+      probeErrors: probe.errors,
+    };
+  } finally {
+    stop = true;
+    clearInterval(sampler);
+    await probeLoad?.stop();
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+async function serverConnections(stack: LocalStack): Promise<number> {
+  const c = new pg.Client({ connectionString: stack.postgres.url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE usename = $1", [stack.config.postgres.user]);
+    return Number(rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+}
