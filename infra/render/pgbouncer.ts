@@ -105,13 +105,15 @@ export function pgbouncerRestartChecksum(cfg: StackConfig, rt: PgbouncerRuntime)
 export const LOOPBACK_NETWORKS = ["127.0.0.1/32", "::1/128"] as const;
 
 /**
- * pgbouncer_hba.conf: the app user reaches only its database; the stats user only the console, for
- * SHOW commands; the admin user only the console and only from loopback. Anything else is refused.
+ * pgbouncer_hba.conf: the stats user reaches only the console, for SHOW commands; the admin user only
+ * the console and only from loopback. The app user's line says `all` so that a wrong database name gets
+ * PgBouncer's clear "no such database" (only the app database is defined, and the console admits only
+ * the console users). Anything else is refused.
  */
 export function renderPgbouncerHba(cfg: StackConfig, rt: PgbouncerRuntime): string {
   const rule = (database: string, user: string, address: string) => ({ type: "host", database, user, address, method: "scram-sha-256" });
   const rules = [
-    ...rt.clientNetworks.map((net) => rule(cfg.postgres.database, cfg.postgres.user, net)),
+    ...rt.clientNetworks.map((net) => rule("all", cfg.postgres.user, net)),
     ...rt.clientNetworks.map((net) => rule("pgbouncer", cfg.pgbouncer.statsUser, net)),
     ...LOOPBACK_NETWORKS.map((net) => rule("pgbouncer", cfg.pgbouncer.adminUser, net)),
   ];

@@ -190,7 +190,7 @@ describe("pgbouncer.ini", () => {
       ["pgbouncer", "::1/128"],
     ]);
     expect(rules.filter((r) => r[2] === "pgbouncer_stats").map((r) => [r[1], r[3]])).toEqual([["pgbouncer", "10.0.0.0/8"]]);
-    expect(rules.filter((r) => r[2] === "app").map((r) => [r[1], r[3]])).toEqual([["app", "10.0.0.0/8"]]);
+    expect(rules.filter((r) => r[2] === "app").map((r) => [r[1], r[3]])).toEqual([["all", "10.0.0.0/8"]]);
   });
 
   test("pools the application database to the PostgreSQL server", () => {
