@@ -1,0 +1,45 @@
+/** Just enough of pgbouncer.ini and postgresql.conf to read the connection settings back out of a ConfigMap. */
+
+export type IniSections = Record<string, Record<string, string>>;
+
+/** pgbouncer.ini: `[section]` headers, `key = value` lines, `;` and `#` comments. Section and key names are case-insensitive. */
+export function parseIni(text: string): IniSections {
+  const sections: IniSections = {};
+  let current: Record<string, string> | undefined;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith(";") || line.startsWith("#")) continue;
+    const header = /^\[([^\]]+)\]$/.exec(line);
+    if (header?.[1]) {
+      current = sections[header[1].trim().toLowerCase()] ??= {};
+      continue;
+    }
+    const eq = line.indexOf("=");
+    if (current && eq > 0) current[line.slice(0, eq).trim().toLowerCase()] = line.slice(eq + 1).trim();
+  }
+  return sections;
+}
+
+/** A `[databases]` entry's `key=value` connection options (`host=… pool_size=20`). */
+export function parseConnectionOptions(text: string): Record<string, string> {
+  const options: Record<string, string> = {};
+  for (const m of text.matchAll(/([A-Za-z_]+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)/g)) {
+    if (m[1] !== undefined) options[m[1].toLowerCase()] = (m[2] ?? "").replace(/^'(.*)'$/, "$1");
+  }
+  return options;
+}
+
+/** postgresql.conf: `key = value` or `key value`, `#` comments, quoted values; the last setting of a key wins, as in PostgreSQL. */
+export function parsePostgresqlConf(text: string): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const raw of text.split("\n")) {
+    const m = /^\s*([A-Za-z_][\w.]*)\s*(?:=\s*|\s+)('(?:[^'\\]|\\.|'')*'|[^\s#]+)/.exec(raw);
+    if (m?.[1] && m[2] !== undefined) settings[m[1].toLowerCase()] = m[2].replace(/^'(.*)'$/, "$1");
+  }
+  return settings;
+}
+
+/** A whole non-negative number, or undefined for anything else ("", "20MB", "-1"). */
+export function intSetting(v: string | undefined): number | undefined {
+  return v !== undefined && /^\d+$/.test(v.trim()) ? Number(v.trim()) : undefined;
+}

@@ -1,0 +1,88 @@
+/**
+ * Fake policy arguments: what @pulumi/policy's server hands a policy, built from plain manifests, so the
+ * policies run without the Pulumi CLI. The real manifests (`renderManifests`) are the passing input.
+ */
+import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { vi } from "vitest";
+import { parseStackConfig } from "../../infra/config/index.ts";
+import { renderManifests } from "../../infra/k8s/manifests/index.ts";
+
+export type Manifest = Record<string, unknown>;
+
+/** The Pulumi type token of a manifest: `apps/v1` Deployment → `kubernetes:apps/v1:Deployment`, `v1` → `core/v1`. */
+export function pulumiTypeOf(m: Manifest): string {
+  const apiVersion = String(m.apiVersion);
+  return `kubernetes:${apiVersion.includes("/") ? apiVersion : `core/${apiVersion}`}:${String(m.kind)}`;
+}
+
+export function realManifests(): Manifest[] {
+  return renderManifests(parseStackConfig({}, { stack: "test" })).map((m) => structuredClone(m.object));
+}
+
+/** A deep copy of the real manifest of that kind and name, to mutate. */
+export function realManifest(kind: string, name: string): Manifest {
+  const m = realManifests().find((o) => o.kind === kind && (o.metadata as { name?: string }).name === name);
+  if (!m) throw new Error(`no ${kind} "${name}" among the rendered manifests`);
+  return m;
+}
+
+/** `any`-free access to the pod spec of a Deployment or StatefulSet manifest, for mutating. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests reach into manifests freely
+export const podOf = (m: Manifest): any => (m as { spec: { template: { spec: unknown } } }).spec.template.spec;
+
+export class NotApplicable extends Error {}
+
+const urnOf = (type: string, name: string) => `urn:pulumi:test::pooling::${type}::${name}`;
+const nameOf = (m: Manifest) => String((m.metadata as { name?: string } | undefined)?.name ?? "unnamed");
+const opts = { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] };
+
+export function resourceArgs(m: Manifest): ResourceValidationArgs {
+  const type = pulumiTypeOf(m);
+  return {
+    type,
+    props: m,
+    urn: urnOf(type, nameOf(m)),
+    name: nameOf(m),
+    opts,
+    stackTags: new Map(),
+    isType: () => false,
+    asType: () => undefined,
+    getConfig: <T extends object>() => ({}) as T,
+    notApplicable: (reason?: string) => {
+      throw new NotApplicable(reason);
+    },
+  };
+}
+
+export function policyResource(m: Manifest): PolicyResource {
+  const { type, props, urn, name } = resourceArgs(m);
+  return { type, props, urn, name, opts, dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined };
+}
+
+export function stackArgs(manifests: Manifest[]): StackValidationArgs {
+  return {
+    resources: manifests.map(policyResource),
+    stackTags: new Map(),
+    getConfig: <T extends object>() => ({}) as T,
+    notApplicable: (reason?: string) => {
+      throw new NotApplicable(reason);
+    },
+  };
+}
+
+/** Runs a resource policy on one manifest; returns the spy, whose calls are the violations. */
+export async function validate(policy: ResourceValidationPolicy, m: Manifest) {
+  const report = vi.fn<ReportViolation>();
+  const validations = [policy.validateResource ?? []].flat();
+  for (const v of validations) await v(resourceArgs(m), report);
+  return report;
+}
+
+export async function validateStack(policy: StackValidationPolicy, manifests: Manifest[]) {
+  const report = vi.fn<ReportViolation>();
+  await policy.validateStack(stackArgs(manifests), report);
+  return report;
+}
+
+/** The messages a spy received. */
+export const messages = (report: ReturnType<typeof vi.fn<ReportViolation>>) => report.mock.calls.map((c) => c[0]);
