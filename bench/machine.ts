@@ -1,0 +1,44 @@
+/** The machine a run happened on, and which CPUs each part was allowed to use. */
+import os from "node:os";
+import { cpusAllowed } from "./procfs.ts";
+import type { BenchStacks } from "./stacks.ts";
+
+export interface Machine {
+  cpuModel: string;
+  cpus: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  versions: { postgres: string; pgbouncer: string; redis: string };
+  /** Cpus_allowed_list of each part (from /proc/<pid>/status); nothing is pinned by the bench. */
+  cpusAllowed: Record<string, string>;
+  loadAverageAtStart: number[];
+  startedAt: string;
+  note: string;
+}
+
+export function describeMachine(stacks: BenchStacks): Machine {
+  const cpus = os.cpus();
+  const s = stacks.main.stack;
+  const allowed: Record<string, string> = {
+    bench: cpusAllowed("self"),
+    postgres: cpusAllowed(s.postgres.pid),
+    pgbouncer: cpusAllowed(s.pgbouncer.pid),
+    redis: cpusAllowed(s.redis.pid),
+  };
+  if (s.probe) allowed.probe = cpusAllowed(s.probe.pid);
+  return {
+    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    cpus: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    versions: s.versions,
+    cpusAllowed: allowed,
+    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    startedAt: new Date().toISOString(),
+    note:
+      "Servers, load processes and pgbench share the same CPUs (nothing is pinned), and the machine may be shared with other work: " +
+      "the cpuSeconds of each point show what else was running (machineBusy minus the parts).",
+  };
+}

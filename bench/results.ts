@@ -1,0 +1,139 @@
+/** The figures of one scenario point, built from what the load processes and the sampler saw. */
+import { ErrorCounts } from "./errors.ts";
+import type { LoadResult } from "./load.ts";
+import type { PgbenchResult } from "./pgbench.ts";
+import type { ServerFigures } from "./sampler.ts";
+
+export const SCENARIOS = {
+  "before-serial": "one client, a new PostgreSQL connection per request: the uncontended cost of setting one up",
+  before: "new PostgreSQL connection per request, straight to PostgreSQL (SCRAM), default max_connections",
+  "app-pool-direct": "K app instances, each with its own node-postgres Pool, straight to PostgreSQL with max_connections raised",
+  "app-pool-direct-default-max": "the same pools straight to PostgreSQL at the default max_connections (where it fails)",
+  stack: "the same K instances and pools through PgBouncer (transaction mode, project defaults)",
+  "pgbench-direct": "pgbench -S -M extended straight to PostgreSQL",
+  "pgbench-pgbouncer": "pgbench -S -M extended through the same PgBouncer",
+  "http-keepalive": "GET /upstream with the probe's undici keep-alive Agent per instance",
+  "http-new-connection": "GET /upstream on a new connection per request",
+  "redis-shared": "INCR on the probe's single auto-pipelined ioredis connection per instance",
+  "redis-new-connection": "INCR on a new Redis connection (with AUTH) per operation",
+} as const;
+
+export type ScenarioName = keyof typeof SCENARIOS;
+
+export interface ScenarioPoint {
+  name: ScenarioName;
+  clients: number;
+  tps: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Failed requests, all kinds. */
+  errors: number;
+  errorsByKind: Record<string, number>;
+  errorSamples: Record<string, string>;
+  peakBackends: number;
+  /** Backends present when the point began (PgBouncer's idle server connections, the probe's); peak includes them. */
+  baselineBackends: number;
+  /** Server connections opened (pg_stat_database.sessions delta) for PostgreSQL; sockets/connections opened by the clients for HTTP and Redis. */
+  connectionsOpened: number;
+  transactions: number;
+  reuseRatio: number;
+  /** Time to get a connection (new connection or pool acquire); null where none is taken per request. */
+  acquireP50Ms: number | null;
+  acquireP99Ms: number | null;
+  /** Connections the clients opened (to PgBouncer in the stack scenario). */
+  clientConnectionsOpened: number;
+  instances: number;
+  loadProcesses: number;
+  maxConnections: number;
+  elapsedMs: number;
+  unfinished: number;
+  memoryKb: { pgbouncer: number; loadProcessesTotal: number; loadProcessMax: number; redis?: number; probe?: number };
+  /** CPU seconds by part over the point, and the machine's busy seconds (both cores). */
+  cpuSeconds: Record<string, number>;
+  loadCpusAllowed: string[];
+}
+
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export function reuseRatio(opened: number, transactions: number): number {
+  if (transactions <= 0) return 0;
+  return Math.min(1, Math.max(0, 1 - opened / transactions));
+}
+
+export interface PointContext {
+  name: ScenarioName;
+  clients: number;
+  instances: number;
+  maxConnections: number;
+  /** true: count PostgreSQL sessions as connections opened; false: what the clients opened. */
+  serverSessions: boolean;
+  /** Whether a connection is taken per request (a pool acquire or a new connection). */
+  acquires: boolean;
+}
+
+export function pointFromLoad(ctx: PointContext, load: LoadResult, server: ServerFigures): ScenarioPoint {
+  const seconds = load.elapsedMs / 1000;
+  const opened = ctx.serverSessions ? server.sessionsOpened : load.connectionsOpened;
+  const hasAcquire = ctx.acquires && load.acquire.count > 0;
+  return {
+    name: ctx.name,
+    clients: ctx.clients,
+    tps: round(seconds > 0 ? load.completed / seconds : 0, 1),
+    p50Ms: round(load.latency.percentile(50), 3),
+    p99Ms: round(load.latency.percentile(99), 3),
+    errors: ErrorCounts.total(load.errorsByKind),
+    errorsByKind: load.errorsByKind,
+    errorSamples: load.errorSamples,
+    peakBackends: server.peakBackends,
+    baselineBackends: server.baselineBackends,
+    connectionsOpened: opened,
+    transactions: load.completed,
+    reuseRatio: round(reuseRatio(opened, load.completed), 6),
+    acquireP50Ms: hasAcquire ? round(load.acquire.percentile(50), 4) : null,
+    acquireP99Ms: hasAcquire ? round(load.acquire.percentile(99), 4) : null,
+    clientConnectionsOpened: load.connectionsOpened,
+    instances: ctx.instances,
+    loadProcesses: load.pids.length,
+    maxConnections: ctx.maxConnections,
+    elapsedMs: Math.round(load.elapsedMs),
+    unfinished: load.unfinished,
+    memoryKb: {
+      pgbouncer: server.peakRssKb.pgbouncer ?? 0,
+      loadProcessesTotal: load.rssKb.reduce((a, b) => a + b, 0),
+      loadProcessMax: Math.max(0, ...load.rssKb),
+      ...(server.peakRssKb.redis !== undefined ? { redis: server.peakRssKb.redis } : {}),
+      ...(server.peakRssKb.probe !== undefined ? { probe: server.peakRssKb.probe } : {}),
+    },
+    cpuSeconds: Object.fromEntries(Object.entries({ ...server.cpuSeconds, load: load.cpuSeconds }).map(([k, v]) => [k, round(v)])),
+    loadCpusAllowed: load.cpusAllowed,
+  };
+}
+
+export function pointFromPgbench(ctx: Omit<PointContext, "serverSessions" | "acquires">, r: PgbenchResult, server: ServerFigures): ScenarioPoint {
+  return {
+    name: ctx.name,
+    clients: ctx.clients,
+    tps: round(r.tps, 1),
+    p50Ms: round(r.p50Ms, 3),
+    p99Ms: round(r.p99Ms, 3),
+    errors: r.failed,
+    errorsByKind: r.failed > 0 ? { pgbench_failed: r.failed } : {},
+    errorSamples: {},
+    peakBackends: server.peakBackends,
+    baselineBackends: server.baselineBackends,
+    connectionsOpened: server.sessionsOpened,
+    transactions: r.transactions,
+    reuseRatio: round(reuseRatio(server.sessionsOpened, r.transactions), 6),
+    acquireP50Ms: null,
+    acquireP99Ms: null,
+    clientConnectionsOpened: ctx.clients,
+    instances: 1,
+    loadProcesses: 1,
+    maxConnections: ctx.maxConnections,
+    elapsedMs: Math.round(r.elapsedMs),
+    unfinished: 0,
+    memoryKb: { pgbouncer: server.peakRssKb.pgbouncer ?? 0, loadProcessesTotal: 0, loadProcessMax: 0 },
+    cpuSeconds: Object.fromEntries(Object.entries(server.cpuSeconds).map(([k, v]) => [k, round(v)])),
+    loadCpusAllowed: [],
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The two local stacks a run needs, side by side in one temporary folder: the project's defaults
+ * (PgBouncer in transaction mode, max_connections as configured) and the same stack with
+ * max_connections raised, which only the app-pool-direct scenario uses.
+ */
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PROJECT_DIR, startLocalStack, type LocalStack } from "../local/stack.ts";
+import { pgbenchInit } from "./pgbench.ts";
+import { Monitor } from "./sampler.ts";
+
+export interface BenchStack {
+  stack: LocalStack;
+  monitor: Monitor;
+  /** Rows in pgbench_accounts. */
+  rows: number;
+  /** Whether the probe app runs (its /upstream is then the HTTP scenario's server). */
+  probe: boolean;
+}
+
+export interface BenchStacks {
+  dir: string;
+  main: BenchStack;
+  raised: BenchStack;
+  maxConnections: { main: number; raised: number };
+  /** Why the probe is not used, when it is not. */
+  probeNote: string;
+  stop(): Promise<void>;
+}
+
+type Say = (m: string) => void;
+
+async function start(dir: string, name: string, overrides: Record<string, unknown> | undefined, probe: boolean, say: Say): Promise<LocalStack> {
+  return startLocalStack({
+    installMissing: false,
+    dataDir: join(dir, name),
+    fresh: true,
+    probe,
+    ...(overrides ? { overrides } : {}),
+    log: (m) => say(`${name}: ${m}`),
+  });
+}
+
+async function ready(stack: LocalStack, probe: boolean, signal: AbortSignal): Promise<BenchStack> {
+  const monitor = await Monitor.open({
+    superuserUrl: stack.postgres.url,
+    database: stack.config.postgres.database,
+    postmasterPid: stack.postgres.pid,
+    pids: {
+      pgbouncer: stack.pgbouncer.pid,
+      redis: stack.redis.pid,
+      ...(stack.probe ? { probe: stack.probe.pid } : {}),
+    },
+  });
+  const rows = await pgbenchInit(stack.postgres.appUrl, signal);
+  return { stack, monitor, rows, probe };
+}
+
+/**
+ * Starts both stacks; `raisedMaxConnections` is what app-pool-direct needs. The probe is started on the
+ * main stack when its source is present; if it does not come up, the stack starts without it.
+ */
+export async function startStacks(raisedMaxConnections: number, say: Say, signal: AbortSignal): Promise<BenchStacks> {
+  const dir = mkdtempSync(join(tmpdir(), "pooling-bench-"));
+  // As root the servers run as `postgres`, who must be able to enter this folder.
+  chmodSync(dir, 0o755);
+  const started: LocalStack[] = [];
+  const stopAll = async () => {
+    await Promise.allSettled(started.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    let probeNote = "";
+    const wantProbe = existsSync(join(PROJECT_DIR, "app-probe", "src", "main.ts"));
+    const mainStack = start(dir, "main", undefined, wantProbe, say).catch(async (err: Error) => {
+      if (!wantProbe) throw err;
+      probeNote = `the probe did not start (${err.message.split("\n")[0]}); a node:http server in a load process answers instead`;
+      say(`main: ${probeNote}`);
+      return start(dir, "main", undefined, false, say);
+    });
+    const raisedStack = start(dir, "raised", { postgres: { maxConnections: raisedMaxConnections } }, false, say);
+    const [m, r] = await Promise.allSettled([mainStack, raisedStack]);
+    for (const s of [m, r]) if (s.status === "fulfilled") started.push(s.value);
+    if (m.status === "rejected") throw m.reason;
+    if (r.status === "rejected") throw r.reason;
+    if (!wantProbe) probeNote = "app-probe is not present; a node:http server in a load process answers instead";
+    const [main, raised] = await Promise.all([ready(m.value, m.value.probe !== undefined, signal), ready(r.value, false, signal)]);
+    return {
+      dir,
+      main,
+      raised,
+      maxConnections: { main: m.value.config.postgres.maxConnections, raised: r.value.config.postgres.maxConnections },
+      probeNote,
+      async stop() {
+        await Promise.allSettled([main.monitor.close(), raised.monitor.close()]);
+        await stopAll();
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
