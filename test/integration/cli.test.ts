@@ -21,16 +21,23 @@ function startCli(args: string[]) {
 }
 
 describe("npm start (local/cli.ts)", () => {
-  it("prints exactly one JSON line when ready and leaves no process behind after SIGTERM", async () => {
-    const cli = startCli(["--json", "--no-probe", "--data-dir", join(dir, "data")]);
+  it("prints exactly one JSON line when ready, with the probe, and leaves no process behind after SIGTERM", async () => {
+    const cli = startCli(["--json", "--data-dir", join(dir, "data")]);
     try {
       const line = await waitFor("the JSON line", async () => (cli.out().includes("\n") ? cli.out() : undefined), 60_000);
       const lines = line.trim().split("\n");
       expect(lines).toHaveLength(1);
-      const info = JSON.parse(lines[0]!) as { postgres: { url: string; pid: number }; pgbouncer: { url: string; adminUrl: string; pid: number }; redis: { url: string; pid: number }; dataDir: string };
-      expect(Object.keys(info).sort()).toEqual(["dataDir", "pgbouncer", "postgres", "redis"]);
+      const info = JSON.parse(lines[0]!) as {
+        postgres: { url: string; pid: number };
+        pgbouncer: { url: string; adminUrl: string; pid: number };
+        redis: { url: string; pid: number };
+        probe: { url: string; pid: number };
+        dataDir: string;
+      };
+      expect(Object.keys(info).sort()).toEqual(["dataDir", "pgbouncer", "postgres", "probe", "redis"]);
       expect(await query(info.pgbouncer.url, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
-      const pids = [info.postgres.pid, info.pgbouncer.pid, info.redis.pid];
+      expect((await fetch(`${info.probe.url}/readyz`)).status).toBe(200);
+      const pids = [info.postgres.pid, info.pgbouncer.pid, info.redis.pid, info.probe.pid];
       expect(pids.every(isAlive)).toBe(true);
       cli.child.kill("SIGTERM");
       expect(await cli.exited).toBe(0);

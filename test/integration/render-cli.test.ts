@@ -1,0 +1,54 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { PROJECT_DIR } from "../../local/stack.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "pooling-render-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function render(args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", join(PROJECT_DIR, "infra", "cli", "render.ts"), ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
+}
+
+describe("npm run render", () => {
+  it("writes every config file and every Kubernetes manifest for the dev stack", () => {
+    const out = join(dir, "dev");
+    const r = render(["--stack", "dev", "--out", out]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const f of ["postgresql.conf", "pg_hba.conf", "pgbouncer.ini", "pgbouncer_hba.conf", "userlist.txt", "redis.conf", "redis-auth.conf"]) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    expect(readFileSync(join(out, "pgbouncer.ini"), "utf8")).toMatch(/^;; pgbouncer\.ini for stack "dev"/);
+    const manifests = readdirSync(join(out, "k8s"), { recursive: true }).map(String).filter((f) => f.endsWith(".yaml"));
+    expect(manifests.length).toBeGreaterThan(10);
+  });
+
+  it("redacts every Secret value in the written manifests", () => {
+    const k8sDir = join(dir, "dev", "k8s");
+    const files = readdirSync(k8sDir, { recursive: true }).map(String).filter((f) => f.endsWith(".yaml"));
+    const secrets = files.map((f) => readFileSync(join(k8sDir, f), "utf8")).filter((t) => /^kind: Secret$/m.test(t));
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const text of secrets) expect(text).not.toMatch(/SCRAM-SHA-256\$|requirepass "[A-Za-z0-9_-]{16,}"|postgres:\/\/[^:\s]+:[A-Za-z0-9_-]{16,}@/);
+  });
+
+  it("refuses an invalid stack file with every problem on stderr and writes nothing", () => {
+    const bad = join(dir, "Pulumi.bad.yaml");
+    writeFileSync(bad, "config:\n  pooling:pgbouncer:\n    defaultPoolSize: 120\n  pooling:postgres:\n    user: \"app\\ninjected = 1\"\n");
+    const out = join(dir, "bad");
+    const r = render(["--config-file", bad, "--out", out]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/pooling:postgres\.user = "app\\ninjected = 1": expected a PostgreSQL identifier/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it("refuses a budget that does not fit, showing the arithmetic", () => {
+    const bad = join(dir, "Pulumi.budget.yaml");
+    writeFileSync(bad, "config:\n  pooling:pgbouncer:\n    defaultPoolSize: 120\n");
+    const r = render(["--config-file", bad, "--out", join(dir, "budget")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/pooling:pgbouncer\.defaultPoolSize = 120: .*replicas 2 × \(defaultPoolSize 120 \+ reservePoolSize 5\) = 250 > maxConnections 200/);
+    expect(existsSync(join(dir, "budget"))).toBe(false);
+  });
+});
