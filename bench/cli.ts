@@ -65,7 +65,7 @@ async function main(): Promise<number> {
       say(`${signal} again: killing everything now`);
       killAllWorkers();
       killAllPgbench();
-      for (const s of [stacks?.main.stack, stacks?.raised.stack]) for (const svc of Object.values(s?.services ?? {})) svc?.kill("SIGKILL");
+      for (const s of [stacks?.main.stack, stacks?.raised.stack, stacks?.storm.stack]) for (const svc of Object.values(s?.services ?? {})) svc?.kill("SIGKILL");
       process.exit(130);
     }
     say(`${signal}: stopping the load and the servers (again to force)`);

@@ -96,7 +96,7 @@ export function renderReport(i: ReportInput): string {
     "",
     ...Object.entries(SCENARIOS).map(([k, v]) => `- **${k}**: ${v}`),
     "",
-    `max_connections: ${i.maxConnections.main} (project default), ${i.maxConnections.raised} for app-pool-direct. HTTP server: ${i.upstream}. HTTP and Redis: ${plan.sideClients} clients over ${plan.sideInstances} instances (the probe's replica count), ${plan.sideDurationMs / 1000} s. Connections opened are server sessions (pg_stat_database.sessions) for PostgreSQL and what the clients opened for HTTP and Redis. Peak backends are sampled from pg_stat_activity every 200 ms.`,
+    `max_connections: ${i.maxConnections.main} (project default), ${i.maxConnections.raised} for app-pool-direct. The connection storms (before, app-pool-direct-default-max) hit a PostgreSQL of their own with the project defaults, so they cannot slow down the points that follow them. HTTP server: ${i.upstream}. HTTP and Redis: ${plan.sideClients} clients over ${plan.sideInstances} instances (the probe's replica count), ${plan.sideDurationMs / 1000} s. Connections opened are server sessions (pg_stat_database.sessions) for PostgreSQL and what the clients opened for HTTP and Redis. Peak backends are sampled from pg_stat_activity every 200 ms.`,
     "",
     "## Before / After (the seed's table, measured)",
     "",

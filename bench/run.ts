@@ -15,7 +15,7 @@ import type { Upstream } from "./upstream.ts";
 
 /** Backends report to pg_stat_database when idle, at most once a second. */
 const STATS_FLUSH_MS = 1100;
-const SETTLE_TIMEOUT_MS = 15_000;
+const SETTLE_TIMEOUT_MS = 30_000;
 
 interface PointSpec {
   name: ScenarioName;
@@ -51,6 +51,17 @@ export class Runner {
     );
   }
 
+  /**
+   * Every PostgreSQL quiet before a point starts, not only the one it measures: the servers share the
+   * cores, and one still working off a connection storm would slow the next point on another.
+   */
+  private async settleAll(): Promise<void> {
+    const { main, storm, raised } = this.stacks;
+    for (const [name, s] of [["main", main], ["storm", storm], ["raised", raised]] as const) {
+      if (!(await s.monitor.settle(SETTLE_TIMEOUT_MS))) this.say(`PostgreSQL (${name}) was still busy ${SETTLE_TIMEOUT_MS / 1000}s after the previous point; measuring anyway`);
+    }
+  }
+
   private maxConnections(t: BenchStack): number {
     return t === this.stacks.raised ? this.stacks.maxConnections.raised : this.stacks.maxConnections.main;
   }
@@ -73,7 +84,7 @@ export class Runner {
       drainMs: plan.drainMs,
       errorBackoffMs: plan.errorBackoffMs,
     };
-    await spec.target.monitor.settle(SETTLE_TIMEOUT_MS);
+    await this.settleAll();
     const sampler = new Sampler(spec.target.monitor);
     let stopped = false;
     try {
@@ -99,7 +110,7 @@ export class Runner {
     for (const [name, url] of [["pgbench-direct", main.stack.postgres.appUrl], ["pgbench-pgbouncer", main.stack.pgbouncer.url]] as const) {
       for (const clients of this.plan.pgbenchClients) {
         this.signal.throwIfAborted();
-        await main.monitor.settle(SETTLE_TIMEOUT_MS);
+        await this.settleAll();
         const sampler = new Sampler(main.monitor);
         await sampler.start();
         const r = await pgbenchSelect(url, clients, this.plan.pgbenchSeconds, this.signal).catch(async (err: unknown) => {
@@ -116,18 +127,18 @@ export class Runner {
 
   /** before, stack, app-pool-direct (raised) and app-pool-direct at the default max_connections, level by level. */
   async postgres(): Promise<void> {
-    const { main, raised } = this.stacks;
+    const { main, raised, storm } = this.stacks;
     const { instances, durationMs } = this.plan;
     let defaultMaxFailedAt: number | undefined;
-    await this.point({ name: "before-serial", target: main, mode: "pg-new", url: main.stack.postgres.appUrl, clients: 1, instances: 1, processes: 1, durationMs: this.plan.serialDurationMs });
+    await this.point({ name: "before-serial", target: storm, mode: "pg-new", url: storm.stack.postgres.appUrl, clients: 1, instances: 1, processes: 1, durationMs: this.plan.serialDurationMs });
     for (const clients of this.plan.levels) {
       const base = { clients, instances, durationMs };
-      await this.point({ ...base, name: "before", target: main, mode: "pg-new", url: main.stack.postgres.appUrl });
+      await this.point({ ...base, name: "before", target: storm, mode: "pg-new", url: storm.stack.postgres.appUrl });
       await this.point({ ...base, name: "stack", target: main, mode: "pg-pool", url: main.stack.pgbouncer.url });
       await this.point({ ...base, name: "app-pool-direct", target: raised, mode: "pg-pool", url: raised.stack.postgres.appUrl });
       // Once it fails at the default max_connections it fails at every higher level too: the pools only grow.
       if (defaultMaxFailedAt === undefined) {
-        const p = await this.point({ ...base, name: "app-pool-direct-default-max", target: main, mode: "pg-pool", url: main.stack.postgres.appUrl });
+        const p = await this.point({ ...base, name: "app-pool-direct-default-max", target: storm, mode: "pg-pool", url: storm.stack.postgres.appUrl });
         if (p.errors > 0) defaultMaxFailedAt = clients;
       } else {
         this.done++;

@@ -7,6 +7,9 @@ import pg from "pg";
 import { machineTicks, processCpuSeconds, rssKb, treeCpuSeconds, treeSnapshot, CLOCK_TICKS_PER_SECOND, type TreeSnapshot } from "./procfs.ts";
 
 const SAMPLE_EVERY_MS = 200;
+const SETTLE_WINDOW_MS = 500;
+/** PostgreSQL counts as idle below this many cores busy (the monitor's own queries cost a little). */
+const QUIET_CORES = 0.1;
 
 export interface Watched {
   /** Superuser URL of the PostgreSQL whose backends are counted. */
@@ -56,16 +59,25 @@ export class Monitor {
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  /** Waits until the backends left over from the previous point have gone: the count holds still (or the time is up). */
-  async settle(timeoutMs: number): Promise<void> {
+  /**
+   * Waits until the previous point has let go of PostgreSQL: the backend count holds still and the
+   * server is nearly idle. A connection storm (the "before" scenario) leaves logins queued in the
+   * postmaster after its clients gave up; without this they would burn the next point's CPU.
+   */
+  async settle(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     let last = await this.backends();
+    let tree = treeSnapshot(this.watched.postmasterPid);
     while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, SETTLE_WINDOW_MS));
       const now = await this.backends();
-      if (now === last) return;
+      const next = treeSnapshot(this.watched.postmasterPid);
+      const busyCores = treeCpuSeconds(tree, next) / (SETTLE_WINDOW_MS / 1000);
+      if (now === last && busyCores < QUIET_CORES) return true;
       last = now;
+      tree = next;
     }
+    return false;
   }
 
   async close(): Promise<void> {
