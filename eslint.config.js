@@ -23,7 +23,28 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: ["@pulumi/*", "node:fs", "node:fs/*", "node:net", "node:http", "fs", "net", "../k8s/*", "../../local/*"] },
+        {
+          patterns: [
+            "@pulumi/*",
+            "node:fs",
+            "node:fs/*",
+            "node:net",
+            "node:http",
+            "node:https",
+            "node:dgram",
+            "node:child_process",
+            "fs",
+            "net",
+            "http",
+            "https",
+            "child_process",
+            "undici",
+            "pg",
+            "ioredis",
+            "../k8s/*",
+            "../../local/*",
+          ],
+        },
       ],
     },
   },
@@ -31,6 +52,12 @@ export default tseslint.config(
     files: ["infra/config/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: ["../render/*", "../k8s/*", "../../local/*"] }],
+    },
+  },
+  {
+    files: ["infra/k8s/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["**/local/*", "**/bench/*"] }],
     },
   },
   {

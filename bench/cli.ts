@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { loadStackFile, resolveStackFile } from "../infra/config/file.ts";
-import { findBinaries, majorMinor } from "../local/binaries.ts";
+import { findBinaries, installedVersions } from "../local/binaries.ts";
 import { PROJECT_DIR } from "../local/stack.ts";
 import { renderChart } from "./chart.ts";
 import { killAllWorkers } from "./load.ts";
@@ -77,7 +77,7 @@ async function main(): Promise<number> {
   setInterval(() => process.ppid !== parent && interrupts === 0 && interrupt("parent exit"), 1000).unref();
 
   const bins = findBinaries({ install: false });
-  const cfg = loadStackFile(resolveStackFile(PROJECT_DIR, {}), { versions: { postgres: majorMinor(bins.postgresVersion, 1), pgbouncer: majorMinor(bins.pgbouncerVersion, 2) } });
+  const cfg = loadStackFile(resolveStackFile(PROJECT_DIR, {}), { versions: installedVersions(bins) });
   const plan = makePlan(args.quick ?? false, cfg);
   let runner: Runner | undefined;
   let machine: Machine | undefined;

@@ -4,9 +4,8 @@
  * defaults again for the scenarios that storm PostgreSQL with connections (before, app pools at the
  * default max_connections); and the same stack with max_connections raised, for app-pool-direct.
  *
- * The storms get a PostgreSQL of their own because they slow down the server they hit for longer than
- * any settle check saw: measured on one stack, the stack scenario at 10,000 clients did about 5,000 tps
- * right after a "before" storm and about 9,500 tps on a server that had none.
+ * The storms get a PostgreSQL of their own, and the runner waits for every server to be idle before a
+ * point: a server still working off a storm's queued logins takes CPU from whatever runs next.
  */
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

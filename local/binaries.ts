@@ -112,3 +112,8 @@ export function findBinaries(opts: { install?: boolean; say?: (m: string) => voi
 export function majorMinor(version: string, parts: 1 | 2): string {
   return version.split(".").slice(0, parts).join(".");
 }
+
+/** The versions the stack config is validated against when these binaries run it. */
+export function installedVersions(b: Binaries): { postgres: string; pgbouncer: string } {
+  return { postgres: majorMinor(b.postgresVersion, 1), pgbouncer: majorMinor(b.pgbouncerVersion, 2) };
+}

@@ -41,6 +41,7 @@ function main(): void {
   const say = (m: string) => process.stderr.write(`[pooling] ${m}\n`);
   const probe = !args["no-probe"] && existsSync(join(PROJECT_DIR, "app-probe", "src", "main.ts"));
   let stack: LocalStack | undefined;
+  let starting: Promise<LocalStack> | undefined = undefined;
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -50,13 +51,17 @@ function main(): void {
     }
     stopping = true;
     say(`${signal}: stopping (again to force)`);
-    void (stack?.stop() ?? Promise.resolve()).then(
-      () => process.exit(0),
-      (err: Error) => {
-        say(`stop failed: ${err.message}`);
-        process.exit(1);
-      },
-    );
+    // A stack still starting has servers already: wait for it, then stop them all.
+    const current = stack ? Promise.resolve(stack) : (starting ?? Promise.reject(new Error("not started")));
+    void current
+      .then((s) => s.stop(), () => undefined)
+      .then(
+        () => process.exit(0),
+        (err: Error) => {
+          say(`stop failed: ${err.message}`);
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
@@ -68,7 +73,7 @@ function main(): void {
     if (process.ppid !== parent && !stopping) shutdown("SIGTERM");
   }, 1000).unref();
 
-  startLocalStack({
+  starting = startLocalStack({
     stack: args.stack,
     configFile: args["config-file"],
     dataDir: args["data-dir"],
@@ -76,10 +81,11 @@ function main(): void {
     probe,
     watch: true,
     log: say,
-  }).then(
+  });
+  starting.then(
     (s) => {
       stack = s;
-      if (stopping) return void s.stop();
+      if (stopping) return;
       if (args.json) {
         const line = {
           postgres: { url: s.postgres.url, pid: s.postgres.pid },
@@ -107,6 +113,7 @@ function main(): void {
       }
     },
     (err: Error) => {
+      if (stopping) return;
       if (err instanceof ConfigError || err instanceof MissingBinaryError) say(err.message);
       else say(`could not start the stack: ${err.stack ?? err.message}`);
       process.exit(err instanceof ConfigError ? 2 : 1);

@@ -3,30 +3,22 @@
  * redis-server (and the probe app) on free loopback ports. Not a second implementation: the same config
  * loader and the same renderers as infra/k8s.
  */
-import { chownSync, existsSync, mkdirSync, rmSync, unwatchFile, watchFile, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, unwatchFile, watchFile, type StatsListener } from "node:fs";
 import { join, resolve } from "node:path";
-import { spawnSync } from "node:child_process";
-import pg from "pg";
+import { fileURLToPath } from "node:url";
 import { loadStackFile, rawFromStackYaml, resolveStackFile, stackNameOf } from "../infra/config/file.ts";
 import { checkStackConfig, formatProblem, parseStackConfig, type StackConfig } from "../infra/config/index.ts";
-import { readFileSync } from "node:fs";
-import {
-  pgbouncerRestartChecksum,
-  probeEnvironment,
-  renderAll,
-  verifierOf,
-  type RenderedFiles,
-  type Runtime,
-  type StackSecrets,
-} from "../infra/render/index.ts";
-import { findBinaries, majorMinor, type Binaries } from "./binaries.ts";
+import { probeEnvironment, renderAll, SECRET_FILES, type RenderedFiles, type Runtime, type StackSecrets } from "../infra/render/index.ts";
+import { findBinaries, installedVersions, type Binaries } from "./binaries.ts";
 import { layoutOf, makeDirs, writeAtomic, type Layout } from "./files.ts";
+import { bootstrapApp, initdb } from "./postgres-init.ts";
+import { planReload } from "./reload.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { pgbouncerSpec, postgresSpec, probeSpec, queryOnce, redisSpec, type ProbeState } from "./services.ts";
 import { Service, type Log } from "./supervisor.ts";
 import { freePort, serverUser, type RunAs } from "./system.ts";
 
-export const PROJECT_DIR = resolve(new URL("..", import.meta.url).pathname);
+export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
 
 export interface LocalStackOptions {
   /** A stack file; default Pulumi.<stack>.yaml in the project. */
@@ -83,6 +75,7 @@ class Stack {
   private files!: RenderedFiles;
   private readonly probeState: ProbeState = {};
   private reloading: Promise<unknown> = Promise.resolve();
+  private watcher: StatsListener | undefined;
   private stopped = false;
 
   constructor(
@@ -110,61 +103,16 @@ class Stack {
     };
   }
 
+  /** Every rendered file into conf/; PostgreSQL's and PgBouncer's belong to the user that runs them. */
   private writeFiles(files: RenderedFiles): void {
-    const { confDir } = this.layout;
-    const owner = this.user;
-    writeAtomic(join(confDir, "postgresql.conf"), files["postgresql.conf"], { owner });
-    writeAtomic(join(confDir, "pg_hba.conf"), files["pg_hba.conf"], { owner });
-    writeAtomic(join(confDir, "pgbouncer.ini"), files["pgbouncer.ini"], { owner });
-    writeAtomic(join(confDir, "pgbouncer_hba.conf"), files["pgbouncer_hba.conf"], { owner });
-    writeAtomic(join(confDir, "userlist.txt"), files["userlist.txt"], { owner, secret: true });
-    writeAtomic(join(confDir, "redis.conf"), files["redis.conf"]);
-    writeAtomic(join(confDir, "redis-auth.conf"), files["redis-auth.conf"], { secret: true });
+    const serverOwned = new Set(["postgresql.conf", "pg_hba.conf", "pgbouncer.ini", "pgbouncer_hba.conf", "userlist.txt"]);
+    for (const [name, text] of Object.entries(files)) {
+      writeAtomic(join(this.layout.confDir, name), text, {
+        owner: serverOwned.has(name) ? this.user : undefined,
+        secret: (SECRET_FILES as readonly string[]).includes(name),
+      });
+    }
     this.files = files;
-  }
-
-  private initdb(): void {
-    if (existsSync(join(this.layout.pgData, "PG_VERSION"))) return;
-    this.say("initdb: creating the PostgreSQL cluster");
-    mkdirSync(this.layout.pgData, { recursive: true, mode: 0o700 });
-    const pwfile = join(this.layout.confDir, ".pwfile");
-    writeFileSync(pwfile, this.secrets.superuser.password, { mode: 0o600 });
-    try {
-      if (this.user) {
-        chownSync(this.layout.pgData, this.user.uid, this.user.gid);
-        chownSync(pwfile, this.user.uid, this.user.gid);
-      }
-      const r = spawnSync(
-        join(this.bins.postgresBin, "initdb"),
-        ["-D", this.layout.pgData, "-U", "postgres", "--pwfile", pwfile, "--auth", "scram-sha-256", "--encoding", "UTF8", "--locale", "C"],
-        { encoding: "utf8", ...(this.user ? { uid: this.user.uid, gid: this.user.gid } : {}) },
-      );
-      if (r.status !== 0) {
-        rmSync(this.layout.pgData, { recursive: true, force: true });
-        throw new Error(`initdb failed (exit ${r.status}): ${r.stderr || r.error?.message}`);
-      }
-    } finally {
-      rmSync(pwfile, { force: true });
-    }
-  }
-
-  /** The app role gets the very SCRAM verifier PgBouncer holds, so PgBouncer can log in on its behalf. */
-  private async bootstrap(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.urls.superuser });
-    await client.connect();
-    try {
-      const { user, database } = this.config.postgres;
-      const role = client.escapeIdentifier(user);
-      const exists = await client.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [user]);
-      if (exists.rowCount === 0) await client.query(`CREATE ROLE ${role} LOGIN`);
-      await client.query(`ALTER ROLE ${role} LOGIN PASSWORD ${client.escapeLiteral(verifierOf(this.secrets.app))}`);
-      // pg_monitor lets the probe read pg_stat_activity for every session, not only its own.
-      await client.query(`GRANT pg_monitor TO ${role}`);
-      const db = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
-      if (db.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)} OWNER ${role}`);
-    } finally {
-      await client.end();
-    }
   }
 
   private service(name: ServiceName): Service {
@@ -198,10 +146,10 @@ class Stack {
   async start(): Promise<void> {
     makeDirs(this.layout, this.user);
     this.writeFiles(renderAll(this.config, this.secrets, this.runtime));
-    this.initdb();
+    initdb(this.bins.postgresBin, this.layout, this.secrets, this.user, this.say);
     this.say(`postgres ${this.bins.postgresVersion}: starting on 127.0.0.1:${this.runtime.postgres.port}`);
     await this.service("postgres").start();
-    await this.bootstrap();
+    await bootstrapApp(this.urls.superuser, this.config, this.secrets);
     this.say(`pgbouncer ${this.bins.pgbouncerVersion}: starting on 127.0.0.1:${this.runtime.pgbouncer.listenPort}`);
     this.say(`redis ${this.bins.redisVersion}: starting on 127.0.0.1:${this.runtime.redis.port}`);
     await Promise.all([this.service("pgbouncer").start(), this.service("redis").start()]);
@@ -210,12 +158,13 @@ class Stack {
       await this.service("probe").start();
     }
     if (this.opts.watch) {
-      watchFile(this.configFile, { interval: 500 }, () => {
+      this.watcher = () => {
         void this.reloadConfig().then((r) => {
-          if (!r.ok) this.say(`stack file is invalid; still running the previous config:\n  ${r.problems.join("\n  ")}`);
+          if (!r.ok) this.say(`stack file not applied; still running the previous config:\n  ${r.problems.join("\n  ")}`);
           else if (r.actions.length > 0) this.say(`applied: ${r.actions.join("; ")}`);
-        });
-      });
+        }, (err: Error) => this.say(`stack file not applied: ${err.message}`));
+      };
+      watchFile(this.configFile, { interval: 500 }, this.watcher);
     }
   }
 
@@ -236,43 +185,57 @@ class Stack {
     const checked = checkStackConfig(raw, { stack: this.stackName, versions: installedVersions(this.bins) });
     if (!checked.ok) return { ok: false, problems: checked.problems.map(formatProblem) };
     const before = { config: this.config, files: this.files, probeEnv: this.opts.probe ? JSON.stringify(this.probeEnv()) : "" };
-    this.config = checked.config;
-    const files = renderAll(this.config, this.secrets, this.runtime);
-    const changed = (f: keyof RenderedFiles) => files[f] !== before.files[f];
+    // The console as PgBouncer knows it now: a renamed admin user only exists after the reload.
+    const adminUrl = this.urls.admin;
+    const after = { config: checked.config, files: renderAll(checked.config, this.secrets, this.runtime) };
+    const plan = planReload(before, after, this.runtime.pgbouncer);
     const actions: string[] = [];
-    this.writeFiles(files);
-    if (changed("postgresql.conf") || changed("pg_hba.conf")) {
-      await this.services.postgres?.restart();
-      actions.push("postgres restarted");
-    }
-    if (changed("pgbouncer.ini") || changed("pgbouncer_hba.conf") || changed("userlist.txt")) {
-      if (pgbouncerRestartChecksum(before.config, this.runtime.pgbouncer) === pgbouncerRestartChecksum(this.config, this.runtime.pgbouncer)) {
-        await queryOnce(this.urls.admin, "RELOAD");
+    try {
+      this.config = after.config;
+      this.writeFiles(after.files);
+      if (plan.restartPostgres) {
+        await this.services.postgres?.restart();
+        actions.push("postgres restarted");
+      }
+      if (plan.bootstrap) {
+        await bootstrapApp(this.urls.superuser, this.config, this.secrets);
+        actions.push("app role and database created");
+      }
+      if (plan.pgbouncer === "reload") {
+        await queryOnce(adminUrl, "RELOAD");
         actions.push("pgbouncer reloaded (RELOAD)");
-      } else {
+      } else if (plan.pgbouncer === "restart") {
         await this.services.pgbouncer?.restart();
         actions.push("pgbouncer restarted");
       }
+      if (plan.restartRedis) {
+        await this.services.redis?.restart();
+        actions.push("redis restarted");
+      }
+      if (this.opts.probe && JSON.stringify(this.probeEnv()) !== before.probeEnv) {
+        this.probeState.url = undefined;
+        const probe = this.services.probe;
+        probe?.update(probeSpec(PROJECT_DIR, this.layout, this.probeEnv(), this.probeState));
+        await probe?.restart();
+        actions.push("probe restarted");
+      }
+      return { ok: true, actions };
+    } catch (err) {
+      // Keep describing what runs: put the previous files back for the servers not yet changed.
+      this.config = before.config;
+      this.writeFiles(before.files);
+      const done = actions.length > 0 ? ` (already done: ${actions.join("; ")})` : "";
+      return { ok: false, problems: [`applying the change failed: ${(err as Error).message}${done}`] };
     }
-    if (changed("redis.conf")) {
-      await this.services.redis?.restart();
-      actions.push("redis restarted");
-    }
-    if (this.opts.probe && JSON.stringify(this.probeEnv()) !== before.probeEnv) {
-      this.probeState.url = undefined;
-      const probe = this.services.probe;
-      probe?.update(probeSpec(PROJECT_DIR, this.layout, this.probeEnv(), this.probeState));
-      await probe?.restart();
-      actions.push("probe restarted");
-    }
-    return { ok: true, actions };
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    unwatchFile(this.configFile);
+    if (this.watcher) unwatchFile(this.configFile, this.watcher);
     await this.reloading;
+    // No service may restart another while they go down one after the other.
+    for (const svc of Object.values(this.services)) svc?.beginStop();
     // Clients first, servers last, so nothing reconnects to a server that is going away.
     for (const name of ["probe", "pgbouncer", "redis", "postgres"] as const) {
       await this.services[name]?.close();
@@ -300,10 +263,6 @@ class Stack {
       stop: () => this.stop(),
     };
   }
-}
-
-function installedVersions(b: Binaries) {
-  return { postgres: majorMinor(b.postgresVersion, 1), pgbouncer: majorMinor(b.pgbouncerVersion, 2) };
 }
 
 function installedVersionsFull(b: Binaries) {

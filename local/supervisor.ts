@@ -37,19 +37,23 @@ const STABLE_MS = 10_000;
 export class Service {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
+  /** Set by stop(): no restart may happen after it. */
   private stopping = false;
+  /** While start() waits for readiness it handles an exit itself; the crash path must not also. */
+  private starting = false;
   private backoffMs = BACKOFF_START_MS;
   private restartTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
-  private log: WriteStream;
+  private readonly log: WriteStream;
   /** Restarts after unexpected exits, for tests and status output. */
   restarts = 0;
 
   constructor(
     private spec: ServiceSpec,
-    private say: Log,
+    private readonly say: Log,
   ) {
     this.log = createWriteStream(spec.logFile, { flags: "a" });
+    this.log.on("error", (err) => this.say(`${spec.name}: cannot write its log ${spec.logFile}: ${err.message}`));
   }
 
   get name(): string {
@@ -65,29 +69,46 @@ export class Service {
     this.spec = { ...this.spec, ...spec };
   }
 
-  async start(): Promise<void> {
-    this.stopping = false;
-    const { command, args, env, cwd, uid, gid } = this.spec;
-    const child = spawn(command, args, { env, cwd, uid, gid, stdio: ["ignore", "pipe", "pipe"] });
-    this.child = child;
-    this.startedAt = Date.now();
+  /** Copies output to the log file and hands whole lines (per stream) to onLine. */
+  private pipe(stream: NodeJS.ReadableStream | null): void {
     let buffered = "";
-    const onData = (chunk: Buffer) => {
-      this.log.write(chunk);
+    stream?.on("data", (chunk: Buffer) => {
+      // Output can still arrive after close() ended the log (e.g. from a child the server forked).
+      if (!this.log.writableEnded) this.log.write(chunk);
       if (!this.spec.onLine) return;
       buffered += chunk.toString("utf8");
       const lines = buffered.split("\n");
       buffered = lines.pop() ?? "";
       for (const line of lines) this.spec.onLine(line);
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    const spawnError = new Promise<never>((_, reject) => child.once("error", reject));
+    });
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.starting = true;
+    const { command, args, env, cwd, uid, gid } = this.spec;
+    // Its own process group: a Ctrl-C in the terminal reaches only the supervisor, which then stops
+    // the servers in order (clients first) instead of every process dying at once.
+    const child = spawn(command, args, { env, cwd, uid, gid, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = child;
+    this.startedAt = Date.now();
+    this.pipe(child.stdout);
+    this.pipe(child.stderr);
+    let spawnFailed: (err: Error) => void = () => undefined;
+    const spawnError = new Promise<never>((_, reject) => (spawnFailed = reject));
     this.exited = new Promise<void>((resolve) => {
-      child.once("exit", (code, signal) => {
+      const gone = () => {
         resolve();
         if (this.child === child) this.child = undefined;
-        if (!this.stopping) this.onCrash(code, signal);
+      };
+      child.once("exit", (code, signal) => {
+        gone();
+        if (!this.stopping && !this.starting) this.onCrash(code, signal);
+      });
+      // A process that could not be spawned (ENOENT, EACCES) emits 'error' and never 'exit'.
+      child.once("error", (err) => {
+        if (child.pid === undefined) gone();
+        spawnFailed(err);
       });
     });
     const abort = new AbortController();
@@ -104,9 +125,10 @@ export class Service {
       ]);
     } catch (err) {
       abort.abort(err);
-      await this.stop();
+      await this.terminate();
       throw err;
     } finally {
+      this.starting = false;
       clearTimeout(timer);
       abort.abort(new Error("done"));
     }
@@ -116,14 +138,18 @@ export class Service {
     if (Date.now() - this.startedAt > STABLE_MS) this.backoffMs = BACKOFF_START_MS;
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
-    this.say(`${this.name} exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000}s`);
+    this.say(`${this.name} exited (${signal ?? (code === null ? "did not start" : `code ${code}`)}); restarting in ${delay / 1000}s`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopping) return;
       this.restarts++;
       this.start().then(
         () => this.say(`${this.name} is back (pid ${this.pid})`),
-        (err: Error) => this.say(`${this.name} restart failed: ${err.message}`),
+        (err: Error) => {
+          this.say(`${this.name} restart failed: ${err.message}`);
+          // Keep trying, with a longer wait each time, until stop() is called.
+          if (!this.stopping) this.onCrash(null, null);
+        },
       );
     }, delay);
   }
@@ -133,13 +159,17 @@ export class Service {
     return this.child?.kill(signal) ?? false;
   }
 
-  /** Graceful stop, then SIGKILL after the grace period. Idempotent. */
-  async stop(): Promise<void> {
+  /** No restart from now on; for a stack stopping its services one after another. */
+  beginStop(): void {
     this.stopping = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
+  }
+
+  /** Graceful stop, then SIGKILL after the grace period; leaves restart policy alone. */
+  private async terminate(): Promise<void> {
     const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       child.kill(this.spec.stopSignal ?? "SIGTERM");
       // A stopped (SIGSTOP) process cannot act on the signal until it is continued.
       child.kill("SIGCONT");
@@ -154,6 +184,12 @@ export class Service {
     this.child = undefined;
   }
 
+  /** Graceful stop, no restart afterwards. Idempotent. */
+  async stop(): Promise<void> {
+    this.beginStop();
+    await this.terminate();
+  }
+
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
@@ -161,7 +197,7 @@ export class Service {
 
   async close(): Promise<void> {
     await this.stop();
-    await new Promise<void>((resolve) => this.log.end(resolve));
+    if (!this.log.writableEnded) await new Promise<void>((resolve) => this.log.end(resolve));
   }
 }
 

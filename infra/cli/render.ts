@@ -8,15 +8,15 @@ import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { loadStackFile, projectDirOf, resolveStackFile } from "../config/file.ts";
 import { ConfigError } from "../config/index.ts";
-import { generateSecrets, renderAll } from "../render/index.ts";
+import { generateSecrets, renderAll, SECRET_FILES } from "../render/index.ts";
 import { clusterRuntime } from "../k8s/runtime.ts";
 import { renderManifests } from "../k8s/manifests/index.ts";
 
 const USAGE = `Usage: npm run render -- [--stack NAME | --config-file PATH] --out DIR
 
 Writes postgresql.conf, pg_hba.conf, pgbouncer.ini, userlist.txt, redis.conf and every Kubernetes
-manifest (DIR/k8s/, Secret values redacted) for the stack. userlist.txt and redis-auth.conf hold
-verifiers of freshly generated passwords, not those of any deployment.`;
+manifest (DIR/k8s/, Secret values redacted) for the stack. userlist.txt (verifiers) and redis-auth.conf
+(a password) are made from freshly generated passwords, not those of any deployment.`;
 
 function main(): number {
   let args;
@@ -54,7 +54,7 @@ function main(): number {
   for (const [name, text] of Object.entries(files)) {
     const path = join(out, name);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text, { mode: name === "userlist.txt" || name === "redis-auth.conf" ? 0o600 : 0o644 });
+    writeFileSync(path, text, { mode: (SECRET_FILES as readonly string[]).includes(name) ? 0o600 : 0o644 });
   }
   process.stderr.write(`rendered ${Object.keys(files).length} files for stack "${cfg.stack}" into ${out}\n`);
   return 0;

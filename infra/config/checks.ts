@@ -179,13 +179,7 @@ function memoryProblems(cfg: ParsedStackConfig): Problem[] {
         ` Raise ${key("postgres.memory")} or lower ${key("postgres.workMem")}.`,
     });
   }
-  if (redis.maxMemory === 0) {
-    problems.push({
-      key: key("redis.maxMemory"),
-      value: "0B",
-      message: `0 means "no limit" to Redis, so the container would be killed when it fills up. Remove the key to get 75% of ${key("redis.memory")}.`,
-    });
-  } else if (mem.redisMaxMemory > redis.memory) {
+  if (mem.redisMaxMemory > redis.memory) {
     problems.push({
       key: key("redis.maxMemory"),
       value: formatSize(mem.redisMaxMemory),

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { ConfigError, parseStackConfig, type ParseOptions, type StackConfig } from "./index.ts";
 
@@ -56,7 +57,7 @@ export function resolveStackFile(projectDir: string, args: { stack?: string; con
 }
 
 export const projectDirOf = (metaUrl: string, up: number) => {
-  let dir = dirname(new URL(metaUrl).pathname);
+  let dir = dirname(fileURLToPath(metaUrl));
   for (let i = 0; i < up; i++) dir = dirname(dir);
   return dir;
 };

@@ -73,7 +73,8 @@ function zodProblems(raw: unknown, error: z.ZodError): Problem[] {
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((k) => ({
         key: key(keyPath([...issue.path, k])),
-        value: valueAt(raw, [...issue.path, k]),
+        // Not the value: Pulumi hands over decrypted secrets, and a misspelt key may hold one.
+        value: undefined,
         message: "unknown key: check its spelling against the config reference in README.md.",
       }));
     }

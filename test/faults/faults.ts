@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { queryOnce } from "../../local/services.ts";
 import type { LocalStack } from "../../local/stack.ts";
 
 export interface FaultContext {
@@ -53,13 +54,7 @@ function postgresProcessTree(postmaster: number): number[] {
 }
 
 async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<R>(sql)).rows;
-  } finally {
-    await c.end();
-  }
+  return (await queryOnce(url, sql)).rows as R[];
 }
 
 export const FAULTS: Fault[] = [
@@ -87,11 +82,21 @@ export const FAULTS: Fault[] = [
     outage: true,
     async apply({ stack }) {
       const pids = postgresProcessTree(stack.postgres.pid);
-      for (const p of pids) process.kill(p, "SIGSTOP");
+      // A backend may exit between the /proc scan and the signal; that one needs no freezing.
+      const signal = (sig: NodeJS.Signals) => {
+        for (const p of pids) {
+          try {
+            process.kill(p, sig);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+          }
+        }
+      };
       try {
+        signal("SIGSTOP");
         await sleep(5000);
       } finally {
-        for (const p of pids) process.kill(p, "SIGCONT");
+        signal("SIGCONT");
       }
       return [`${pids.length} processes frozen`];
     },

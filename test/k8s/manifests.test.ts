@@ -16,6 +16,8 @@ import {
   redisSecretData,
   renderManifests,
   RESTART_CHECKSUM_ANNOTATION,
+  CONFIG_CHECKSUM_ANNOTATION,
+  redisStatefulSet,
   networkPolicies,
 } from "../../infra/k8s/manifests/index.ts";
 import { KNOWN_PASSWORDS, KNOWN_SECRETS, asManifest, devConfig, podTemplates, type ContainerLike } from "./fixtures.ts";
@@ -235,5 +237,25 @@ describe("PostgreSQL", () => {
     expect(sql).toContain(`CREATE ROLE "app" LOGIN PASSWORD '${verifier}';`);
     expect(pgbouncerSecretData(devConfig(), KNOWN_SECRETS)["userlist.txt"]).toContain(`"app" "${verifier}"`);
     expect(sql).not.toContain(KNOWN_SECRETS.app.password);
+  });
+});
+
+describe("PostgreSQL and Redis config changes", () => {
+  const pgSum = (raw: Record<string, unknown>) =>
+    asManifest(postgresStatefulSet(devConfig(raw))).spec!.template!.metadata.annotations![CONFIG_CHECKSUM_ANNOTATION];
+  const redisSum = (raw: Record<string, unknown>) =>
+    asManifest(redisStatefulSet(devConfig(raw))).spec!.template!.metadata.annotations![CONFIG_CHECKSUM_ANNOTATION];
+
+  it("roll the PostgreSQL pod when postgresql.conf changes, since the server does not re-read the mount", () => {
+    expect(pgSum({ postgres: { maxConnections: 210 } })).not.toBe(pgSum({}));
+  });
+
+  it("leave the PostgreSQL pod alone when only a PgBouncer setting changes", () => {
+    expect(pgSum({ pgbouncer: { defaultPoolSize: 20 } })).toBe(pgSum({}));
+  });
+
+  it("roll the Redis pod when redis.conf changes", () => {
+    expect(redisSum({ redis: { maxClients: 2000 } })).not.toBe(redisSum({}));
+    expect(redisSum({ pgbouncer: { defaultPoolSize: 20 } })).toBe(redisSum({}));
   });
 });

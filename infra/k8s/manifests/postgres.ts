@@ -1,10 +1,11 @@
 /** PostgreSQL on Kubernetes: a one-replica StatefulSet running the rendered postgresql.conf. */
 import type * as k8s from "@pulumi/kubernetes";
 import type { StackConfig } from "../../config/index.ts";
-import { renderPgHbaConf, renderPostgresqlConf, type PostgresRuntime, type StackSecrets } from "../../render/index.ts";
+import { contentHash, renderPgHbaConf, renderPostgresqlConf, type PostgresRuntime, type StackSecrets } from "../../render/index.ts";
 import { verifierOf } from "../../render/index.ts";
 import {
   sidecarResources,
+  CONFIG_CHECKSUM_ANNOTATION,
   configMap,
   containerSecurity,
   execProbe,
@@ -121,7 +122,10 @@ export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.S
       serviceName: "postgres",
       selector: { matchLabels: selectorLabels("postgres") },
       template: {
-        metadata: { labels: labels("postgres") },
+        metadata: {
+          labels: labels("postgres"),
+          annotations: { [CONFIG_CHECKSUM_ANNOTATION]: contentHash(Object.values(postgresConfigMap(cfg).data ?? {}).join("\n")) },
+        },
         spec: {
           securityContext: podSecurity(POSTGRES_UID),
           // Fast shutdown finishes in seconds; the rest is for the checkpoint.

@@ -1,9 +1,10 @@
 /** Redis on Kubernetes: the rendered redis.conf in a ConfigMap, `requirepass` in an included Secret file. */
 import type * as k8s from "@pulumi/kubernetes";
 import type { StackConfig } from "../../config/index.ts";
-import { renderRedisAuthConf, renderRedisConf, type RedisRuntime, type StackSecrets } from "../../render/index.ts";
+import { contentHash, renderRedisAuthConf, renderRedisConf, type RedisRuntime, type StackSecrets } from "../../render/index.ts";
 import {
   sidecarResources,
+  CONFIG_CHECKSUM_ANNOTATION,
   configMap,
   containerSecurity,
   execProbe,
@@ -67,7 +68,10 @@ export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.Stat
       serviceName: "redis",
       selector: { matchLabels: selectorLabels("redis") },
       template: {
-        metadata: { labels: labels("redis") },
+        metadata: {
+          labels: labels("redis"),
+          annotations: { [CONFIG_CHECKSUM_ANNOTATION]: contentHash(Object.values(redisConfigMap(cfg).data ?? {}).join("\n")) },
+        },
         spec: {
           securityContext: podSecurity(REDIS_UID),
           terminationGracePeriodSeconds: 30,
