@@ -16,7 +16,8 @@ import { planReload } from "./reload.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { pgbouncerSpec, postgresSpec, probeSpec, queryOnce, redisSpec, type ProbeState } from "./services.ts";
 import { Service, type Log } from "./supervisor.ts";
-import { freePort, serverUser, type RunAs } from "./system.ts";
+import { distinctFreePorts, logSizesOf, portWasTaken } from "./ports.ts";
+import { serverUser, type RunAs } from "./system.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
 
@@ -285,18 +286,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const user = serverUser();
   makeDirs(layout, user);
   const secrets = loadOrCreateSecrets(layout.secretsFile);
-  const [pgPort, pbPort, redisPort] = [await freePort(), await freePort(), await freePort()];
-  const runtime: Runtime = {
-    postgres: { listenAddresses: "127.0.0.1", port: pgPort, unixSocketDir: "", hbaFile: join(layout.confDir, "pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
-    pgbouncer: { listenAddr: "127.0.0.1", listenPort: pbPort, serverHost: "127.0.0.1", serverPort: pgPort, authFile: join(layout.confDir, "userlist.txt"), hbaFile: join(layout.confDir, "pgbouncer_hba.conf"), clientNetworks: ["127.0.0.0/8"], unixSocketDir: "" },
-    redis: { bind: "127.0.0.1", port: redisPort, dir: layout.redisDir, authFile: join(layout.confDir, "redis-auth.conf") },
-  };
-  const stack = new Stack(stackName, configFile, config, opts, bins, layout, user, secrets, runtime, say);
-  try {
-    await stack.start();
-  } catch (err) {
-    await stack.stop();
-    throw err;
+  // A free port is only free until someone binds it: another stack starting at the same moment may
+  // take one first. Then start over on new ports rather than fail.
+  for (let attempt = 1; ; attempt++) {
+    const [pgPort, pbPort, redisPort] = await distinctFreePorts(3);
+    const runtime: Runtime = {
+      postgres: { listenAddresses: "127.0.0.1", port: pgPort!, unixSocketDir: "", hbaFile: join(layout.confDir, "pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
+      pgbouncer: { listenAddr: "127.0.0.1", listenPort: pbPort!, serverHost: "127.0.0.1", serverPort: pgPort!, authFile: join(layout.confDir, "userlist.txt"), hbaFile: join(layout.confDir, "pgbouncer_hba.conf"), clientNetworks: ["127.0.0.0/8"], unixSocketDir: "" },
+      redis: { bind: "127.0.0.1", port: redisPort!, dir: layout.redisDir, authFile: join(layout.confDir, "redis-auth.conf") },
+    };
+    const logSizes = logSizesOf(layout);
+    const stack = new Stack(stackName, configFile, config, opts, bins, layout, user, secrets, runtime, say);
+    try {
+      await stack.start();
+      return stack.view();
+    } catch (err) {
+      await stack.stop();
+      if (attempt < 3 && portWasTaken(layout, logSizes)) {
+        say("a port was taken by another process meanwhile; starting again on new ports");
+        continue;
+      }
+      throw err;
+    }
   }
-  return stack.view();
 }

@@ -1,0 +1,45 @@
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { layoutOf } from "../../local/files.ts";
+import { distinctFreePorts, logSizesOf, portWasTaken } from "../../local/ports.ts";
+
+const dirs: string[] = [];
+function layoutWithLogs(logs: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), "pooling-ports-"));
+  dirs.push(dir);
+  const l = layoutOf(dir);
+  mkdirSync(l.logDir, { recursive: true });
+  for (const [f, text] of Object.entries(logs)) writeFileSync(join(l.logDir, f), text);
+  return l;
+}
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("starting again on new ports", () => {
+  it("recognises PostgreSQL's bind failure written during this attempt", () => {
+    const l = layoutWithLogs({ "postgres.log": "old run\n" });
+    const sizes = logSizesOf(l);
+    appendFileSync(join(l.logDir, "postgres.log"), 'LOG:  could not bind IPv4 address "127.0.0.1": Address already in use\n');
+    expect(portWasTaken(l, sizes)).toBe(true);
+  });
+
+  it("ignores a bind failure from an earlier run, already in the log", () => {
+    const l = layoutWithLogs({ "pgbouncer.log": "ERROR bind(): Address already in use\n" });
+    const sizes = logSizesOf(l);
+    appendFileSync(join(l.logDir, "pgbouncer.log"), "FATAL some other failure\n");
+    expect(portWasTaken(l, sizes)).toBe(false);
+  });
+
+  it("recognises Redis's bind failure", () => {
+    const l = layoutWithLogs({});
+    const sizes = logSizesOf(l);
+    writeFileSync(join(l.logDir, "redis.log"), "# Warning: Could not create server TCP listening socket 127.0.0.1:6379: bind: Address already in use\n");
+    expect(portWasTaken(l, sizes)).toBe(true);
+  });
+
+  it("hands out distinct ports", async () => {
+    const ports = await distinctFreePorts(3);
+    expect(new Set(ports).size).toBe(3);
+  });
+});
