@@ -92,11 +92,18 @@ export async function startStacks(raisedMaxConnections: number, say: Say, signal
     for (const s of [m, r, st]) if (s.status === "rejected") throw s.reason;
     if (m.status !== "fulfilled" || r.status !== "fulfilled" || st.status !== "fulfilled") throw new Error("unreachable");
     if (!wantProbe) probeNote = "app-probe is not present; a node:http server in a load process answers instead";
-    const [main, raised, storm] = await Promise.all([
+    const readied = await Promise.allSettled([
       ready(m.value, m.value.probe !== undefined, signal),
       ready(r.value, false, signal),
       ready(st.value, false, signal),
     ]);
+    const failed = readied.find((x) => x.status === "rejected");
+    if (failed) {
+      // Close the monitors that did open before the servers go away under them.
+      await Promise.allSettled(readied.map((x) => (x.status === "fulfilled" ? x.value.monitor.close() : undefined)));
+      throw failed.reason;
+    }
+    const [main, raised, storm] = readied.map((x) => (x as PromiseFulfilledResult<BenchStack>).value) as [BenchStack, BenchStack, BenchStack];
     return {
       dir,
       main,
