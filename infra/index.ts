@@ -22,9 +22,11 @@ import { GeneratedSecrets } from "./k8s/secrets.ts";
 const cfg = loadPulumiStackConfig();
 const projectDir = fileURLToPath(new URL("..", import.meta.url));
 
-// ConfigMaps and Secrets are updated in place rather than replaced: the pods mount them by name, and a
-// changed pool size must reach PgBouncer through the mounted file and RELOAD, not through a new pod.
-const provider = new k8s.Provider("kubernetes", { enableConfigMapMutable: true, enableSecretMutable: true });
+// Pinned to the kind cluster's context: a bare `pulumi preview` or `up` (without scripts/pulumi.ts and
+// its kubeconfig) must not land on whatever context kubectl has current. ConfigMaps and Secrets are
+// updated in place rather than replaced: the pods mount them by name, and a changed pool size must reach
+// PgBouncer through the mounted file and RELOAD, not through a new pod.
+const provider = new k8s.Provider("kubernetes", { context: KIND.context, enableConfigMapMutable: true, enableSecretMutable: true });
 const opts = { providers: [provider] };
 
 const ns = new StackNamespace("pooling", { config: cfg }, opts);
@@ -34,6 +36,9 @@ const postgres = new Postgres("postgres", { config: cfg, secrets, dependsOn: [ns
 const pgbouncer = new PgBouncer("pgbouncer", { config: cfg, secrets, dependsOn: [ns, postgres] }, opts);
 const redis = new Redis("redis", { config: cfg, secrets, dependsOn: [ns] }, opts);
 new NetworkPolicies("pooling", { config: cfg, dependsOn: [ns] }, opts);
+// The logical name stays "kind-registry" though the container is now pooling-registry: logical names are
+// permanent, and a new one would create the kube-public ConfigMap again under the same Kubernetes name
+// before deleting the old one, which fails.
 const registry = new LocalRegistry("kind-registry", {}, opts);
 const probe = new ProbeApp("probe", { config: cfg, secrets, registry, buildContext: join(projectDir, "app-probe"), dependsOn: [ns, pgbouncer, redis] }, opts);
 

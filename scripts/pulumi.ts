@@ -1,16 +1,19 @@
 /**
- * `npm run up | preview | down`: the kind cluster (created from kind/cluster.yaml when missing, its nodes
- * pointed at the local registry), the `dev` stack on the local backend, then `pulumi up | preview |
- * destroy`. Extra arguments go to Pulumi: `npm run up -- --yes`.
+ * `npm run up | preview | down`: the state folder of the file backend, the kind cluster (created from
+ * kind/cluster.yaml when missing, its nodes pointed at the local registry), the `dev` stack on that
+ * backend, then `pulumi up | preview | destroy --refresh`. Extra arguments go to Pulumi:
+ * `npm run up -- --yes`.
  *
  * PULUMI_CONFIG_PASSPHRASE encrypts the stack's secrets. When neither it nor PULUMI_CONFIG_PASSPHRASE_FILE
  * is set, the dev default "pooling-dev" is used: fine for a throwaway kind cluster, never for anything else.
  */
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir, userInfo } from "node:os";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { KIND, registryHostsToml } from "../infra/k8s/kind.ts";
+import { parse as parseYaml } from "yaml";
+import { KIND, registryCertsDir, registryHostsToml } from "../infra/k8s/kind.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
 export const STACK = "dev";
@@ -24,9 +27,61 @@ const TOOLS = {
   kind: "kind, for the local cluster: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
   docker: "Docker, which kind and the probe image build need: https://docs.docker.com/engine/install/",
 } as const;
-type Tool = keyof typeof TOOLS;
+export type Tool = keyof typeof TOOLS;
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  readonly code = "POOLING_SCRIPT_USAGE";
+  override name = "UsageError";
+}
+
+/** A command could not be started at all (not found, not executable). */
+export class CommandStartError extends Error {
+  readonly code = "POOLING_COMMAND_NOT_STARTED";
+  override name = "CommandStartError";
+  constructor(
+    readonly command: string,
+    cause: Error,
+  ) {
+    super(`${command}: ${cause.message}`, { cause });
+  }
+}
+
+/** A command the script needs ran and exited non-zero. */
+export class CommandFailedError extends Error {
+  readonly code = "POOLING_COMMAND_FAILED";
+  override name = "CommandFailedError";
+  constructor(
+    readonly command: string,
+    readonly status: number,
+  ) {
+    super(`\`${command}\` failed with exit code ${status}`);
+  }
+}
+
+/** Pulumi.yaml cannot be read or parsed, so the backend it names is unknown. */
+export class ProjectFileError extends Error {
+  readonly code = "POOLING_PROJECT_FILE_INVALID";
+  override name = "ProjectFileError";
+  constructor(
+    readonly file: string,
+    cause: Error,
+  ) {
+    super(`${file} could not be read as YAML: ${cause.message}`, { cause });
+  }
+}
+
+/** The file backend's state folder could not be created; Pulumi would fail on it ("dir must exist"). */
+export class BackendDirError extends Error {
+  readonly code = "POOLING_BACKEND_DIR_UNCREATABLE";
+  override name = "BackendDirError";
+  constructor(
+    readonly dir: string,
+    readonly source: string,
+    cause: Error,
+  ) {
+    super(`the Pulumi state folder ${dir} (from ${source}) could not be created: ${cause.message}. Create it, or point ${source} at a folder you can write.`, { cause });
+  }
+}
 
 export function parseCommand(argv: readonly string[]): { command: Command; pulumiArgs: string[] } {
   const [command, ...rest] = argv;
@@ -46,45 +101,148 @@ export function passphraseEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv;
   return { env: { ...env, PULUMI_CONFIG_PASSPHRASE: DEV_PASSPHRASE }, defaulted: true };
 }
 
-function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): { status: number; stdout: string } {
-  const r = spawnSync(cmd, args, { encoding: "utf8", cwd: PROJECT_DIR, ...opts });
-  if (r.error) throw new Error(`${cmd} ${args.join(" ")}: ${r.error.message}`);
-  return { status: r.status ?? 1, stdout: String(r.stdout ?? "") };
+/** The backend Pulumi will use and where that was said: PULUMI_BACKEND_URL wins over Pulumi.yaml's `backend.url`. */
+export function backendUrl(env: NodeJS.ProcessEnv, projectYaml: string): { url: string; source: string } | undefined {
+  // Pulumi treats an empty PULUMI_BACKEND_URL as unset.
+  if (env.PULUMI_BACKEND_URL) return { url: env.PULUMI_BACKEND_URL, source: "PULUMI_BACKEND_URL" };
+  const doc = parseYaml(projectYaml) as { backend?: { url?: unknown } } | null;
+  const url = doc?.backend?.url;
+  return typeof url === "string" && url !== "" ? { url, source: "Pulumi.yaml's backend.url" } : undefined;
 }
 
-function must(cmd: string, args: string[], opts: SpawnSyncOptions = {}): string {
-  const r = run(cmd, args, { stdio: ["pipe", "pipe", "inherit"], ...opts });
-  if (r.status !== 0) throw new Error(`\`${cmd} ${args.join(" ")}\` failed with exit code ${r.status}`);
-  return r.stdout;
+/**
+ * The folder a `file://` backend URL names; undefined for any other backend. Read the way Pulumi's diy
+ * backend reads it (massageBlobPath in pkg/backend/diy/backend.go): the query string dropped, a leading
+ * `~` replaced by the home directory, a relative path taken from the working directory.
+ */
+export function fileBackendDir(url: string, home: string, cwd: string): string | undefined {
+  if (!url.startsWith("file://")) return undefined;
+  let path = url.slice("file://".length).split("?")[0]!;
+  if (path === "~") path = home;
+  else if (path.startsWith("~")) path = join(home, path.slice(2));
+  return resolve(cwd, path);
 }
 
-const onPath = (tool: Tool) => spawnSync(tool, ["version"], { stdio: "ignore" }).error === undefined;
-
-function ensureCluster(): void {
-  const clusters = must("kind", ["get", "clusters"]).split("\n").map((s) => s.trim());
-  if (!clusters.includes(KIND.cluster)) {
-    console.error(`creating the kind cluster "${KIND.cluster}" from kind/cluster.yaml`);
-    must("kind", ["create", "cluster", "--name", KIND.cluster, "--config", join(PROJECT_DIR, "kind", "cluster.yaml")], { stdio: "inherit" });
+/**
+ * Pulumi's file backend (go-cloud's fileblob) refuses a folder that does not exist ("dir must exist",
+ * pulumi/pulumi#15841), so the first `pulumi stack select --create` would fail: create it, private to
+ * the user like ~/.pulumi. Returns the folder, or undefined when the backend is not a file:// one.
+ */
+export function ensureBackendDir(env: NodeJS.ProcessEnv, projectDir: string, home: string): string | undefined {
+  const file = join(projectDir, "Pulumi.yaml");
+  let backend;
+  try {
+    backend = backendUrl(env, readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new ProjectFileError(file, err as Error);
   }
-  // kind's local-registry guide: each node's containerd resolves localhost:5001 to the registry container.
-  const dir = `/etc/containerd/certs.d/localhost:${KIND.registryHostPort}`;
-  for (const node of must("kind", ["get", "nodes", "--name", KIND.cluster]).split("\n").filter(Boolean)) {
-    must("docker", ["exec", node, "mkdir", "-p", dir]);
-    must("docker", ["exec", "-i", node, "cp", "/dev/stdin", `${dir}/hosts.toml`], { input: registryHostsToml() });
+  const dir = backend && fileBackendDir(backend.url, home, projectDir);
+  if (!backend || !dir) return undefined;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new BackendDirError(dir, backend.source, err as Error);
+  }
+  return dir;
+}
+
+/** True when the caller already said whether to refresh: `--refresh[=…]`, `-r[=…]`, or `-r` in a cluster like `-yr`. */
+export function refreshGiven(pulumiArgs: readonly string[]): boolean {
+  const end = pulumiArgs.indexOf("--");
+  return (end === -1 ? pulumiArgs : pulumiArgs.slice(0, end)).some((a) => /^--refresh(=|$)/.test(a) || /^-[A-Za-z]*r[A-Za-z]*(=|$)/.test(a));
+}
+
+/**
+ * The Pulumi command line. `--refresh` reads every resource back first, so the state matches what exists:
+ * after `kind delete cluster` and `npm run up` the new, empty cluster gets everything again instead of
+ * nothing (the stale state would say it is all there). `down` refreshes too, so destroy acts on what
+ * exists rather than on what the state remembers (a registry container removed by hand, a cluster
+ * recreated); the cost is one read per resource.
+ */
+export function pulumiCommandLine(command: Command, pulumiArgs: readonly string[]): string[] {
+  return [COMMANDS[command], "--stack", STACK, ...(refreshGiven(pulumiArgs) ? [] : ["--refresh"]), ...pulumiArgs];
+}
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+}
+
+/** Everything the script does outside this process, so a test can record it in order. */
+export interface Runner {
+  run(cmd: string, args: readonly string[], opts: SpawnSyncOptions): RunResult;
+  onPath(tool: Tool): boolean;
+}
+
+export const spawnRunner: Runner = {
+  run(cmd, args, opts) {
+    const r = spawnSync(cmd, args, { encoding: "utf8", ...opts });
+    if (r.error) throw new CommandStartError(`${cmd} ${args.join(" ")}`, r.error);
+    return { status: r.status ?? 1, stdout: String(r.stdout ?? "") };
+  },
+  onPath: (tool) => spawnSync(tool, ["version"], { stdio: "ignore" }).error === undefined,
+};
+
+/**
+ * The home directory Pulumi expands `~` to: Go's user.Current(), which reads the password database
+ * before $HOME, as os.userInfo() does; $HOME only when there is no entry.
+ */
+export function pulumiHome(): string {
+  try {
+    return userInfo().homedir;
+  } catch {
+    return homedir();
   }
 }
 
-/** A kubeconfig for this cluster only, so `pulumi up` never lands on whatever context is current. */
-function writeKubeconfig(): string {
-  const dir = join(PROJECT_DIR, ".local");
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `kind-${KIND.cluster}.kubeconfig`);
-  writeFileSync(file, must("kind", ["get", "kubeconfig", "--name", KIND.cluster]), { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return file;
+export interface ScriptDeps {
+  runner: Runner;
+  env: NodeJS.ProcessEnv;
+  /** What `~` in a file:// backend URL means. */
+  home: string;
+  /** Where Pulumi.yaml and kind/ are, the commands' working directory, and `.local/` for the kubeconfig. */
+  projectDir: string;
 }
 
-export function main(argv: readonly string[]): number {
+function steps(deps: ScriptDeps) {
+  const { runner, projectDir } = deps;
+  const run = (cmd: string, args: string[], opts: SpawnSyncOptions = {}) => runner.run(cmd, args, { cwd: projectDir, ...opts });
+  const must = (cmd: string, args: string[], opts: SpawnSyncOptions = {}): string => {
+    const r = run(cmd, args, { stdio: ["pipe", "pipe", "inherit"], ...opts });
+    if (r.status !== 0) throw new CommandFailedError(`${cmd} ${args.join(" ")}`, r.status);
+    return r.stdout;
+  };
+  const clusters = () => must("kind", ["get", "clusters"]).split("\n").map((s) => s.trim());
+
+  function ensureCluster(): void {
+    if (!clusters().includes(KIND.cluster)) {
+      console.error(`creating the kind cluster "${KIND.cluster}" from kind/cluster.yaml`);
+      must("kind", ["create", "cluster", "--name", KIND.cluster, "--config", join(projectDir, "kind", "cluster.yaml")], { stdio: "inherit" });
+    }
+    // kind's local-registry guide: each node's containerd resolves localhost:<registryHostPort> to the
+    // registry container, by its name on the kind network.
+    const dir = registryCertsDir();
+    for (const node of must("kind", ["get", "nodes", "--name", KIND.cluster]).split("\n").filter(Boolean)) {
+      must("docker", ["exec", node, "mkdir", "-p", dir]);
+      must("docker", ["exec", "-i", node, "cp", "/dev/stdin", `${dir}/hosts.toml`], { input: registryHostsToml() });
+    }
+  }
+
+  /** A kubeconfig for this cluster only, so `pulumi up` never lands on whatever context is current. */
+  function writeKubeconfig(): string {
+    const dir = join(projectDir, ".local");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `kind-${KIND.cluster}.kubeconfig`);
+    writeFileSync(file, must("kind", ["get", "kubeconfig", "--name", KIND.cluster]), { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return file;
+  }
+
+  return { run, must, clusters, ensureCluster, writeKubeconfig };
+}
+
+export function main(argv: readonly string[], overrides: Partial<ScriptDeps> = {}): number {
+  const deps: ScriptDeps = { runner: spawnRunner, env: process.env, projectDir: PROJECT_DIR, ...overrides, home: overrides.home ?? pulumiHome() };
   let parsed;
   try {
     parsed = parseCommand(argv);
@@ -92,26 +250,28 @@ export function main(argv: readonly string[]): number {
     console.error((err as Error).message);
     return 2;
   }
-  const missing = missingTools(parsed.command, onPath);
+  const missing = missingTools(parsed.command, (t) => deps.runner.onPath(t));
   if (missing.length > 0) {
     console.error(`npm run ${parsed.command} cannot start:\n  - ${missing.join("\n  - ")}`);
     return 1;
   }
-  if (parsed.command !== "down" && run("docker", ["info"], { stdio: "ignore" }).status !== 0) {
+  const step = steps(deps);
+  if (parsed.command !== "down" && step.run("docker", ["info"], { stdio: "ignore" }).status !== 0) {
     console.error("Docker is installed but its daemon does not answer (`docker info` failed). Start Docker and try again.");
     return 1;
   }
-  const clusterExists = must("kind", ["get", "clusters"]).split("\n").includes(KIND.cluster);
-  if (parsed.command === "down" && !clusterExists) {
+  // Before the cluster, so a broken Pulumi.yaml or an unwritable folder fails in seconds, not after kind.
+  ensureBackendDir(deps.env, deps.projectDir, deps.home);
+  if (parsed.command === "down" && !step.clusters().includes(KIND.cluster)) {
     console.error(`the kind cluster "${KIND.cluster}" does not exist; nothing to destroy there. Remove stale state with \`pulumi stack rm ${STACK}\`.`);
     return 1;
   }
-  if (parsed.command !== "down") ensureCluster();
-  const { env: withPassphrase, defaulted } = passphraseEnv(process.env);
+  if (parsed.command !== "down") step.ensureCluster();
+  const { env: withPassphrase, defaulted } = passphraseEnv(deps.env);
   if (defaulted) console.error(`PULUMI_CONFIG_PASSPHRASE is not set: using the dev default "${DEV_PASSPHRASE}" (local clusters only).`);
-  const env = { ...withPassphrase, KUBECONFIG: writeKubeconfig() };
-  must("pulumi", ["stack", "select", "--create", STACK, "--secrets-provider", "passphrase"], { env, stdio: "inherit" });
-  const pulumi = run("pulumi", [COMMANDS[parsed.command], "--stack", STACK, ...parsed.pulumiArgs], { env, stdio: "inherit" });
+  const env = { ...withPassphrase, KUBECONFIG: step.writeKubeconfig() };
+  step.must("pulumi", ["stack", "select", "--create", STACK, "--secrets-provider", "passphrase"], { env, stdio: "inherit" });
+  const pulumi = step.run("pulumi", pulumiCommandLine(parsed.command, parsed.pulumiArgs), { env, stdio: "inherit" });
   if (parsed.command === "down" && pulumi.status === 0) console.error(`stack destroyed; delete the cluster too with: kind delete cluster --name ${KIND.cluster}`);
   return pulumi.status;
 }

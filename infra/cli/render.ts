@@ -12,17 +12,26 @@ import { generateSecrets, renderAll, SECRET_FILES } from "../render/index.ts";
 import { clusterRuntime } from "../k8s/runtime.ts";
 import { renderManifests } from "../k8s/manifests/index.ts";
 
-const USAGE = `Usage: npm run render -- [--stack NAME | --config-file PATH] --out DIR
+const USAGE = `Usage: npm run render -- [--stack NAME | --config-file PATH] --out DIR [--with-secrets]
 
 Writes postgresql.conf, pg_hba.conf, pgbouncer.ini, userlist.txt, redis.conf and every Kubernetes
 manifest (DIR/k8s/, Secret values redacted) for the stack. userlist.txt (verifiers) and redis-auth.conf
-(a password) are made from freshly generated passwords, not those of any deployment.`;
+(a password) are made from freshly generated passwords, not those of any deployment.
+
+--with-secrets  writes those freshly generated passwords into the Secret manifests instead of redacting
+                them (mode 0600), for the pod runner (npm run pods), which mounts them.`;
 
 function main(): number {
   let args;
   try {
     args = parseArgs({
-      options: { stack: { type: "string" }, "config-file": { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        stack: { type: "string" },
+        "config-file": { type: "string" },
+        out: { type: "string" },
+        "with-secrets": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     }).values;
   } catch (err) {
@@ -48,13 +57,19 @@ function main(): number {
     return 1;
   }
   // Everything is rendered in memory first, so a failure leaves no partial output behind.
-  const files: Record<string, string> = { ...renderAll(cfg, generateSecrets(), clusterRuntime(cfg)) };
-  for (const m of renderManifests(cfg)) files[join("k8s", m.file)] = stringify(m.object, { lineWidth: 0 });
+  const secrets = generateSecrets();
+  const files: Record<string, string> = { ...renderAll(cfg, secrets, clusterRuntime(cfg)) };
+  const secretFiles = new Set<string>(SECRET_FILES);
+  for (const m of renderManifests(cfg, args["with-secrets"] ? secrets : undefined)) {
+    const name = join("k8s", m.file);
+    files[name] = stringify(m.object, { lineWidth: 0 });
+    if (args["with-secrets"] && (m.object as { kind?: string }).kind === "Secret") secretFiles.add(name);
+  }
   const out = resolve(args.out);
   for (const [name, text] of Object.entries(files)) {
     const path = join(out, name);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text, { mode: (SECRET_FILES as readonly string[]).includes(name) ? 0o600 : 0o644 });
+    writeFileSync(path, text, { mode: secretFiles.has(name) ? 0o600 : 0o644 });
   }
   process.stderr.write(`rendered ${Object.keys(files).length} files for stack "${cfg.stack}" into ${out}\n`);
   return 0;

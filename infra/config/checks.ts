@@ -30,13 +30,44 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Server connections all PgBouncer replicas may open, and what PostgreSQL can give them. */
+/**
+ * PgBouncer pods a rollout adds above `pgbouncer.replicas`: the Deployment's `maxSurge`. It rolls with
+ * `maxUnavailable: 0` so no client loses its pooler, which means a new pod starts, and opens its own server
+ * connections, while every old pod still holds its own and drains. The budget has to fit that moment, not
+ * only the steady state, so the manifest takes its maxSurge from here and the two cannot drift apart.
+ */
+export const PGBOUNCER_MAX_SURGE = 1;
+
+/**
+ * Server connections the PgBouncer pods may open, and what PostgreSQL can give them. The figure that must
+ * fit is the one during a rollout (`podsDuringRollout` pods); `atRestServerConnections` is the steady state.
+ */
 export function connectionBudget(cfg: ParsedStackConfig) {
   const { postgres: pg, pgbouncer: pb } = cfg;
   const perReplica = pb.defaultPoolSize + pb.reservePoolSize;
-  const pgbouncerServerConnections = pb.replicas * perReplica;
+  const podsDuringRollout = pb.replicas + PGBOUNCER_MAX_SURGE;
+  const atRestServerConnections = pb.replicas * perReplica;
+  const pgbouncerServerConnections = podsDuringRollout * perReplica;
   const usable = pg.maxConnections - pg.superuserReservedConnections - pg.headroomConnections;
-  return { perReplica, pgbouncerServerConnections, usable, spare: usable - pgbouncerServerConnections };
+  return { perReplica, podsDuringRollout, atRestServerConnections, pgbouncerServerConnections, usable, spare: usable - pgbouncerServerConnections };
+}
+
+/**
+ * The largest values that fit `usable` during a rollout, each changed alone: the pool size when any fits,
+ * otherwise the replicas and the reserve pool, where some value of theirs does. Each is exact: one more
+ * does not fit.
+ */
+function budgetFixes(cfg: ParsedStackConfig, usable: number): string[] {
+  const pb = cfg.pgbouncer;
+  const pods = pb.replicas + PGBOUNCER_MAX_SURGE;
+  const maxPool = Math.floor(usable / pods) - pb.reservePoolSize;
+  if (maxPool >= 1) return [`lower it to at most ${maxPool}`];
+  const fixes: string[] = [];
+  const maxReplicas = Math.floor(usable / (pb.defaultPoolSize + pb.reservePoolSize)) - PGBOUNCER_MAX_SURGE;
+  if (maxReplicas >= 1) fixes.push(`lower ${key("pgbouncer.replicas")} to at most ${maxReplicas}`);
+  const maxReserve = Math.floor(usable / pods) - pb.defaultPoolSize;
+  if (maxReserve >= 0) fixes.push(`lower ${key("pgbouncer.reservePoolSize")} to at most ${maxReserve}`);
+  return fixes;
 }
 
 function budgetProblems(cfg: ParsedStackConfig): Problem[] {
@@ -52,17 +83,16 @@ function budgetProblems(cfg: ParsedStackConfig): Problem[] {
         ` − headroomConnections ${pg.headroomConnections} = ${b.usable}. Raise ${key("postgres.maxConnections")} or lower the reserved connections.`,
     });
   } else if (b.spare < 0) {
-    const maxPool = Math.floor(b.usable / pb.replicas) - pb.reservePoolSize;
-    const fixPool = maxPool >= 1 ? `lower it to at most ${maxPool}` : `lower ${key("pgbouncer.replicas")} or ${key("pgbouncer.reservePoolSize")}`;
+    const raise = `raise ${key("postgres.maxConnections")} to at least ${b.pgbouncerServerConnections + pg.superuserReservedConnections + pg.headroomConnections}`;
+    const lower = budgetFixes(cfg, b.usable);
     problems.push({
       key: key("pgbouncer.defaultPoolSize"),
       value: pb.defaultPoolSize,
       message:
-        `the PgBouncer pools need more server connections than PostgreSQL can give: replicas ${pb.replicas} × (defaultPoolSize ${pb.defaultPoolSize}` +
-        ` + reservePoolSize ${pb.reservePoolSize}) = ${b.pgbouncerServerConnections} > maxConnections ${pg.maxConnections}` +
+        `the PgBouncer pools need more server connections than PostgreSQL can give: (replicas ${pb.replicas} + ${PGBOUNCER_MAX_SURGE} surging during a rollout)` +
+        ` × (defaultPoolSize ${pb.defaultPoolSize} + reservePoolSize ${pb.reservePoolSize}) = ${b.pgbouncerServerConnections} > maxConnections ${pg.maxConnections}` +
         ` − superuserReservedConnections ${pg.superuserReservedConnections} − headroomConnections ${pg.headroomConnections} = ${b.usable}.` +
-        ` Either ${fixPool}, or raise ${key("postgres.maxConnections")} to at least` +
-        ` ${b.pgbouncerServerConnections + pg.superuserReservedConnections + pg.headroomConnections}.`,
+        (lower.length > 0 ? ` Either ${lower.join(", ")}, or ${raise}.` : ` ${raise.charAt(0).toUpperCase()}${raise.slice(1)}.`),
     });
   }
   if (pb.minPoolSize > pb.defaultPoolSize) {
@@ -167,7 +197,9 @@ function memoryProblems(cfg: ParsedStackConfig): Problem[] {
       message: `effectiveCacheSize ${formatSize(pg.effectiveCacheSize)} is above ${key("postgres.memory")} ${formatSize(pg.memory)}: the planner would count on cache the container does not have.`,
     });
   }
-  const serverConnections = connectionBudget(cfg).pgbouncerServerConnections + pg.headroomConnections;
+  // Sized for the steady state, not the rollout's extra pod: the surge lasts only while an old pod drains,
+  // and this is an estimate, unlike max_connections, which refuses logins outright.
+  const serverConnections = connectionBudget(cfg).atRestServerConnections + pg.headroomConnections;
   const need = mem.sharedBuffers + pg.maintenanceWorkMem + serverConnections * pg.workMem;
   if (need > pg.memory) {
     problems.push({

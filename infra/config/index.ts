@@ -6,10 +6,12 @@ import type { z } from "zod";
 import { crossFieldProblems, derivedMemory, compareVersions, key, type Problem } from "./checks.ts";
 import { rawStackSchema, type ParsedStackConfig } from "./schema.ts";
 import { show } from "./fields.ts";
+import { imageProblems } from "./images.ts";
 
 export type { Problem } from "./checks.ts";
-export { connectionBudget, compareVersions, PGBOUNCER_VERSION_GATES } from "./checks.ts";
+export { connectionBudget, compareVersions, PGBOUNCER_MAX_SURGE, PGBOUNCER_VERSION_GATES } from "./checks.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
+export { EXPORTER_BINARIES, EXPORTER_IMAGES, serverImages } from "./images.ts";
 
 type Parsed = ParsedStackConfig;
 
@@ -126,7 +128,9 @@ export function checkStackConfig(raw: unknown, opts: ParseOptions): ParseResult 
   const input = withVersions(raw ?? {}, opts.versions);
   const parsed = rawStackSchema.safeParse(input);
   if (!parsed.success) return { ok: false, problems: zodProblems(input, parsed.error) };
-  const problems = crossFieldProblems(parsed.data);
+  // An overridden version is the binary the local stack runs, not an image anybody pulls.
+  const overridden = new Set(Object.keys(opts.versions ?? {}));
+  const problems = [...crossFieldProblems(parsed.data), ...imageProblems(parsed.data).filter((p) => !overridden.has(p.key.replace(/^pooling:(\w+)\.version$/, "$1")))];
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, config: resolve(opts.stack, parsed.data) };
 }

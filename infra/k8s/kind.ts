@@ -1,6 +1,8 @@
 /**
  * The local kind cluster and its registry, as kind's local-registry guide sets them up. Shared by the
- * Pulumi program (stack outputs, the registry container) and scripts/pulumi.ts (cluster creation).
+ * Pulumi program (the provider's context, stack outputs, the registry container) and scripts/pulumi.ts
+ * (cluster creation, each node's containerd mirror config). Everything about the registry derives from
+ * here: its name, its ports, the `localhost:<port>` images are pushed to and pulled from.
  */
 export const KIND = {
   /** `kind create cluster --name`; kubectl's context is `kind-<name>`. */
@@ -8,16 +10,31 @@ export const KIND = {
   context: "kind-pooling",
   /** The Docker network kind creates; the registry joins it so nodes reach it by name. */
   network: "kind",
-  registryContainer: "kind-registry",
-  /** Port on the host (and the name containerd's mirror config answers to). */
-  registryHostPort: 5001,
-  /** Port inside the registry container. */
+  /**
+   * Not the guide's `kind-registry`: many machines already run that container from the guide or another
+   * project, and a second one by that name cannot be created.
+   */
+  registryContainer: "pooling-registry",
+  /**
+   * Port on the host (and the name containerd's mirror config answers to). Not the guide's 5001, which
+   * other kind setups already publish, and clear of the ports dev tools default to nearby (5000 Flask and
+   * macOS AirPlay, 5050 pgAdmin, 5055 Overseerr, 5173 Vite, 5432 PostgreSQL, 5500 Live Server).
+   * Published on 127.0.0.1 only.
+   */
+  registryHostPort: 5391,
+  /** Port inside the registry container (the registry image's own). */
   registryPort: 5000,
   /** Pinned: the registry the kind guide uses. */
   registryImage: "registry:2.8.3",
 } as const;
 
-/** containerd's hosts.toml for localhost:5001 on each node: pull from the registry container instead. */
+/** `localhost:<registryHostPort>`: where images are pushed from the host and what the nodes pull. */
+export const registryHost = (): string => `localhost:${KIND.registryHostPort}`;
+
+/** containerd's certs.d folder on a node for the registry host; hosts.toml goes in it. */
+export const registryCertsDir = (): string => `/etc/containerd/certs.d/${registryHost()}`;
+
+/** containerd's hosts.toml for the registry host on each node: pull from the registry container instead. */
 export function registryHostsToml(): string {
   return `[host."http://${KIND.registryContainer}:${KIND.registryPort}"]\n`;
 }

@@ -1,4 +1,6 @@
 /** The probe app: its image built and pushed to the local registry, its pooled env, a Deployment, a Service. */
+import { statSync } from "node:fs";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,12 +16,55 @@ export interface ProbeAppArgs {
   secrets: pulumi.Output<StackSecrets>;
   /** The registry the image is pushed to; the image waits for it. */
   registry: LocalRegistry;
-  /** Docker build context: the `app-probe/` folder, which ships alone (nothing of infra/ is in it). */
+  /**
+   * Docker build context: the `app-probe/` folder, which ships alone (nothing of infra/ is in it). A
+   * relative path is taken from the working directory and handed to the provider absolute.
+   */
   buildContext: string;
-  /** The Dockerfile, relative to the build context; default `Dockerfile`. */
+  /** The Dockerfile, relative to the build context and inside it; default `Dockerfile`. */
   dockerfile?: string;
   /** Resources that must exist first: the namespace, PgBouncer and Redis. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The Dockerfile the probe image is built from is not a file: nothing is registered. */
+export class ProbeDockerfileMissingError extends Error {
+  readonly code = "POOLING_PROBE_DOCKERFILE_MISSING";
+  constructor(readonly dockerfile: string) {
+    super(`The probe image's Dockerfile ${dockerfile} does not exist. Point ProbeAppArgs.dockerfile (relative to buildContext) at it.`);
+    this.name = "ProbeDockerfileMissingError";
+  }
+}
+
+/** The Dockerfile is outside the build context, which must hold everything the image is built from. */
+export class ProbeDockerfileOutsideContextError extends Error {
+  readonly code = "POOLING_PROBE_DOCKERFILE_OUTSIDE_CONTEXT";
+  constructor(
+    readonly dockerfile: string,
+    readonly context: string,
+  ) {
+    super(`The probe image's Dockerfile ${dockerfile} is outside its build context ${context}. Keep it in the context (app-probe/ ships alone).`);
+    this.name = "ProbeDockerfileOutsideContextError";
+  }
+}
+
+/**
+ * The build context and Dockerfile as absolute paths, the Dockerfile checked to exist inside the context.
+ * Absolute because @pulumi/docker resolves a relative `dockerfile` against the program's working
+ * directory (infra/, where Pulumi.yaml's `main` is), not the context: pulumi/pulumi-docker#572, closed as
+ * by design.
+ */
+export function probeBuildPaths(buildContext: string, dockerfile = "Dockerfile", isFile = isRegularFile): { context: string; dockerfile: string } {
+  const context = resolve(buildContext);
+  const file = resolve(context, dockerfile);
+  const inside = relative(context, file);
+  if (inside === ".." || inside.startsWith(`..${sep}`) || isAbsolute(inside)) throw new ProbeDockerfileOutsideContextError(file, context);
+  if (!isFile(file)) throw new ProbeDockerfileMissingError(file);
+  return { context, dockerfile: file };
+}
+
+function isRegularFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
 
 export class ProbeApp extends pulumi.ComponentResource {
@@ -28,6 +73,8 @@ export class ProbeApp extends pulumi.ComponentResource {
   readonly service: k8s.core.v1.Service;
 
   constructor(name: string, args: ProbeAppArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before anything is registered: a missing Dockerfile fails `pulumi preview`, not the build.
+    const build = probeBuildPaths(args.buildContext, args.dockerfile);
     super("pooling:probe:ProbeApp", name, {}, opts);
     const cfg = args.config;
     const child = { parent: this, dependsOn: args.dependsOn };
@@ -35,7 +82,7 @@ export class ProbeApp extends pulumi.ComponentResource {
       `${name}-image`,
       {
         imageName: probeImageName(cfg),
-        build: { context: args.buildContext, dockerfile: args.dockerfile ?? "Dockerfile" },
+        build,
         registry: { server: args.registry.server },
       },
       { parent: this, dependsOn: [args.registry] },

@@ -1,6 +1,7 @@
 /**
- * kind's local registry: a Docker container on localhost:5001 joined to the `kind` network, and the
- * kube-public ConfigMap that advertises it. scripts/pulumi.ts points each node's containerd at it.
+ * kind's local registry: a Docker container (KIND.registryContainer) published on
+ * localhost:KIND.registryHostPort and joined to the `kind` network, and the kube-public ConfigMap that
+ * advertises it. scripts/pulumi.ts points each node's containerd at it.
  */
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
@@ -11,7 +12,10 @@ import { localRegistryHosting } from "./manifests/index.ts";
 export interface LocalRegistryArgs {
   /** Docker network the kind nodes are on; the nodes reach the registry there by container name. */
   network?: string;
-  /** Host port the registry is published on (127.0.0.1 only). */
+  /**
+   * Host port the registry is published on (127.0.0.1 only); default KIND.registryHostPort. The nodes'
+   * containerd config and the image names follow KIND, so on kind another port here is not pulled from.
+   */
   hostPort?: number;
 }
 

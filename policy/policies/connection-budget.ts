@@ -1,10 +1,12 @@
 /**
- * Policy 5: PgBouncer's pools fit PostgreSQL's max_connections. Each PgBouncer pod opens its own server
- * connections, so replicas × per-pod connections must stay within what PostgreSQL lets non-superusers
- * open; past it, logins fail with "too many clients" under exactly the load the pools exist for. The
- * stack config refuses such a config already (`connectionBudget`); this checks the rendered objects, so
- * it also catches a hand-edited manifest or another program deploying the same charts. It checks the
- * hard limit only: the stack's `headroomConnections` is a project choice not visible in the manifests.
+ * Policy 5: PgBouncer's pools fit PostgreSQL's max_connections, at every moment of a rollout. Each
+ * PgBouncer pod opens its own server connections, and a rolling update runs up to `maxSurge` new pods
+ * while the old ones still hold theirs and drain, so (replicas + surge) × per-pod connections must stay
+ * within what PostgreSQL lets non-superusers open; past it, logins fail with "too many clients" under
+ * exactly the load the pools exist for. The stack config refuses such a config already
+ * (`connectionBudget`); this checks the rendered objects, so it also catches a hand-edited manifest or
+ * another program deploying the same charts. It checks the hard limit only: the stack's
+ * `headroomConnections` is a project choice not visible in the manifests.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { intSetting, parseConnectionOptions, parseIni, parsePostgresqlConf } from "./conf.ts";
@@ -71,23 +73,66 @@ export function postgresConnections(conf: string): PostgresConnections {
   return { maxConnections, reserved, usable: maxConnections - reserved, detail };
 }
 
+/** Pods a rollout runs above `replicas`, and how that number was found, for the message. */
+export interface RolloutSurge {
+  pods: number;
+  detail: string;
+}
+
+/** Kubernetes' default for an absent `rollingUpdate.maxSurge` (apps/v1 Deployment defaulting). */
+const DEFAULT_MAX_SURGE = "25%";
+
+/**
+ * The surge a Deployment's strategy allows, as Kubernetes computes it: Recreate stops every old pod
+ * first (no surge); RollingUpdate, the default type, takes `maxSurge` as a whole number or as a
+ * percentage of `replicas` rounded up (intstr.GetScaledValueFromIntOrPercent with roundUp, as the
+ * deployment controller calls it), 25% when absent. A string that is neither is an error, as the API
+ * server would refuse it.
+ */
+export function rolloutSurge(spec: unknown, replicas: number): RolloutSurge | { error: string } {
+  const strategy = isRecord(spec) && isRecord(spec.strategy) ? spec.strategy : {};
+  const type = strategy.type ?? "RollingUpdate";
+  if (type === "Recreate") return { pods: 0, detail: "strategy Recreate: no surge" };
+  if (type !== "RollingUpdate") return { error: `spec.strategy.type ${JSON.stringify(type)} is neither RollingUpdate nor Recreate` };
+  const given = isRecord(strategy.rollingUpdate) ? strategy.rollingUpdate.maxSurge : undefined;
+  const maxSurge = given ?? DEFAULT_MAX_SURGE;
+  const source = given === undefined ? "maxSurge absent, so Kubernetes' default 25%" : `maxSurge ${JSON.stringify(maxSurge)}`;
+  if (typeof maxSurge === "number" && Number.isInteger(maxSurge) && maxSurge >= 0) {
+    return { pods: maxSurge, detail: `maxSurge ${maxSurge}` };
+  }
+  const percent = typeof maxSurge === "string" ? /^(\d+)%$/.exec(maxSurge) : null;
+  if (percent?.[1] !== undefined) {
+    const pods = Math.ceil((Number(percent[1]) * replicas) / 100);
+    return { pods, detail: `${source} of ${replicas} replicas, rounded up` };
+  }
+  return { error: `spec.strategy.rollingUpdate.maxSurge ${JSON.stringify(maxSurge)} is neither a whole number nor a percentage` };
+}
+
 export interface BudgetInputs {
   deployment: PolicyResource;
   replicas: number;
+  surge: RolloutSurge;
   ini: { name: string; text: string };
   postgres: { name: string; text: string };
 }
 
-/** The violation message, or undefined when the pools fit. */
+/** The violation message, or undefined when the pools fit during a rollout. */
 export function budgetProblem(inputs: Omit<BudgetInputs, "deployment"> & { deploymentName: string }): string | undefined {
   const pooler = poolerConnections(inputs.ini.text);
   const pg = postgresConnections(inputs.postgres.text);
-  const need = inputs.replicas * pooler.perPod;
+  const { replicas, surge } = inputs;
+  const need = (replicas + surge.pods) * pooler.perPod;
   if (need <= pg.usable) return undefined;
+  const atRest = replicas * pooler.perPod;
+  const pods = surge.pods > 0 ? `(${replicas} replicas + ${surge.pods} surging during a rollout: ${surge.detail})` : `${replicas} replicas (${surge.detail})`;
+  const when =
+    surge.pods > 0 && atRest <= pg.usable
+      ? ` It fits at rest (${replicas} × ${pooler.perPod} = ${atRest}), but not while a rollout runs the surge pods next to the old ones.`
+      : "";
   return (
-    `PgBouncer Deployment "${inputs.deploymentName}" may open ${inputs.replicas} replicas × ${pooler.perPod} server connections ` +
+    `PgBouncer Deployment "${inputs.deploymentName}" may open ${pods} × ${pooler.perPod} server connections ` +
     `(${pooler.detail.join("; ")}; ConfigMap "${inputs.ini.name}") = ${need}, more than PostgreSQL accepts: ${pg.detail} ` +
-    `(ConfigMap "${inputs.postgres.name}"). Lower pooling:pgbouncer.defaultPoolSize, pooling:pgbouncer.reservePoolSize or ` +
+    `(ConfigMap "${inputs.postgres.name}").${when} Lower pooling:pgbouncer.defaultPoolSize, pooling:pgbouncer.reservePoolSize or ` +
     `pooling:pgbouncer.replicas, or raise pooling:postgres.maxConnections to at least ${need + pg.reserved}.`
   );
 }
@@ -108,32 +153,46 @@ function configMapWith(resources: PolicyResource[], file: string, namespace: str
   return pick ? { name: nameOf(pick), text: configMapData(pick.props)[file] ?? "" } : undefined;
 }
 
-/** Each PgBouncer Deployment with its pgbouncer.ini and its namespace's postgresql.conf; the reason when one is missing. */
-export function findBudgetInputs(resources: PolicyResource[]): { found: BudgetInputs[]; missing: string[] } {
+/**
+ * Each PgBouncer Deployment with its rollout surge, its pgbouncer.ini and its namespace's postgresql.conf;
+ * the reason when a file is missing; the Deployments whose strategy cannot be counted.
+ */
+export function findBudgetInputs(resources: PolicyResource[]): {
+  found: BudgetInputs[];
+  missing: string[];
+  unreadable: Array<{ deployment: PolicyResource; reason: string }>;
+} {
   const found: BudgetInputs[] = [];
   const missing: string[] = [];
+  const unreadable: Array<{ deployment: PolicyResource; reason: string }> = [];
   for (const deployment of resources.filter((r) => r.type === DEPLOYMENT_TYPE && componentOf(r) === POOLER_COMPONENT)) {
     const ns = namespaceOf(deployment);
     const volumes = podSpecOf(deployment.type, deployment.props)?.volumes ?? [];
     const mounted = volumes.flatMap((v) => (isRecord(v.configMap) && typeof v.configMap.name === "string" ? [v.configMap.name] : []));
     const ini = configMapWith(resources, PGBOUNCER_INI, ns, mounted, POOLER_COMPONENT);
     const postgres = configMapWith(resources, POSTGRESQL_CONF, ns, [], DATABASE_COMPONENT);
-    const replicas = isRecord(deployment.props.spec) && typeof deployment.props.spec.replicas === "number" ? deployment.props.spec.replicas : 1;
-    if (ini && postgres) found.push({ deployment, replicas, ini, postgres });
+    const spec = deployment.props.spec;
+    const replicas = isRecord(spec) && typeof spec.replicas === "number" ? spec.replicas : 1;
+    const surge = rolloutSurge(spec, replicas);
+    if ("error" in surge) unreadable.push({ deployment, reason: surge.error });
+    else if (ini && postgres) found.push({ deployment, replicas, surge, ini, postgres });
     else missing.push(`Deployment "${nameOf(deployment)}" has no ConfigMap with ${ini ? POSTGRESQL_CONF : PGBOUNCER_INI} in namespace "${ns}" in this stack`);
   }
-  return { found, missing };
+  return { found, missing, unreadable };
 }
 
 export const connectionBudgetFits: StackValidationPolicy = {
   name: "pgbouncer-pools-fit-max-connections",
   description:
-    "PgBouncer replicas × per-pod server connections (default_pool_size + reserve_pool_size, or max_db_connections) ≤ PostgreSQL max_connections − superuser_reserved_connections.",
+    "PgBouncer (replicas + rollout surge) × per-pod server connections (default_pool_size + reserve_pool_size, or max_db_connections) ≤ PostgreSQL max_connections − superuser_reserved_connections.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
-    const { found, missing } = findBudgetInputs(args.resources);
-    if (found.length === 0) {
+    const { found, missing, unreadable } = findBudgetInputs(args.resources);
+    if (found.length === 0 && unreadable.length === 0) {
       args.notApplicable(missing.length > 0 ? missing.join("; ") : `no PgBouncer Deployment (label ${COMPONENT_LABEL}=${POOLER_COMPONENT}) in this stack`);
+    }
+    for (const { deployment, reason } of unreadable) {
+      reportViolation(`PgBouncer Deployment "${nameOf(deployment)}": ${reason}, so the pods a rollout runs cannot be counted against max_connections.`, deployment.urn);
     }
     for (const { deployment, ...inputs } of found) {
       const problem = budgetProblem({ ...inputs, deploymentName: nameOf(deployment) });

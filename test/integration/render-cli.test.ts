@@ -48,7 +48,7 @@ describe("npm run render", () => {
     writeFileSync(bad, "config:\n  pooling:pgbouncer:\n    defaultPoolSize: 120\n");
     const r = render(["--config-file", bad, "--out", join(dir, "budget")]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/pooling:pgbouncer\.defaultPoolSize = 120: .*replicas 2 × \(defaultPoolSize 120 \+ reservePoolSize 5\) = 250 > maxConnections 200/);
+    expect(r.stderr).toMatch(/pooling:pgbouncer\.defaultPoolSize = 120: .*\(replicas 2 \+ 1 surging during a rollout\) × \(defaultPoolSize 120 \+ reservePoolSize 5\) = 375 > maxConnections 200/);
     expect(existsSync(join(dir, "budget"))).toBe(false);
   });
 });

@@ -1,37 +1,48 @@
 /** The components under Pulumi mocks: which resources they register, with which inputs and parents. */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join } from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import type * as PgBouncerModule from "../../infra/k8s/pgbouncer.ts";
+import type * as ProbeModule from "../../infra/k8s/probe.ts";
+import type * as RegistryModule from "../../infra/k8s/registry.ts";
 import type * as SecretsModule from "../../infra/k8s/secrets.ts";
 import type { StackSecrets } from "../../infra/render/index.ts";
 import { beforeAll, describe, expect, it } from "vitest";
-import { pgbouncerDeployment, postgresConfigMap, probeEnvLayout, probeDeployment } from "../../infra/k8s/manifests/index.ts";
-import { devConfig } from "./fixtures.ts";
+import { KIND } from "../../infra/k8s/kind.ts";
+import { pgbouncerDeployment, postgresConfigMap, probeEnvLayout, probeDeployment, probeImageName } from "../../infra/k8s/manifests/index.ts";
+import { PROJECT_DIR, devConfig } from "./fixtures.ts";
 import { MOCK_DIGEST, byType, mockPassword, named, parentTypeOf, recorded, setRecordingMocks, settled, valueOf } from "./pulumi-mocks.ts";
 
-type Components = { secrets: typeof SecretsModule; pgbouncer: typeof PgBouncerModule };
+type Components = { secrets: typeof SecretsModule; pgbouncer: typeof PgBouncerModule; probe: typeof ProbeModule };
 
 const cfg = devConfig();
 let secrets: pulumi.Output<StackSecrets>;
 let mod: Components;
+let registry: RegistryModule.LocalRegistry;
+const probeContext = join(PROJECT_DIR, "app-probe");
 
 beforeAll(async () => {
   await setRecordingMocks();
   // Imported only once the mocks are in place.
-  mod = { secrets: await import("../../infra/k8s/secrets.ts"), pgbouncer: await import("../../infra/k8s/pgbouncer.ts") };
+  mod = {
+    secrets: await import("../../infra/k8s/secrets.ts"),
+    pgbouncer: await import("../../infra/k8s/pgbouncer.ts"),
+    probe: await import("../../infra/k8s/probe.ts"),
+  };
   const { StackNamespace } = await import("../../infra/k8s/namespace.ts");
   const { Postgres } = await import("../../infra/k8s/postgres.ts");
   const { Redis } = await import("../../infra/k8s/redis.ts");
   const { NetworkPolicies } = await import("../../infra/k8s/network-policies.ts");
   const { LocalRegistry } = await import("../../infra/k8s/registry.ts");
-  const { ProbeApp } = await import("../../infra/k8s/probe.ts");
   const ns = new StackNamespace("pooling", { config: cfg });
   secrets = new mod.secrets.GeneratedSecrets("pooling").secrets;
   const postgres = new Postgres("postgres", { config: cfg, secrets, dependsOn: [ns] });
   const pgbouncer = new mod.pgbouncer.PgBouncer("pgbouncer", { config: cfg, secrets, dependsOn: [ns, postgres] });
   const redis = new Redis("redis", { config: cfg, secrets, dependsOn: [ns] });
   new NetworkPolicies("pooling", { config: cfg, dependsOn: [ns] });
-  const registry = new LocalRegistry("kind-registry");
-  new ProbeApp("probe", { config: cfg, secrets, registry, buildContext: "/project/app-probe", dependsOn: [ns, pgbouncer, redis] });
+  registry = new LocalRegistry("kind-registry");
+  new mod.probe.ProbeApp("probe", { config: cfg, secrets, registry, buildContext: probeContext, dependsOn: [ns, pgbouncer, redis] });
   await settled();
 });
 
@@ -82,12 +93,47 @@ describe("the resource graph", () => {
 
   it("deploys the probe by the pushed image's digest, after the registry exists", () => {
     expect(named("probe-deployment").inputs).toEqual(JSON.parse(JSON.stringify(probeDeployment(cfg, MOCK_DIGEST, probeEnvLayout(cfg)))));
-    expect(named("probe-image").inputs).toMatchObject({
-      imageName: "localhost:5001/pooling-probe:dev",
-      build: { context: "/project/app-probe", dockerfile: "Dockerfile" },
-      registry: { server: "localhost:5001" },
+    expect(named("probe-image").inputs).toMatchObject({ imageName: probeImageName(cfg), registry: { server: `localhost:${KIND.registryHostPort}` } });
+  });
+
+  it("pushes the probe image to the registry the stack runs", () => {
+    const imageName = named("probe-image").inputs.imageName as string;
+    expect(imageName.startsWith(`${registry.server}/`), `${imageName} is not on ${registry.server}: manifests/common.ts's LOCAL_REGISTRY must derive from KIND`).toBe(true);
+  });
+
+  it("hands the provider the Dockerfile as an absolute path inside the build context", () => {
+    const build = named("probe-image").inputs.build as { context: string; dockerfile: string };
+    expect(build).toEqual({ context: probeContext, dockerfile: join(PROJECT_DIR, "app-probe", "Dockerfile") });
+    expect(isAbsolute(build.dockerfile)).toBe(true);
+    expect(existsSync(build.dockerfile)).toBe(true);
+  });
+
+  it("runs the registry as pooling-registry on KIND's host port, loopback only, on the kind network", () => {
+    expect(named("kind-registry-container").inputs).toMatchObject({
+      name: "pooling-registry",
+      ports: [{ internal: 5000, external: KIND.registryHostPort, ip: "127.0.0.1" }],
+      networksAdvanced: [{ name: "kind" }],
     });
-    expect(named("kind-registry-container").inputs).toMatchObject({ name: "kind-registry", networksAdvanced: [{ name: "kind" }] });
+  });
+});
+
+describe("the probe's Dockerfile", () => {
+  it("fails with POOLING_PROBE_DOCKERFILE_MISSING, registering nothing, when the build context has none", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "pooling-context-"));
+    try {
+      const before = recorded.length;
+      const create = () => new mod.probe.ProbeApp("nodockerfile", { config: cfg, secrets, registry, buildContext: empty });
+      expect(create).toThrow(expect.objectContaining({ code: "POOLING_PROBE_DOCKERFILE_MISSING", message: expect.stringContaining(join(empty, "Dockerfile")) }));
+      await settled();
+      expect(recorded.slice(before).map((r) => r.name)).toEqual([]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a Dockerfile outside the build context with POOLING_PROBE_DOCKERFILE_OUTSIDE_CONTEXT", () => {
+    expect(() => mod.probe.probeBuildPaths(probeContext, "../Dockerfile", () => true)).toThrow(expect.objectContaining({ code: "POOLING_PROBE_DOCKERFILE_OUTSIDE_CONTEXT" }));
+    expect(mod.probe.probeBuildPaths(probeContext, "docker/Dockerfile.dev", () => true).dockerfile).toBe(join(probeContext, "docker", "Dockerfile.dev"));
   });
 });
 

@@ -45,6 +45,11 @@ export const KNOWN_PASSWORDS = [
 ];
 
 // The shapes the tests read; manifests are plain data, so a cast is all a test needs.
+export interface ProbeLike {
+  exec?: { command: string[] };
+  tcpSocket?: { port: number | string };
+  httpGet?: { path: string; port: number | string };
+}
 export interface ContainerLike {
   name: string;
   image: string;
@@ -52,8 +57,9 @@ export interface ContainerLike {
   args?: string[];
   env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  livenessProbe?: object;
-  readinessProbe?: object;
+  workingDir?: string;
+  livenessProbe?: ProbeLike;
+  readinessProbe?: ProbeLike;
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
   securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[] } };
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string }>;
@@ -62,6 +68,7 @@ export interface PodTemplateLike {
   metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     containers: ContainerLike[];
+    initContainers?: ContainerLike[];
     securityContext?: Record<string, unknown>;
     volumes?: Array<Record<string, unknown> & { name: string }>;
     terminationGracePeriodSeconds?: number;
@@ -71,7 +78,7 @@ export interface ManifestLike {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: { template?: PodTemplateLike; replicas?: number; minAvailable?: number };
+  spec?: { template?: PodTemplateLike; replicas?: number; minAvailable?: number; strategy?: unknown };
   data?: Record<string, string>;
   stringData?: Record<string, string>;
 }

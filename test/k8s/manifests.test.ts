@@ -1,11 +1,12 @@
 /** The pure manifest builders, without Pulumi and without mocks: what every pod must look like. */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { PGBOUNCER_MAX_SURGE } from "../../infra/config/index.ts";
 import { PROBE_SECRET_ENV_VARS, loadProbeEnv } from "../../app-probe/src/env.ts";
 import {
   REDACTED,
   pgbouncerConfigMap,
   pgbouncerDeployment,
-  pgbouncerImage,
   pgbouncerPodDisruptionBudget,
   pgbouncerSecretData,
   postgresConfigMap,
@@ -16,15 +17,20 @@ import {
   redisSecretData,
   renderManifests,
   RESTART_CHECKSUM_ANNOTATION,
+  PGDATA,
+  PGDATA_MOUNT,
+  images,
   CONFIG_CHECKSUM_ANNOTATION,
   redisStatefulSet,
   networkPolicies,
 } from "../../infra/k8s/manifests/index.ts";
-import { KNOWN_PASSWORDS, KNOWN_SECRETS, asManifest, devConfig, podTemplates, type ContainerLike } from "./fixtures.ts";
+import { KNOWN_PASSWORDS, KNOWN_SECRETS, PROJECT_DIR, asManifest, devConfig, podTemplates, type ContainerLike } from "./fixtures.ts";
 
 const all = () => renderManifests(devConfig());
 const containersOf = (objects: readonly unknown[]) =>
   podTemplates(objects).flatMap(({ name, template }) => template.spec.containers.map((c) => ({ pod: name, c })));
+const initContainersOf = (objects: readonly unknown[]) =>
+  podTemplates(objects).flatMap(({ name, template }) => (template.spec.initContainers ?? []).map((c) => ({ pod: name, c })));
 
 describe("every container", () => {
   const containers = containersOf(all().map((m) => m.object));
@@ -74,7 +80,7 @@ describe("every container", () => {
 
   it("takes every password-bearing variable from a Secret, never as a plain value", () => {
     const secretish = (c: ContainerLike) => (c.env ?? []).filter((e) => /PASS|AUTH|_URL$/.test(e.name) && e.name !== "UPSTREAM_URL");
-    const checked = containers.flatMap(({ c }) => secretish(c));
+    const checked = [...containers, ...initContainersOf(all().map((m) => m.object))].flatMap(({ c }) => secretish(c));
     expect(checked.map((e) => e.name)).toEqual(expect.arrayContaining([...PROBE_SECRET_ENV_VARS.filter((v) => v !== "DIRECT_DATABASE_URL"), "POSTGRES_PASSWORD", "REDISCLI_AUTH"]));
     for (const e of checked) {
       expect(e.value, e.name).toBeUndefined();
@@ -190,24 +196,33 @@ describe("PgBouncer", () => {
     expect(spec.topologySpreadConstraints?.[0]?.topologyKey).toBe("kubernetes.io/hostname");
   });
 
-  const preStop = (version: string) => {
-    const pod = asManifest(pgbouncerDeployment(devConfig({ pgbouncer: { version } }))).spec!.template!.spec;
-    return pod.containers.find((c) => c.name === "pgbouncer")!.lifecycle!.preStop!.exec!.command.join(" ");
-  };
+  const pgbouncerPod = (pgbouncer: Record<string, unknown> = {}) => asManifest(pgbouncerDeployment(devConfig({ pgbouncer }))).spec!.template!.spec;
+  const preStop = (version: string) => pgbouncerPod({ version }).containers.find((c) => c.name === "pgbouncer")!.lifecycle!.preStop!.exec!.command.join(" ");
 
-  it("drains with SHUTDOWN WAIT_FOR_CLIENTS on 1.23 and newer", () => {
-    expect(preStop("1.24")).toContain("SHUTDOWN WAIT_FOR_CLIENTS");
+  it("drains with SIGINT, PgBouncer's safe shutdown (wait for servers), on every version", () => {
+    for (const version of ["1.18", "1.22", "1.24", "1.25"]) {
+      expect(preStop(version), version).toContain("kill -INT 1");
+      expect(preStop(version), version).not.toMatch(/WAIT_FOR_CLIENTS|-TERM/);
+    }
   });
 
-  it("drains with PAUSE on versions without WAIT_FOR_CLIENTS", () => {
-    expect(preStop("1.22")).toContain("'PAUSE'");
-    expect(preStop("1.22")).not.toContain("WAIT_FOR_CLIENTS");
-  });
-
-  it("gives the drain its config's timeouts: endpoint drain + longest of query and idle-client time + margin", () => {
-    const grace = (pgbouncer: Record<string, unknown>) => asManifest(pgbouncerDeployment(devConfig({ pgbouncer }))).spec!.template!.spec.terminationGracePeriodSeconds;
+  it("gives the drain its config's timeouts: endpoint drain + longest query + margin", () => {
+    const grace = (pgbouncer: Record<string, unknown>) => pgbouncerPod(pgbouncer).terminationGracePeriodSeconds;
     expect(grace({})).toBe(5 + 60 + 5);
     expect(grace({ queryTimeout: "90s", queryWaitTimeout: "180s" })).toBe(5 + 90 + 5);
+  });
+
+  it("probes PgBouncer from inside its container, so a NetworkPolicy that admits only the probe app cannot cut the kubelet off", () => {
+    const c = pgbouncerPod().containers.find((x) => x.name === "pgbouncer")!;
+    for (const probe of [c.readinessProbe, c.livenessProbe]) {
+      expect(probe?.tcpSocket).toBeUndefined();
+      expect(probe?.exec?.command[0]).toBe("pg_isready");
+    }
+  });
+
+  it("surges by the number the connection budget counts", () => {
+    const strategy = asManifest(pgbouncerDeployment(devConfig())).spec!.strategy as { rollingUpdate: { maxSurge: number; maxUnavailable: number } };
+    expect(strategy.rollingUpdate).toEqual({ maxSurge: PGBOUNCER_MAX_SURGE, maxUnavailable: 0 });
   });
 
   it("runs a reloader that sends RELOAD when the mounted ini, hba file or userlist changes", () => {
@@ -217,17 +232,82 @@ describe("PgBouncer", () => {
     expect(script).toContain("-c 'RELOAD'");
   });
 
-  it("refuses a version with no pinned image, naming the key", () => {
-    expect(() => pgbouncerImage("1.19")).toThrow(/pooling:pgbouncer\.version = "1\.19"/);
-    expect(pgbouncerImage("1.22.1")).toBe("edoburu/pgbouncer:1.22.1");
+  it("runs a reloader that exits on SIGTERM: it traps it and sleeps with wait, since PID 1 ignores untrapped signals", () => {
+    const script = pgbouncerPod().containers.find((c) => c.name === "reloader")!.command!.join(" ");
+    expect(script).toContain("trap 'exit 0' TERM INT");
+    expect(script).toMatch(/sleep \d+ & wait \$!/);
+  });
+});
+
+describe("images", () => {
+  it("are the pinned, published tags of infra/config/images.ts", () => {
+    const byName = Object.fromEntries(containersOf(all().map((m) => m.object)).map(({ c }) => [c.name, c.image]));
+    expect(byName).toMatchObject({
+      postgres: "postgres:17.11-bookworm",
+      pgbouncer: "edoburu/pgbouncer:v1.24.1-p1",
+      reloader: "edoburu/pgbouncer:v1.24.1-p1",
+      redis: "redis:7.4.11-bookworm",
+      "postgres-exporter": "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
+      "pgbouncer-exporter": "quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2",
+      "redis-exporter": "oliver006/redis_exporter:v1.67.0",
+    });
+  });
+
+  it("follow the configured version, exact releases included", () => {
+    expect(images(devConfig({ pgbouncer: { version: "1.18" }, postgres: { version: "15" }, redis: { version: "7.2" } }))).toMatchObject({
+      pgbouncer: "edoburu/pgbouncer:1.18.0",
+      postgres: "postgres:15.19-bookworm",
+      redis: "redis:7.2.16-bookworm",
+    });
+    expect(images(devConfig({ pgbouncer: { version: "1.25.2" } })).pgbouncer).toBe("edoburu/pgbouncer:v1.25.2-p0");
+  });
+
+  it("refuse, before rendering, a version whose image tag no publisher's material shows", () => {
+    expect(() => devConfig({ pgbouncer: { version: "1.21" } })).toThrow(/pooling:pgbouncer\.version = "1\.21": no published image is pinned/);
+    expect(() => devConfig({ pgbouncer: { version: "1.24.0" } })).toThrow(/pooling:pgbouncer\.version = "1\.24\.0"/);
+    expect(() => devConfig({ postgres: { version: "14" } })).toThrow(/pooling:postgres\.version = "14"/);
+    expect(() => devConfig({ redis: { version: "7.0" } })).toThrow(/pooling:redis\.version = "7\.0"/);
+  });
+
+  it("are started by the project's own command in every container, never by an image's entrypoint", () => {
+    const objects = all().map((m) => m.object);
+    const every = podTemplates(objects).flatMap(({ template }) => [...(template.spec.initContainers ?? []), ...template.spec.containers]);
+    for (const c of every) expect(c.command?.length, c.name).toBeGreaterThan(0);
+  });
+
+  it("start the probe as its Dockerfile's CMD in its WORKDIR", () => {
+    const dockerfile = readFileSync(`${PROJECT_DIR}app-probe/Dockerfile`, "utf8");
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    const workdir = [...dockerfile.matchAll(/^WORKDIR (\S+)$/gm)].at(-1)![1];
+    const probe = containersOf(all().map((m) => m.object)).find(({ c }) => c.name === "app-probe")!.c;
+    expect(probe.command).toEqual(cmd);
+    expect(probe.workingDir).toBe(workdir);
   });
 });
 
 describe("PostgreSQL", () => {
-  it("starts with the rendered config file and keeps its data in a claim of postgres.storage", () => {
+  const pod = () => asManifest(postgresStatefulSet(devConfig())).spec!.template!.spec;
+
+  it("runs postgres itself as PID 1 with the rendered config file, and keeps its data in a claim of postgres.storage", () => {
     const sts = postgresStatefulSet(devConfig()) as { spec: { template: { spec: { containers: ContainerLike[] } }; volumeClaimTemplates: unknown[] } };
-    expect(sts.spec.template.spec.containers[0]!.args).toEqual(["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf"]);
+    expect(sts.spec.template.spec.containers[0]!.command).toEqual(["postgres", "-D", PGDATA, "-c", "config_file=/etc/postgresql/postgresql.conf"]);
+    expect(sts.spec.template.spec.containers[0]!.args).toBeUndefined();
     expect(sts.spec.volumeClaimTemplates).toMatchObject([{ spec: { resources: { requests: { storage: "2Gi" } } } }]);
+  });
+
+  it("keeps PGDATA in a subdirectory of the claim that an init container creates and sets to 0700 on every start", () => {
+    expect(PGDATA.startsWith(`${PGDATA_MOUNT}/`)).toBe(true);
+    const init = pod().initContainers!;
+    expect(init.map((c) => c.name)).toEqual(["initdb"]);
+    const script = init[0]!.command!.join(" ");
+    expect(script).toContain(`chmod 0700 ${PGDATA}`);
+    expect(script).toMatch(/initdb -D \S+ --username=postgres --pwfile=\S+ --auth=scram-sha-256/);
+    expect(script).not.toContain("docker-entrypoint");
+  });
+
+  it("stops with a fast shutdown (SIGINT to PID 1), since SIGTERM is PostgreSQL's smart shutdown", () => {
+    const c = pod().containers.find((x) => x.name === "postgres")!;
+    expect(c.lifecycle!.preStop!.exec!.command.join(" ")).toContain("kill -INT 1");
   });
 
   it("creates the app role on first start with the same SCRAM verifier PgBouncer holds", async () => {

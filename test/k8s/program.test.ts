@@ -23,6 +23,12 @@ describe("the program with the dev stack", () => {
     expect(recorded.filter((r) => r.custom).length).toBeGreaterThanOrEqual(30);
   });
 
+  it("pins the Kubernetes provider to the kind cluster's context, whatever kubectl's current one is", () => {
+    const providers = recorded.filter((r) => r.type === "pulumi:providers:kubernetes");
+    expect(providers.map((p) => p.inputs.context)).toEqual(["kind-pooling"]);
+    expect(providers[0]!.inputs).toMatchObject({ enableConfigMapMutable: "true", enableSecretMutable: "true" });
+  });
+
   it("exports the namespace and the connection budget", async () => {
     expect(await valueOf(program.namespace)).toBe("pooling");
     expect(program.connectionBudget).toEqual(connectionBudget(devConfig()));

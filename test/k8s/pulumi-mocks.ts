@@ -3,6 +3,7 @@
  * @pulumi/docker the outputs the program reads. Set them before importing the module under test.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { KIND } from "../../infra/k8s/kind.ts";
 
 export interface Recorded {
   type: string;
@@ -16,7 +17,7 @@ export const recorded: Recorded[] = [];
 /** Mocked random outputs: a password derived from the resource name, alphanumeric like the real ones. */
 export const mockPassword = (resourceName: string) => `Pw${resourceName.replace(/[^A-Za-z0-9]/g, "")}`;
 export const mockSalt = (resourceName: string) => Buffer.from(resourceName.padEnd(16, "#").slice(0, 16)).toString("base64");
-export const MOCK_DIGEST = "localhost:5001/pooling-probe@sha256:0123456789abcdef";
+export const MOCK_DIGEST = `localhost:${KIND.registryHostPort}/pooling-probe@sha256:0123456789abcdef`;
 
 function outputsOf(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
   switch (args.type) {

@@ -1,13 +1,36 @@
 /** scripts/pulumi.ts, the `npm run up | preview | down` wrapper, as far as it runs without the tools. */
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { DEV_PASSPHRASE, missingTools, parseCommand, passphraseEnv } from "../../scripts/pulumi.ts";
+import { DEV_PASSPHRASE, backendUrl, fileBackendDir, missingTools, parseCommand, passphraseEnv, pulumiCommandLine } from "../../scripts/pulumi.ts";
 import { PROJECT_DIR } from "./fixtures.ts";
 
 describe("scripts/pulumi.ts", () => {
   it("maps down to pulumi destroy and passes the rest to pulumi", () => {
     expect(parseCommand(["up", "--yes"])).toEqual({ command: "up", pulumiArgs: ["--yes"] });
     expect(() => parseCommand(["apply"])).toThrow(/usage: tsx scripts\/pulumi\.ts <up\|preview\|down>/);
+    expect(() => parseCommand([])).toThrow(expect.objectContaining({ code: "POOLING_SCRIPT_USAGE" }));
+  });
+
+  it("takes the backend from PULUMI_BACKEND_URL over Pulumi.yaml, as Pulumi does", () => {
+    const yaml = "name: pooling\nbackend:\n  url: file://~/.pulumi-pooling\n";
+    expect(backendUrl({}, yaml)).toEqual({ url: "file://~/.pulumi-pooling", source: "Pulumi.yaml's backend.url" });
+    expect(backendUrl({ PULUMI_BACKEND_URL: "file:///state" }, yaml)).toEqual({ url: "file:///state", source: "PULUMI_BACKEND_URL" });
+    expect(backendUrl({ PULUMI_BACKEND_URL: "" }, yaml)?.url).toBe("file://~/.pulumi-pooling");
+    expect(backendUrl({}, "name: pooling\n")).toBeUndefined();
+  });
+
+  it("reads a file:// backend's folder the way Pulumi does: ~ is the home directory, the query is dropped", () => {
+    expect(fileBackendDir("file://~/.pulumi-pooling", "/home/u", "/project")).toBe("/home/u/.pulumi-pooling");
+    expect(fileBackendDir("file://~", "/home/u", "/project")).toBe("/home/u");
+    expect(fileBackendDir("file:///var/state?no_tmp_dir=false", "/home/u", "/project")).toBe("/var/state");
+    expect(fileBackendDir("file://state", "/home/u", "/project")).toBe("/project/state");
+    expect(fileBackendDir("s3://bucket/state", "/home/u", "/project")).toBeUndefined();
+  });
+
+  it("adds --refresh unless the caller already chose, in any spelling", () => {
+    expect(pulumiCommandLine("down", [])).toEqual(["destroy", "--stack", "dev", "--refresh"]);
+    for (const given of ["--refresh", "--refresh=false", "-r", "-yr"]) expect(pulumiCommandLine("up", [given])).toEqual(["up", "--stack", "dev", given]);
+    expect(pulumiCommandLine("preview", ["--diff", "--", "-r"])).toEqual(["preview", "--stack", "dev", "--refresh", "--diff", "--", "-r"]);
   });
 
   it("names every missing tool and where to get it", () => {

@@ -30,6 +30,38 @@ export function realManifest(kind: string, name: string): Manifest {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests reach into manifests freely
 export const podOf = (m: Manifest): any => (m as { spec: { template: { spec: unknown } } }).spec.template.spec;
 
+/** The spec of a Deployment among `all`, to read or mutate. */
+export function deploymentSpec(all: Manifest[], name: string): { replicas: number; strategy?: Record<string, unknown> } & Record<string, unknown> {
+  const m = all.find((o) => o.kind === "Deployment" && (o.metadata as { name?: string }).name === name);
+  if (!m) throw new Error(`no Deployment "${name}" among the manifests`);
+  return m.spec as { replicas: number } & Record<string, unknown>;
+}
+
+/**
+ * The manifests with the PgBouncer Deployment's replicas and rollout strategy changed in place. A `type`
+ * or `maxSurge` given as undefined is removed, as is `rollingUpdate` with `withoutRollingUpdate`: a
+ * manifest that leaves them out.
+ */
+export function withPgbouncerRollout(
+  all: Manifest[],
+  change: { replicas?: number; type?: string; maxSurge?: unknown; withoutRollingUpdate?: boolean },
+): Manifest[] {
+  const spec = deploymentSpec(all, "pgbouncer");
+  const strategy = (spec.strategy ??= {});
+  const rollingUpdate = (strategy.rollingUpdate ??= {}) as Record<string, unknown>;
+  if (change.replicas !== undefined) spec.replicas = change.replicas;
+  if ("type" in change) {
+    if (change.type === undefined) delete strategy.type;
+    else strategy.type = change.type;
+  }
+  if ("maxSurge" in change) {
+    if (change.maxSurge === undefined) delete rollingUpdate.maxSurge;
+    else rollingUpdate.maxSurge = change.maxSurge;
+  }
+  if (change.withoutRollingUpdate) delete strategy.rollingUpdate;
+  return all;
+}
+
 export class NotApplicable extends Error {}
 
 const urnOf = (type: string, name: string) => `urn:pulumi:test::pooling::${type}::${name}`;

@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { checkStackConfig, ConfigError, DEFAULT_MAX_PREPARED_STATEMENTS, formatProblem, parseStackConfig, type ParseOptions, type Problem, type StackConfig } from "../../infra/config/index.ts";
+import { checkStackConfig, ConfigError, connectionBudget, DEFAULT_MAX_PREPARED_STATEMENTS, formatProblem, parseStackConfig, PGBOUNCER_MAX_SURGE, type ParseOptions, type Problem, type StackConfig } from "../../infra/config/index.ts";
 import { loadStackFile, rawFromStackYaml } from "../../infra/config/file.ts";
 
 const DEV_STACK_FILE = fileURLToPath(new URL("../../Pulumi.dev.yaml", import.meta.url));
@@ -301,32 +302,80 @@ describe("unknown keys", () => {
 describe("the connection budget", () => {
   // workMem 1MB keeps the memory rule out of these cases.
   const budget = (pgbouncer: object, postgres: object = {}) => ({ postgres: { workMem: "1MB", ...postgres }, pgbouncer });
+  const budgetKeys = (raw: unknown) => {
+    const result = checkStackConfig(raw, OPTS);
+    return result.ok ? [] : result.problems.map((p) => p.key).filter((k) => k === "pooling:pgbouncer.defaultPoolSize" || k === "pooling:postgres.maxConnections");
+  };
 
   test("pools that need more server connections than PostgreSQL can give are refused with the arithmetic and both fixes", () => {
     expect(problemOf(budget({ replicas: 4, defaultPoolSize: 50, reservePoolSize: 5 }))).toBe(
       "pooling:pgbouncer.defaultPoolSize = 50: the PgBouncer pools need more server connections than PostgreSQL can give:" +
-        " replicas 4 × (defaultPoolSize 50 + reservePoolSize 5) = 220 > maxConnections 200 − superuserReservedConnections 3 − headroomConnections 10 = 187." +
-        " Either lower it to at most 41, or raise pooling:postgres.maxConnections to at least 233.",
+        " (replicas 4 + 1 surging during a rollout) × (defaultPoolSize 50 + reservePoolSize 5) = 275 > maxConnections 200 − superuserReservedConnections 3" +
+        " − headroomConnections 10 = 187. Either lower it to at most 32, or raise pooling:postgres.maxConnections to at least 288.",
     );
   });
 
-  test("the suggested largest pool size fits the budget", () => {
-    accepted(budget({ replicas: 4, defaultPoolSize: 41, reservePoolSize: 5 }));
+  test("pools that fit at rest but not with the pod a rollout surges are refused", () => {
+    // 2 × (55 + 5) = 120 fits 187; (2 + 1) × 60 = 180 fits too, but (3 + 1) × 60 = 240 does not.
+    accepted(budget({ replicas: 2, defaultPoolSize: 55, reservePoolSize: 5 }));
+    expect(problemOf(budget({ replicas: 3, defaultPoolSize: 55, reservePoolSize: 5 }))).toBe(
+      "pooling:pgbouncer.defaultPoolSize = 55: the PgBouncer pools need more server connections than PostgreSQL can give:" +
+        " (replicas 3 + 1 surging during a rollout) × (defaultPoolSize 55 + reservePoolSize 5) = 240 > maxConnections 200 − superuserReservedConnections 3" +
+        " − headroomConnections 10 = 187. Either lower it to at most 41, or raise pooling:postgres.maxConnections to at least 253.",
+    );
   });
 
-  test("the suggested smallest maxConnections fits the budget", () => {
-    accepted(budget({ replicas: 4, defaultPoolSize: 50, reservePoolSize: 5 }, { maxConnections: 233 }));
+  test("the budget counts the surge pod's connections and keeps the at-rest figure beside them", () => {
+    const cfg = accepted(budget({ replicas: 3, defaultPoolSize: 40, reservePoolSize: 5 }));
+    expect(PGBOUNCER_MAX_SURGE).toBe(1);
+    expect(connectionBudget(cfg)).toEqual({
+      perReplica: 45,
+      podsDuringRollout: 4,
+      atRestServerConnections: 135,
+      pgbouncerServerConnections: 180,
+      usable: 187,
+      spare: 7,
+    });
   });
 
-  test("pools that use exactly every usable connection are accepted", () => {
-    accepted(budget({ replicas: 2, defaultPoolSize: 90, reservePoolSize: 5 }, { headroomConnections: 7 }));
+  test("the suggested largest pool size fits the budget, and one more does not", () => {
+    expect(budgetKeys(budget({ replicas: 4, defaultPoolSize: 32, reservePoolSize: 5 }))).toEqual([]);
+    expect(budgetKeys(budget({ replicas: 4, defaultPoolSize: 33, reservePoolSize: 5 }))).toEqual(["pooling:pgbouncer.defaultPoolSize"]);
   });
 
-  test("when no pool size can fit, the message suggests fewer replicas or a smaller reserve", () => {
+  test("the suggested smallest maxConnections fits the budget, and one less does not", () => {
+    expect(budgetKeys(budget({ replicas: 4, defaultPoolSize: 50, reservePoolSize: 5 }, { maxConnections: 288 }))).toEqual([]);
+    expect(budgetKeys(budget({ replicas: 4, defaultPoolSize: 50, reservePoolSize: 5 }, { maxConnections: 287 }))).toEqual(["pooling:pgbouncer.defaultPoolSize"]);
+  });
+
+  test("pools that use exactly every usable connection during a rollout are accepted", () => {
+    // (2 + 1) × (58 + 5) = 189 = 200 − 3 − 8.
+    accepted(budget({ replicas: 2, defaultPoolSize: 58, reservePoolSize: 5 }, { headroomConnections: 8 }));
+    expect(budgetKeys(budget({ replicas: 2, defaultPoolSize: 58, reservePoolSize: 5 }, { headroomConnections: 9 }))).toEqual(["pooling:pgbouncer.defaultPoolSize"]);
+  });
+
+  test("when no pool size can fit, the message gives the largest replicas and reserve pool that do", () => {
     expect(problemOf(budget({ replicas: 50, defaultPoolSize: 1, minPoolSize: 0, reservePoolSize: 5 }))).toBe(
       "pooling:pgbouncer.defaultPoolSize = 1: the PgBouncer pools need more server connections than PostgreSQL can give:" +
-        " replicas 50 × (defaultPoolSize 1 + reservePoolSize 5) = 300 > maxConnections 200 − superuserReservedConnections 3 − headroomConnections 10 = 187." +
-        " Either lower pooling:pgbouncer.replicas or pooling:pgbouncer.reservePoolSize, or raise pooling:postgres.maxConnections to at least 313.",
+        " (replicas 50 + 1 surging during a rollout) × (defaultPoolSize 1 + reservePoolSize 5) = 306 > maxConnections 200 − superuserReservedConnections 3" +
+        " − headroomConnections 10 = 187. Either lower pooling:pgbouncer.replicas to at most 30, lower pooling:pgbouncer.reservePoolSize to at most 2," +
+        " or raise pooling:postgres.maxConnections to at least 319.",
+    );
+  });
+
+  test("the suggested replicas and reserve pool fit the budget, and one more does not", () => {
+    const pools = { defaultPoolSize: 1, minPoolSize: 0 };
+    expect(budgetKeys(budget({ ...pools, replicas: 30, reservePoolSize: 5 }))).toEqual([]);
+    expect(budgetKeys(budget({ ...pools, replicas: 31, reservePoolSize: 5 }))).toEqual(["pooling:pgbouncer.defaultPoolSize"]);
+    expect(budgetKeys(budget({ ...pools, replicas: 50, reservePoolSize: 2 }))).toEqual([]);
+    expect(budgetKeys(budget({ ...pools, replicas: 50, reservePoolSize: 3 }))).toEqual(["pooling:pgbouncer.defaultPoolSize"]);
+  });
+
+  test("when only more connections can help, the message says just that", () => {
+    expect(problemOf({ postgres: { maxConnections: 10, superuserReservedConnections: 5, headroomConnections: 4 }, pgbouncer: { replicas: 1, defaultPoolSize: 1, minPoolSize: 0, reservePoolSize: 0 } })).toBe(
+      "pooling:pgbouncer.defaultPoolSize = 1: the PgBouncer pools need more server connections than PostgreSQL can give:" +
+        " (replicas 1 + 1 surging during a rollout) × (defaultPoolSize 1 + reservePoolSize 0) = 2 > maxConnections 10 − superuserReservedConnections 5" +
+        " − headroomConnections 4 = 1. Raise pooling:postgres.maxConnections to at least 11.",
     );
   });
 
@@ -337,11 +386,53 @@ describe("the connection budget", () => {
     );
   });
 
-  test("one usable connection is enough for a single one-connection pool", () => {
+  test("two usable connections are enough for a single one-connection pool and the pod that replaces it", () => {
     accepted({
-      postgres: { maxConnections: 10, superuserReservedConnections: 5, headroomConnections: 4 },
+      postgres: { maxConnections: 10, superuserReservedConnections: 5, headroomConnections: 3 },
       pgbouncer: { replicas: 1, defaultPoolSize: 1, minPoolSize: 0, reservePoolSize: 0 },
     });
+  });
+});
+
+describe("the dev stack's connection budget", () => {
+  const devRaw = () => rawFromStackYaml(readFileSync(DEV_STACK_FILE, "utf8"), "dev") as { pgbouncer: Record<string, unknown> };
+
+  test("fits during a rollout: (2 + 1) × (25 + 5) = 90 ≤ 200 − 3 − 10 = 187", () => {
+    expect(connectionBudget(loadStackFile(DEV_STACK_FILE))).toEqual({
+      perReplica: 30,
+      podsDuringRollout: 3,
+      atRestServerConnections: 60,
+      pgbouncerServerConnections: 90,
+      usable: 187,
+      spare: 97,
+    });
+  });
+
+  test("README's example errors are what the dev stack with defaultPoolSize 120 prints", () => {
+    const raw = devRaw();
+    raw.pgbouncer.defaultPoolSize = 120;
+    const error = (() => {
+      try {
+        parseStackConfig(raw, { stack: "dev" });
+      } catch (e) {
+        return e;
+      }
+      return expect.fail("expected the dev stack with defaultPoolSize 120 to be refused");
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+    const example = /```\n(Stack "dev" has \d+ config problems?;[^`]*)```/.exec(readme)?.[1];
+    // README wraps the message to fit the page; only the line breaks and their indentation differ.
+    const unwrapped = (text: string) => text.trim().replace(/\n {4}/g, " ");
+    expect(example && unwrapped(example)).toBe((error as ConfigError).message);
+  });
+
+  test("the value README's example suggests fits, and one more does not", () => {
+    const raw = devRaw();
+    raw.pgbouncer.defaultPoolSize = 57;
+    accepted(raw, { stack: "dev" });
+    raw.pgbouncer.defaultPoolSize = 58;
+    expect(problemsOf(raw, { stack: "dev" }).map((p) => p.key)).toEqual(["pooling:pgbouncer.defaultPoolSize"]);
   });
 });
 
@@ -514,23 +605,26 @@ describe("version gates", () => {
     );
   });
 
-  test("max_prepared_statements is accepted for PgBouncer 1.21", () => {
-    expect(accepted({ pgbouncer: { version: "1.21", maxPreparedStatements: 100 } }).pgbouncer.maxPreparedStatements).toBe(100);
+  test("max_prepared_statements is accepted for PgBouncer 1.21 and newer", () => {
+    expect(accepted({ pgbouncer: { version: "1.22", maxPreparedStatements: 100 } }).pgbouncer.maxPreparedStatements).toBe(100);
+    expect(accepted({ pgbouncer: { version: "1.21", maxPreparedStatements: 100 } }, { stack: "test", versions: { pgbouncer: "1.21" } }).pgbouncer.maxPreparedStatements).toBe(100);
   });
 
   test("max_prepared_statements defaults to 200 for PgBouncer 1.21 and newer", () => {
     expect(DEFAULT_MAX_PREPARED_STATEMENTS).toBe(200);
-    expect(accepted({ pgbouncer: { version: "1.21" } }).pgbouncer.maxPreparedStatements).toBe(200);
+    expect(accepted({ pgbouncer: { version: "1.22" } }).pgbouncer.maxPreparedStatements).toBe(200);
+    expect(accepted({}, { stack: "test", versions: { pgbouncer: "1.21" } }).pgbouncer.maxPreparedStatements).toBe(200);
     expect(accepted({ pgbouncer: { version: "1.24.1" } }).pgbouncer.maxPreparedStatements).toBe(200);
   });
 
   test("max_prepared_statements stays unset below PgBouncer 1.21", () => {
     expect(accepted({ pgbouncer: { version: "1.18" } }).pgbouncer.maxPreparedStatements).toBeUndefined();
-    expect(accepted({ pgbouncer: { version: "1.20.9" } }).pgbouncer.maxPreparedStatements).toBeUndefined();
+    expect(accepted({ pgbouncer: { version: "1.19.1" } }).pgbouncer.maxPreparedStatements).toBeUndefined();
+    expect(accepted({}, { stack: "test", versions: { pgbouncer: "1.20.9" } }).pgbouncer.maxPreparedStatements).toBeUndefined();
   });
 
   test("versions compare numerically, not as text", () => {
-    expect(accepted({ pgbouncer: { version: "1.9" } }).pgbouncer.maxPreparedStatements).toBeUndefined();
+    expect(accepted({}, { stack: "test", versions: { pgbouncer: "1.9" } }).pgbouncer.maxPreparedStatements).toBeUndefined();
   });
 
   test("a version override replaces the stack's version and its gates follow it", () => {

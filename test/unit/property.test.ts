@@ -126,7 +126,7 @@ const postgresModel = {
 };
 
 const pgbouncerModel = {
-  version: fc.constantFrom("1.18", "1.20", "1.21", "1.24", "1.24.1"),
+  version: fc.constantFrom("1.18", "1.19", "1.22", "1.24", "1.24.1"),
   replicas: fc.integer({ min: 1, max: 4 }),
   port: fc.integer({ min: 1024, max: 65535 }),
   poolMode: fc.constantFrom(...POOL_MODES),
@@ -273,7 +273,7 @@ describe("every accepted config renders files that read back to its values", () 
         }
         const version = want("pgbouncer", "version", asIs, "1.24");
         const prepared = want("pgbouncer", "maxPreparedStatements", asIs, undefined as unknown);
-        const gated = version === "1.18" || version === "1.20";
+        const gated = version === "1.18" || version === "1.19";
         expect(pb.get("max_prepared_statements")).toBe(gated ? undefined : String(prepared ?? 200));
 
         const pg = parseIni(renderPostgresqlConf(cfg, RUNTIME.postgres)).get("")!;

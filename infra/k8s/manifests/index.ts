@@ -3,6 +3,7 @@
  * call. The render CLI writes them to disk; tests validate them against the Kubernetes OpenAPI schema.
  */
 import type { StackConfig } from "../../config/index.ts";
+import type { StackSecrets } from "../../render/index.ts";
 import { localRegistryHosting, namespace, networkPolicies } from "./cluster.ts";
 import { APPS, STAND_IN, probeImageName, redact } from "./common.ts";
 import { pgbouncerConfigMap, pgbouncerDeployment, pgbouncerPodDisruptionBudget, pgbouncerSecret, pgbouncerSecretData, pgbouncerService } from "./pgbouncer.ts";
@@ -14,6 +15,7 @@ export * from "./cluster.ts";
 export * from "./common.ts";
 export * from "./pgbouncer.ts";
 export * from "./pgbouncer-drain.ts";
+export * from "./postgres-init.ts";
 export * from "./postgres.ts";
 export * from "./probe.ts";
 export * from "./redis.ts";
@@ -25,30 +27,36 @@ export interface RenderedManifest {
   object: Record<string, unknown>;
 }
 
-export function renderManifests(cfg: StackConfig): RenderedManifest[] {
-  const env = probeEnv(cfg, STAND_IN);
+/**
+ * @param secrets only for the pod runner, which needs working passwords in the Secrets it mounts: the
+ *   given values are written into them. Without it (the default) every Secret value is REDACTED.
+ */
+export function renderManifests(cfg: StackConfig, secrets?: StackSecrets): RenderedManifest[] {
+  const env = probeEnv(cfg, secrets ?? STAND_IN);
+  const secretValues = (data: Record<string, string>) => (secrets ? data : redact(data));
+  const s = secrets ?? STAND_IN;
   const policies = networkPolicies(cfg);
   const pdb = pgbouncerPodDisruptionBudget(cfg);
   const out: Array<[string, object | undefined]> = [
     ["namespace.yaml", namespace(cfg)],
     ["kube-public/local-registry-hosting.yaml", localRegistryHosting()],
     ["postgres/configmap.yaml", postgresConfigMap(cfg)],
-    ["postgres/secret.yaml", postgresSecret(cfg, redact(postgresSecretData(cfg, STAND_IN)))],
+    ["postgres/secret.yaml", postgresSecret(cfg, secretValues(postgresSecretData(cfg, s)))],
     ["postgres/service.yaml", postgresService(cfg)],
     ["postgres/statefulset.yaml", postgresStatefulSet(cfg)],
     ["postgres/networkpolicy.yaml", policies.postgres],
     ["pgbouncer/configmap.yaml", pgbouncerConfigMap(cfg)],
-    ["pgbouncer/secret.yaml", pgbouncerSecret(cfg, redact(pgbouncerSecretData(cfg, STAND_IN)))],
+    ["pgbouncer/secret.yaml", pgbouncerSecret(cfg, secretValues(pgbouncerSecretData(cfg, s)))],
     ["pgbouncer/service.yaml", pgbouncerService(cfg)],
     ["pgbouncer/deployment.yaml", pgbouncerDeployment(cfg)],
     ["pgbouncer/poddisruptionbudget.yaml", pdb],
     ["pgbouncer/networkpolicy.yaml", policies.pgbouncer],
     ["redis/configmap.yaml", redisConfigMap(cfg)],
-    ["redis/secret.yaml", redisSecret(cfg, redact(redisSecretData(cfg, STAND_IN)))],
+    ["redis/secret.yaml", redisSecret(cfg, secretValues(redisSecretData(cfg, s)))],
     ["redis/service.yaml", redisService(cfg)],
     ["redis/statefulset.yaml", redisStatefulSet(cfg)],
     ["redis/networkpolicy.yaml", policies.redis],
-    [`${APPS.probe.name}/secret.yaml`, probeSecret(cfg, redact(env.secret))],
+    [`${APPS.probe.name}/secret.yaml`, probeSecret(cfg, secretValues(env.secret))],
     [`${APPS.probe.name}/service.yaml`, probeService(cfg)],
     [`${APPS.probe.name}/deployment.yaml`, probeDeployment(cfg, probeImageName(cfg), probeEnvLayout(cfg))],
     [`${APPS.probe.name}/networkpolicy.yaml`, policies.probe],

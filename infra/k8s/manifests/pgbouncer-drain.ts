@@ -3,7 +3,7 @@
  * ConfigMap with RELOAD, the preStop drain, and the grace period that bounds it. Shell scripts run by the
  * pgbouncer image's own `sh` and `psql`.
  */
-import { compareVersions, type StackConfig } from "../../config/index.ts";
+import type { StackConfig } from "../../config/index.ts";
 
 /** Time for the endpoint controller and kube-proxy to stop sending new clients to a terminating pod. */
 export const ENDPOINT_DRAIN_SECONDS = 5;
@@ -11,46 +11,48 @@ export const ENDPOINT_DRAIN_SECONDS = 5;
 export const RELOAD_POLL_SECONDS = 5;
 export const HEARTBEAT_FILE = "/run/reloader/heartbeat";
 
-/** Versions whose console has `SHUTDOWN WAIT_FOR_CLIENTS` (and whose SIGTERM means the same). */
-export const WAIT_FOR_CLIENTS_SINCE = "1.23";
-
-export function hasWaitForClients(cfg: StackConfig): boolean {
-  return compareVersions(cfg.pgbouncer.version, WAIT_FOR_CLIENTS_SINCE) >= 0;
-}
-
 /** psql to the local admin console; PGPASSWORD comes from the Secret. */
 function console(cfg: StackConfig, command: string): string {
   return `psql -X -q -h 127.0.0.1 -p ${cfg.pgbouncer.port} -U ${cfg.pgbouncer.adminUser} -d pgbouncer -c '${command}'`;
 }
 
 /**
- * preStop: wait until the Service no longer routes new clients here, then drain.
- * - 1.23 and newer: `SHUTDOWN WAIT_FOR_CLIENTS` stops accepting and exits once every client has left
- *   (the probe's pool closes idle clients after pooling:probe.postgresIdleTimeout).
- * - older: `PAUSE` returns once every server connection is back in the pool, i.e. no transaction is in
- *   flight; SIGTERM then closes the now idle clients, and a transaction-mode client reconnects elsewhere.
+ * preStop: wait until the Service no longer routes new clients here, then a *safe* shutdown: SIGINT to
+ * PgBouncer, which is PID 1 of its container, and hold the hook until it has exited.
+ *
+ * SIGINT means the same on every version the image table offers (pgbouncer/pgbouncer doc/usage.md and
+ * src/main.c at pgbouncer_1_18_0 … pgbouncer_1_25_0): before 1.23 "Same as issuing PAUSE and SHUTDOWN"
+ * (handle_sigint sets P_PAUSE and cf_shutdown; janitor.c exits once no server connection is active);
+ * from 1.23 "Same as issuing SHUTDOWN WAIT_FOR_SERVERS" (also stops accepting and disconnects clients
+ * still waiting for a server). Either way PgBouncer exits as soon as every in-flight transaction has
+ * finished and its server connection is back, which is what transaction pooling wants: pooled clients
+ * reconnect through the Service to another replica. Not the kubelet's SIGTERM: before 1.23 it is an
+ * immediate exit that cuts in-flight transactions, and from 1.23 it means WAIT_FOR_CLIENTS, which a
+ * pooled client under load never satisfies, so the pod would always run into its grace period.
  */
-export function preStopScript(cfg: StackConfig): string {
-  const drain = hasWaitForClients(cfg)
-    ? // PgBouncer is PID 1 of its container: hold the hook until it has exited by itself.
-      [console(cfg, "SHUTDOWN WAIT_FOR_CLIENTS"), "while kill -0 1 2>/dev/null; do sleep 1; done"]
-    : [console(cfg, "PAUSE")];
-  return [`sleep ${ENDPOINT_DRAIN_SECONDS}`, ...drain].join("\n");
+export function preStopScript(): string {
+  return [`sleep ${ENDPOINT_DRAIN_SECONDS}`, "kill -INT 1", "while kill -0 1 2>/dev/null; do sleep 1; done"].join("\n");
 }
 
 /**
  * The reloader: when the kubelet swaps the mounted ConfigMap or Secret (it does so atomically, only for
  * directory mounts, never subPath), send RELOAD. A heartbeat file backs its liveness probe.
+ *
+ * It is PID 1 of its container, and PID 1 gets no signal it has no handler for (pid_namespaces(7)): a
+ * plain `sh -c` loop would ignore the kubelet's SIGTERM and hold every pod for its whole grace period.
+ * So it traps TERM and INT, and sleeps in the background with `wait`, which a trapped signal interrupts
+ * at once (a foreground `sleep` would delay the trap until it ends).
  */
 export function reloaderScript(cfg: StackConfig, files: readonly string[]): string {
   const sum = `cat ${files.join(" ")} | md5sum`;
   return [
     "set -u",
+    "trap 'exit 0' TERM INT",
     `mkdir -p ${HEARTBEAT_FILE.replace(/\/[^/]+$/, "")}`,
     `last="$(${sum})"`,
     "while true; do",
     `  date +%s > ${HEARTBEAT_FILE}`,
-    `  sleep ${RELOAD_POLL_SECONDS}`,
+    `  sleep ${RELOAD_POLL_SECONDS} & wait $!`,
     `  now="$(${sum})"`,
     '  if [ "$now" != "$last" ]; then',
     `    if ${console(cfg, "RELOAD")}; then last="$now"; echo "reloaded pgbouncer: config changed"; fi`,
@@ -70,15 +72,14 @@ function firstBound(...ms: number[]): number | undefined {
 }
 
 /**
- * Long enough for the endpoint drain plus the longest a client may keep PgBouncer busy: a running query
- * (query_timeout, else statement_timeout) or, with WAIT_FOR_CLIENTS, an idle pooled client waiting for
- * its pool to close it. Zero means "never" for those timeouts, so a minute stands in for them then.
+ * Long enough for the endpoint drain plus the longest an in-flight transaction may keep a server
+ * connection: a running query (query_timeout, else statement_timeout; zero means "never", so a minute
+ * stands in), plus a margin for PgBouncer's exit.
  */
 export function pgbouncerTerminationGraceSeconds(cfg: StackConfig): number {
   const pb = cfg.pgbouncer;
   const fallbackMs = 60_000;
   const queryMs = firstBound(pb.queryTimeout, cfg.postgres.statementTimeout) ?? fallbackMs;
-  const idleMs = hasWaitForClients(cfg) ? (firstBound(cfg.probe.postgresIdleTimeout, pb.clientIdleTimeout) ?? fallbackMs) : 0;
   const marginSeconds = 5;
-  return ENDPOINT_DRAIN_SECONDS + Math.ceil(Math.max(queryMs, idleMs) / 1000) + marginSeconds;
+  return ENDPOINT_DRAIN_SECONDS + Math.ceil(queryMs / 1000) + marginSeconds;
 }

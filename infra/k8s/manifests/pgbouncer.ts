@@ -3,7 +3,7 @@
  * sends RELOAD); settings PgBouncer reads only at start change the checksum annotation, which rolls them.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import type { StackConfig } from "../../config/index.ts";
+import { EXPORTER_BINARIES, PGBOUNCER_MAX_SURGE, type StackConfig } from "../../config/index.ts";
 import { pgbouncerRestartChecksum, renderPgbouncerHba, renderPgbouncerIni, renderUserlist, type PgbouncerRuntime, type StackSecrets } from "../../render/index.ts";
 import {
   sidecarResources,
@@ -23,7 +23,6 @@ import {
   selectorLabels,
   serviceHost,
   service,
-  tcpProbe,
 } from "./common.ts";
 import { HEARTBEAT_FILE, pgbouncerTerminationGraceSeconds, preStopScript, reloaderLivenessCommand, reloaderScript } from "./pgbouncer-drain.ts";
 
@@ -96,17 +95,24 @@ export function pgbouncerPodDisruptionBudget(cfg: StackConfig): k8s.types.input.
 
 const adminPassword = () => secretEnv("PGPASSWORD", PGBOUNCER_NAMES.secret, "admin-password");
 
+const isReady = (cfg: StackConfig) => ["pg_isready", "-q", "-h", "127.0.0.1", "-p", String(cfg.pgbouncer.port), "-U", cfg.pgbouncer.statsUser, "-d", "pgbouncer"];
+
 function pgbouncerContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
   const pb = cfg.pgbouncer;
   return {
     name: "pgbouncer",
     image: images(cfg).pgbouncer,
-    command: ["/usr/bin/pgbouncer", `${PGBOUNCER_CONF_DIR}/pgbouncer.ini`],
+    // PID 1 is pgbouncer itself (the image's CMD, without its entrypoint.sh, which would rewrite the ini).
+    command: ["pgbouncer", `${PGBOUNCER_CONF_DIR}/pgbouncer.ini`],
     env: [adminPassword()],
     ports: [{ name: "pgbouncer", containerPort: pb.port }],
-    readinessProbe: tcpProbe(pb.port, 5),
-    livenessProbe: { ...tcpProbe(pb.port, 10), failureThreshold: 6 },
-    lifecycle: { preStop: { exec: { command: ["sh", "-c", preStopScript(cfg)] } } },
+    // Exec probes, inside the container: a tcpSocket probe comes from the node, and the NetworkPolicy
+    // (only the probe app may reach this port) cuts it off on CNIs that enforce it strictly
+    // (kubernetes-sigs/kind#3875, kube-network-policies#150). pg_isready needs no password: any answer
+    // to its startup packet, even an authentication request, means PgBouncer is accepting connections.
+    readinessProbe: execProbe(isReady(cfg), 5),
+    livenessProbe: { ...execProbe(isReady(cfg), 10), failureThreshold: 6 },
+    lifecycle: { preStop: { exec: { command: ["sh", "-c", preStopScript()] } } },
     resources: resources(pb.cpu, pb.memory),
     securityContext: containerSecurity(PGBOUNCER_UID),
     volumeMounts: [
@@ -142,6 +148,7 @@ function exporterContainer(cfg: StackConfig): k8s.types.input.core.v1.Container 
   return {
     name: "pgbouncer-exporter",
     image: images(cfg).pgbouncerExporter,
+    command: [EXPORTER_BINARIES.pgbouncer],
     // The kubelet expands $(STATS_PASSWORD) from the Secret; the pod spec holds only the reference.
     args: [
       `--pgBouncer.connectionString=postgres://${pb.statsUser}:$(STATS_PASSWORD)@127.0.0.1:${pb.port}/pgbouncer?sslmode=disable`,
@@ -166,8 +173,9 @@ export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.D
     spec: {
       replicas: pb.replicas,
       selector: { matchLabels: selectorLabels("pgbouncer") },
-      // Never fewer ready replicas than asked for during a roll: clients always have somewhere to go.
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      // Never fewer ready replicas than asked for during a roll: clients always have somewhere to go. The
+      // surging pod opens its own server connections, so the connection budget counts it.
+      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: PGBOUNCER_MAX_SURGE } },
       template: {
         metadata: {
           labels: labels("pgbouncer"),

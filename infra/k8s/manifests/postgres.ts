@@ -1,8 +1,9 @@
 /** PostgreSQL on Kubernetes: a one-replica StatefulSet running the rendered postgresql.conf. */
 import type * as k8s from "@pulumi/kubernetes";
-import type { StackConfig } from "../../config/index.ts";
+import { EXPORTER_BINARIES, type StackConfig } from "../../config/index.ts";
 import { contentHash, renderPgHbaConf, renderPostgresqlConf, type PostgresRuntime, type StackSecrets } from "../../render/index.ts";
 import { verifierOf } from "../../render/index.ts";
+import { INIT_SQL, INIT_SQL_DIR, PGDATA, PGDATA_MOUNT, postgresInitScript, postgresPreStopScript } from "./postgres-init.ts";
 import {
   sidecarResources,
   CONFIG_CHECKSUM_ANNOTATION,
@@ -28,9 +29,7 @@ import {
 export const POSTGRES_UID = 999;
 export const POSTGRES_CONF_DIR = "/etc/postgresql";
 export const POSTGRES_METRICS_PORT = 9187;
-const PGDATA_MOUNT = "/var/lib/postgresql/data";
 const SOCKET_DIR = "/var/run/postgresql";
-const INIT_SQL = "10-app-role.sql";
 
 export const POSTGRES_NAMES = { configMap: "postgres-config", secret: "postgres-secret" } as const;
 
@@ -54,7 +53,7 @@ export function postgresConfigMap(cfg: StackConfig): k8s.types.input.core.v1.Con
 }
 
 /**
- * Run by the image's entrypoint once, when the data directory is new. The role gets the very SCRAM
+ * Run by the init container once, when the data directory is new. The role gets the very SCRAM
  * verifier PgBouncer holds in its userlist, which is what lets PgBouncer log in on the app's behalf.
  * Identifiers were validated by the config schema; a verifier holds only base64, `$` and `:`.
  */
@@ -70,7 +69,7 @@ export function postgresInitSql(cfg: StackConfig, appVerifier: string): string {
   ].join("\n");
 }
 
-/** The Secret's keys and values: passwords for the entrypoint and the exporter, and the init script. */
+/** The Secret's keys and values: passwords for the init container and the exporter, and the role SQL. */
 export function postgresSecretData(cfg: StackConfig, s: StackSecrets): Record<string, string> {
   return {
     "superuser-password": s.superuser.password,
@@ -95,6 +94,7 @@ function exporter(cfg: StackConfig): k8s.types.input.core.v1.Container {
   return {
     name: "postgres-exporter",
     image: images(cfg).postgresExporter,
+    command: [EXPORTER_BINARIES.postgres],
     env: [
       { name: "DATA_SOURCE_URI", value: `127.0.0.1:${pg.port}/${pg.database}?sslmode=disable` },
       { name: "DATA_SOURCE_USER", value: pg.user },
@@ -108,11 +108,31 @@ function exporter(cfg: StackConfig): k8s.types.input.core.v1.Container {
   };
 }
 
+/** Both containers that touch PGDATA run as the image's postgres user with the same mounts. */
+function dataMounts() {
+  return [{ name: "data", mountPath: PGDATA_MOUNT }];
+}
+
+/** initdb, the role and the database on first start; PGDATA's mode on every start. */
+function initContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
+  const tmp = scratch("init-tmp", "/tmp");
+  return {
+    name: "initdb",
+    image: images(cfg).postgres,
+    command: ["sh", "-c", postgresInitScript()],
+    env: [secretEnv("POSTGRES_PASSWORD", POSTGRES_NAMES.secret, "superuser-password")],
+    resources: resources(cfg.postgres.cpu, cfg.postgres.memory),
+    securityContext: containerSecurity(POSTGRES_UID),
+    volumeMounts: [...dataMounts(), { name: "init", mountPath: INIT_SQL_DIR, readOnly: true }, tmp.mount],
+  };
+}
+
 export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.StatefulSet {
   const pg = cfg.postgres;
   const ready = ["pg_isready", "-h", "127.0.0.1", "-p", String(pg.port), "-U", "postgres"];
   const run = scratch("run", SOCKET_DIR);
   const tmp = scratch("tmp", "/tmp");
+  const initTmp = scratch("init-tmp", "/tmp");
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -127,29 +147,25 @@ export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.S
           annotations: { [CONFIG_CHECKSUM_ANNOTATION]: contentHash(Object.values(postgresConfigMap(cfg).data ?? {}).join("\n")) },
         },
         spec: {
-          securityContext: podSecurity(POSTGRES_UID),
+          securityContext: { ...podSecurity(POSTGRES_UID), fsGroupChangePolicy: "OnRootMismatch" },
           // Fast shutdown finishes in seconds; the rest is for the checkpoint.
           terminationGracePeriodSeconds: 60,
+          initContainers: [initContainer(cfg)],
           containers: [
             {
               name: "postgres",
               image: images(cfg).postgres,
-              args: ["postgres", "-c", `config_file=${POSTGRES_CONF_DIR}/postgresql.conf`],
-              env: [
-                // A subdirectory: the volume's root may hold lost+found, which initdb refuses.
-                { name: "PGDATA", value: `${PGDATA_MOUNT}/pgdata` },
-                { name: "POSTGRES_INITDB_ARGS", value: "--auth=scram-sha-256 --encoding=UTF8 --locale=C" },
-                secretEnv("POSTGRES_PASSWORD", POSTGRES_NAMES.secret, "superuser-password"),
-              ],
+              // PID 1 is postgres itself: no entrypoint script between the kubelet and the server.
+              command: ["postgres", "-D", PGDATA, "-c", `config_file=${POSTGRES_CONF_DIR}/postgresql.conf`],
               ports: [{ name: "postgres", containerPort: pg.port }],
               readinessProbe: execProbe(ready, 5),
               livenessProbe: { ...execProbe(ready, 10), failureThreshold: 6, initialDelaySeconds: 30 },
+              lifecycle: { preStop: { exec: { command: ["sh", "-c", postgresPreStopScript()] } } },
               resources: resources(pg.cpu, pg.memory),
               securityContext: containerSecurity(POSTGRES_UID),
               volumeMounts: [
-                { name: "data", mountPath: PGDATA_MOUNT },
+                ...dataMounts(),
                 { name: "config", mountPath: POSTGRES_CONF_DIR, readOnly: true },
-                { name: "init", mountPath: "/docker-entrypoint-initdb.d", readOnly: true },
                 { name: "shm", mountPath: "/dev/shm" },
                 run.mount,
                 tmp.mount,
@@ -164,6 +180,7 @@ export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.S
             { name: "shm", emptyDir: { medium: "Memory", sizeLimit: memoryQuantity(Math.min(pg.sharedBuffers, 1024 ** 3)) } },
             run.volume,
             tmp.volume,
+            initTmp.volume,
           ],
         },
       },

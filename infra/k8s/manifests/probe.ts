@@ -83,6 +83,10 @@ export function probeDeployment(
             {
               name: "app-probe",
               image,
+              // The Dockerfile's WORKDIR and CMD, stated here so what starts is in the manifest: node is PID 1
+              // and handles SIGTERM itself (graceful drain, then exit 0).
+              command: ["node", "--enable-source-maps", "dist/main.js"],
+              workingDir: "/app",
               env: envVars,
               ports: [{ name: "http", containerPort: p.port }],
               livenessProbe: httpProbe("/healthz", p.port, 10),

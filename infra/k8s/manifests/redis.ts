@@ -1,6 +1,6 @@
 /** Redis on Kubernetes: the rendered redis.conf in a ConfigMap, `requirepass` in an included Secret file. */
 import type * as k8s from "@pulumi/kubernetes";
-import type { StackConfig } from "../../config/index.ts";
+import { EXPORTER_BINARIES, type StackConfig } from "../../config/index.ts";
 import { contentHash, renderRedisAuthConf, renderRedisConf, type RedisRuntime, type StackSecrets } from "../../render/index.ts";
 import {
   sidecarResources,
@@ -20,7 +20,6 @@ import {
   secretEnv,
   selectorLabels,
   service,
-  tcpProbe,
 } from "./common.ts";
 
 /** The redis user of the official Debian-based image. */
@@ -82,8 +81,11 @@ export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.Stat
               command: ["redis-server", `${CONF_DIR}/redis.conf`],
               env: [secretEnv("REDISCLI_AUTH", REDIS_NAMES.secret, "password")],
               ports: [{ name: "redis", containerPort: r.port }],
+              // Exec probes, inside the container: a tcpSocket probe comes from the node, which the
+              // NetworkPolicy (only the probe app may reach this port) cuts off on CNIs that enforce it
+              // strictly (kubernetes-sigs/kind#3875, kube-network-policies#150).
               readinessProbe: execProbe(ping, 5),
-              livenessProbe: { ...tcpProbe(r.port, 10), failureThreshold: 6 },
+              livenessProbe: { ...execProbe(ping, 10), failureThreshold: 6 },
               resources: resources(r.cpu, r.memory),
               securityContext: containerSecurity(REDIS_UID),
               volumeMounts: [
@@ -95,6 +97,7 @@ export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.Stat
             {
               name: "redis-exporter",
               image: images(cfg).redisExporter,
+              command: [EXPORTER_BINARIES.redis],
               env: [{ name: "REDIS_ADDR", value: `redis://127.0.0.1:${r.port}` }, secretEnv("REDIS_PASSWORD", REDIS_NAMES.secret, "password")],
               ports: [{ name: "metrics", containerPort: REDIS_METRICS_PORT }],
               livenessProbe: httpProbe("/metrics", REDIS_METRICS_PORT, 30),
