@@ -79,7 +79,8 @@ export function pgbouncerSettings(cfg: StackConfig, rt: PgbouncerRuntime): Recor
     listen_addr: rt.listenAddr,
     listen_port: rt.listenPort ?? pb.port,
     logfile: rt.logfile,
-    // The budget check promises replicas × this ≤ PostgreSQL's usable connections; enforce it per pod.
+    // The budget check promises (replicas + rollout surge) × this ≤ PostgreSQL's usable connections;
+    // enforce it per pod.
     max_db_connections: connectionBudget(cfg).perReplica,
     pidfile: rt.pidfile,
     stats_users: pb.statsUser,

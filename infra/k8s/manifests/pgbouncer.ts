@@ -132,7 +132,9 @@ function reloaderContainer(cfg: StackConfig): k8s.types.input.core.v1.Container 
     command: ["sh", "-c", reloaderScript(cfg, files)],
     env: [adminPassword()],
     livenessProbe: { ...execProbe(reloaderLivenessCommand(), 30), initialDelaySeconds: 10 },
-    readinessProbe: { ...execProbe(reloaderLivenessCommand(), 30), initialDelaySeconds: 10 },
+    // A pod is Ready only when every container is: a slow first readiness probe here would hold every
+    // new PgBouncer pod out of its Service, and every rollout step, for its whole period.
+    readinessProbe: execProbe(reloaderLivenessCommand(), 5),
     resources: sidecarResources(),
     securityContext: containerSecurity(PGBOUNCER_UID),
     volumeMounts: [
@@ -157,7 +159,7 @@ function exporterContainer(cfg: StackConfig): k8s.types.input.core.v1.Container 
     env: [secretEnv("STATS_PASSWORD", PGBOUNCER_NAMES.secret, "stats-password")],
     ports: [{ name: "metrics", containerPort: PGBOUNCER_METRICS_PORT }],
     livenessProbe: httpProbe("/metrics", PGBOUNCER_METRICS_PORT, 30),
-    readinessProbe: httpProbe("/metrics", PGBOUNCER_METRICS_PORT, 30),
+    readinessProbe: httpProbe("/metrics", PGBOUNCER_METRICS_PORT, 5),
     resources: sidecarResources(),
     securityContext: containerSecurity(65534),
   };

@@ -40,15 +40,20 @@ export function postgresInitScript(): string {
     `  mv ${staging} ${PGDATA}`,
     '  echo "initialised a new cluster in PGDATA"',
     "fi",
+    // g-s too: chmod keeps a directory's setgid bit, which fsGroup storage sets, unless told otherwise.
     `chmod 0700 ${PGDATA}`,
+    `chmod g-s ${PGDATA}`,
   ].join("\n");
 }
 
 /**
- * preStop: a fast shutdown. The kubelet's SIGTERM is PostgreSQL's *smart* shutdown, which waits for every
- * client to leave; PgBouncer's pooled server connections never do, so it would run into the grace period
- * and end in a SIGKILL and crash recovery. SIGINT is the fast shutdown (the image itself sets STOPSIGNAL
- * SIGINT, which Kubernetes ignores): sent to PID 1, which is `postgres` in this container.
+ * preStop: a fast shutdown. SIGTERM is PostgreSQL's *smart* shutdown, which waits for every client to
+ * leave; PgBouncer's pooled server connections never do, so it would run into the grace period and end in
+ * a SIGKILL and crash recovery. SIGINT is the fast shutdown. The image declares `STOPSIGNAL SIGINT`
+ * (docker-library/postgres 17/bookworm/Dockerfile), but whether that reaches the container depends on the
+ * runtime; the hook makes it explicit: SIGINT to PID 1, which is `postgres` in this container, then hold
+ * until it has exited. The hook itself ends when PID 1 exits (the runtime kills what is left of the
+ * container), which the kubelet may log as a failed hook: that is the expected end.
  */
 export function postgresPreStopScript(): string {
   return ["kill -INT 1", "while kill -0 1 2>/dev/null; do sleep 1; done"].join("\n");

@@ -102,7 +102,7 @@ function exporter(cfg: StackConfig): k8s.types.input.core.v1.Container {
     ],
     ports: [{ name: "metrics", containerPort: POSTGRES_METRICS_PORT }],
     livenessProbe: httpProbe("/metrics", POSTGRES_METRICS_PORT, 30),
-    readinessProbe: httpProbe("/metrics", POSTGRES_METRICS_PORT, 30),
+    readinessProbe: httpProbe("/metrics", POSTGRES_METRICS_PORT, 5),
     resources: sidecarResources(),
     securityContext: containerSecurity(65534),
   };

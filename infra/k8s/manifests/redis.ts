@@ -101,7 +101,7 @@ export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.Stat
               env: [{ name: "REDIS_ADDR", value: `redis://127.0.0.1:${r.port}` }, secretEnv("REDIS_PASSWORD", REDIS_NAMES.secret, "password")],
               ports: [{ name: "metrics", containerPort: REDIS_METRICS_PORT }],
               livenessProbe: httpProbe("/metrics", REDIS_METRICS_PORT, 30),
-              readinessProbe: httpProbe("/metrics", REDIS_METRICS_PORT, 30),
+              readinessProbe: httpProbe("/metrics", REDIS_METRICS_PORT, 5),
               resources: sidecarResources(),
               securityContext: containerSecurity(59000),
             },
