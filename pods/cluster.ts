@@ -84,9 +84,11 @@ export class Cluster extends EventEmitter {
     if (this.opts.handleSignals ?? true) {
       for (const sig of ["SIGINT", "SIGTERM"] as const) {
         const h = () => {
+          // Counted now, while the other handlers of this signal are still registered.
+          const others = process.listenerCount(sig) > 0;
           this.log(`${sig}: stopping every pod as the kubelet would`);
           // Re-raised once stopped when nobody else handles it, so the process ends as the signal meant.
-          void this.stop().finally(() => process.listenerCount(sig) === 0 && process.kill(process.pid, sig));
+          void this.stop().finally(() => others || process.kill(process.pid, sig));
         };
         process.once(sig, h);
         this.signalHandlers.push([sig, h]);

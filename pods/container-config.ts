@@ -97,7 +97,7 @@ export function containerConfig(c: Container, standIn: StandIn, pod: PodContext)
     argv,
     workingDir,
     relied,
-    stopSignal: standIn.stopSignal,
+    stopSignal: (c.lifecycle?.stopSignal as NodeJS.Signals | undefined) ?? standIn.stopSignal,
     rootfs: {
       hide: pod.hide,
       dirs: standIn.dirs,

@@ -133,7 +133,8 @@ export interface Container {
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   startupProbe?: Probe;
-  lifecycle?: { preStop?: LifecycleHandler; postStart?: LifecycleHandler };
+  /** `stopSignal` (Kubernetes 1.33, ContainerStopSignals) replaces the image's STOPSIGNAL. */
+  lifecycle?: { preStop?: LifecycleHandler; postStart?: LifecycleHandler; stopSignal?: string };
   securityContext?: SecurityContext;
   volumeMounts?: VolumeMount[];
   /** On an init container, `Always` makes it a sidecar (not supported: refused). */

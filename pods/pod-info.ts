@@ -15,7 +15,10 @@ export interface ContainerInfo {
   running: boolean;
   ready: boolean;
   restarts: number;
-  /** From the start of the pod's termination to this container's exit. */
+  /**
+   * From the start of the pod's termination to this container's exit; with `killed`, only for a container
+   * that was running when the termination began (not for a completed init container, nor one waiting in back-off).
+   */
   exitSeconds?: number;
   exitCode?: number;
   signal?: string | null;

@@ -5,7 +5,7 @@
  * - a tmpfs holding an overlay's upper and work dirs over `/` (this machine's root stands in for the
  *   image's layers; writes go to the tmpfs and vanish with the container);
  * - the run's own folders hidden, the image's directories and files (/etc/passwd, /etc/hosts, ...) made;
- * - /proc of the new PID namespace, /dev, a private /dev/shm, /sys read-only;
+ * - /proc of the new PID namespace, a /dev of its own, /sys read-only, an empty /tmp;
  * - each mount bound at its target (mount targets resolved inside the root, never through a symlink to
  *   this machine's paths: runc's securejoin), read-only where asked, parents before children;
  * - the root remounted read-only for readOnlyRootFilesystem;
@@ -130,9 +130,10 @@ export function setupScript(spec: RootfsSpec): string {
     ...spec.dirs.flatMap((d) => [`mkdir -p ${at(d.path)}`, `chown ${d.uid}:${d.gid} ${at(d.path)}`, `chmod ${d.mode.toString(8)} ${at(d.path)}`]),
     ...spec.files.flatMap((f) => [`mkdir -p "$(dirname ${at(f.path)})"`, `printf %s ${shq(f.content)} > ${at(f.path)}`, `chmod ${f.mode.toString(8)} ${at(f.path)}`]),
     `mount -t proc -o nosuid,nodev,noexec proc ${R}/proc`,
-    `mount --rbind /dev ${R}/dev`,
-    ...(spec.shmFromVolume ? [] : [`mount -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=64m shm ${R}/dev/shm`]),
+    ...devScript(spec.shmFromVolume),
     `mount -t sysfs -o ro,nosuid,nodev,noexec sysfs ${R}/sys`,
+    // An image's /tmp is empty: the node's own /tmp (and whatever it holds) is not the container's.
+    `mount -t tmpfs -o ${spec.readOnlyRoot ? "ro," : ""}nosuid,nodev,mode=1777 tmp ${R}/tmp`,
     // bind SOURCE TARGET ro|rw: the target made as a directory or an empty file, whichever the source is.
     'bind() { if [ -d "$1" ]; then mkdir -p "$R$2"; else mkdir -p "$(dirname "$R$2")"; [ -e "$R$2" ] || : > "$R$2"; fi',
     '  mount --bind "$1" "$R$2"; if [ "$3" = ro ]; then mount -o remount,bind,ro "$R$2"; fi; }',
@@ -151,6 +152,25 @@ export function setupScript(spec: RootfsSpec): string {
     ["exec chroot", R, "/usr/bin/env -i -C", shq(spec.workingDir), ...spec.env.map(([k, v]) => shq(`${k}=${v}`)), "/usr/bin/setpriv", ...setprivArgs(spec.identity), "--", ...spec.argv.map(shq)].join(" "),
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * /dev as runc makes it (libcontainer/rootfs_linux.go: a tmpfs, the default device nodes bound from the
+ * node, a private devpts, /dev/shm, mqueue, the fd links) plus the kubelet's /dev/termination-log.
+ */
+function devScript(shmFromVolume: boolean): string[] {
+  const D = '"$R/dev"';
+  return [
+    `mount -t tmpfs -o nosuid,strictatime,mode=755,size=65536k dev ${D}`,
+    `for d in null zero full random urandom tty; do : > "$R/dev/$d"; mount --bind "/dev/$d" "$R/dev/$d"; done`,
+    `mkdir "$R/dev/pts" "$R/dev/shm" "$R/dev/mqueue"`,
+    `mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,nosuid,noexec devpts "$R/dev/pts"`,
+    `ln -s pts/ptmx "$R/dev/ptmx"`,
+    `ln -s /proc/self/fd "$R/dev/fd"; ln -s /proc/self/fd/0 "$R/dev/stdin"; ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"`,
+    `mount -t mqueue -o nosuid,nodev,noexec mqueue "$R/dev/mqueue"`,
+    ...(shmFromVolume ? [] : [`mount -t tmpfs -o nosuid,nodev,noexec,mode=1777,size=64m shm "$R/dev/shm"`]),
+    `: > "$R/dev/termination-log"; chmod 666 "$R/dev/termination-log"`,
+  ];
 }
 
 /** runc looks the command up in the container's PATH before starting it; not found is a start error, not an exit. */

@@ -107,7 +107,7 @@ export class ContainerSupervisor {
       this.emit("Warning", "Failed", `Error: ${(err as Error).message}`);
       return "config";
     }
-    if (config.relied.length) this.emit("Warning", "ImageEntrypoint", `relies on the image's ${config.relied.join(" and ")}: ${JSON.stringify(config.argv)}`);
+    if (config.relied.length) this.emit("Warning", "ImageEntrypoint", `container ${this.name} gives no command and relies on the image's ${config.relied.join(" and ")}`);
     const run = this.runs++;
     try {
       this.config = config;
@@ -242,25 +242,30 @@ export class ContainerSupervisor {
     return ok;
   }
 
-  /** killContainer: preStop within the grace, the stop signal, SIGKILL when the grace is spent. Resolves whether SIGKILL was needed. */
-  private async kill(proc: ContainerProcess, graceSeconds: number): Promise<boolean> {
-    let grace = graceSeconds;
+  /**
+   * killContainer: the preStop hook within the grace period, the stop signal, SIGKILL at the grace period
+   * counted from `t0` (the start of the termination), but never sooner than minimumGracePeriodInSeconds
+   * after the signal, so a preStop that used the whole grace leaves 2 s. The kubelet subtracts the hook's
+   * time in whole seconds (int64(time.Since(start).Seconds())), so on a cluster SIGKILL can come up to a
+   * second later than here. Resolves whether SIGKILL was needed.
+   */
+  private async kill(proc: ContainerProcess, graceSeconds: number, t0 = Date.now()): Promise<boolean> {
+    const deadline = t0 + graceSeconds * 1000;
     const preStop = this.spec.lifecycle?.preStop;
-    if (preStop && grace > 0 && proc.running) {
-      const start = Date.now();
-      this.emit("Normal", "PreStop", `Running the preStop hook of ${this.name} (grace ${grace}s)`);
+    if (preStop && graceSeconds > 0 && proc.running) {
+      const budget = Math.max(0, deadline - Date.now());
+      this.emit("Normal", "PreStop", `Running the preStop hook of ${this.name} (grace ${graceSeconds}s)`);
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.runHandler(preStop, grace * 1000, proc), new Promise((r) => (timer = setTimeout(r, grace * 1000))), proc.exited]);
+      await Promise.race([this.runHandler(preStop, budget, proc), new Promise((r) => (timer = setTimeout(r, budget))), proc.exited]);
       clearTimeout(timer);
-      grace -= Math.floor((Date.now() - start) / 1000); // int64(time.Since(start).Seconds())
     }
     if (!proc.running) return false;
-    grace = Math.max(grace, MIN_GRACE_SECONDS);
+    const killAt = Math.max(deadline, Date.now() + MIN_GRACE_SECONDS * 1000);
     const signal = this.config?.stopSignal ?? "SIGTERM";
-    this.emit("Normal", "Killing", `Stopping container ${this.name} with ${signal}, SIGKILL after ${grace}s`);
+    this.emit("Normal", "Killing", `Stopping container ${this.name} with ${signal}, SIGKILL in ${((killAt - Date.now()) / 1000).toFixed(1)}s`);
     proc.signal(signal);
     let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([proc.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), grace * 1000)))]);
+    const exited = await Promise.race([proc.exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), killAt - Date.now())))]);
     clearTimeout(timer);
     if (exited) return false;
     await proc.kill();
@@ -275,7 +280,7 @@ export class ContainerSupervisor {
     this.stopProbes("but-readiness");
     const proc = this.proc;
     if (!proc?.running) return;
-    const killed = await this.kill(proc, graceSeconds);
+    const killed = await this.kill(proc, graceSeconds, t0);
     const status = await proc.exited;
     this.stopProbes("all");
     this.termination = { exitSeconds: (status.at - t0) / 1000, exitCode: status.exitCode, signal: status.signal, killed };

@@ -6,7 +6,7 @@
  * name once the old one is gone). Each `reconcile()` is one sync of the controller, run on every pod
  * event.
  */
-import { ManifestError } from "./errors.ts";
+import { ClusterStoppedError, ManifestError } from "./errors.ts";
 import type { KObject, PodSpec, PodTemplate, Volume } from "./k8s.ts";
 import type { Pod } from "./pod.ts";
 import { randomSuffix, resolveFenceposts, rollingStep, templateHash } from "./rollout.ts";
@@ -73,7 +73,7 @@ export abstract class Controller {
   protected waitUntil(done: () => boolean): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (this.stopped) return reject(new ManifestError(`${this.kind} ${this.name}: stopped during a rollout`));
+        if (this.stopped) return reject(new ClusterStoppedError(`${this.kind} ${this.name}: the cluster stopped during a rollout`));
         this.reconcile();
         if (done()) resolve();
         else this.onceChanged(check);

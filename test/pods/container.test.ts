@@ -66,6 +66,17 @@ describe.skipIf(!IS_ROOT)("a container run by the pod runner", () => {
     expect(r.stdout).toMatch(/work=0/);
   });
 
+  it("has a /dev of its own (devices, shm, termination-log) and an image-like empty /tmp, read-only with the root", async () => {
+    const r = await sh("ls /dev | tr '\\n' ' '; echo; echo done > /dev/termination-log && cat /dev/termination-log; ls -A /tmp | wc -l; touch /tmp/x 2>&1; head -c 4 /dev/zero | wc -c");
+    const [dev, written, tmpCount, tmpWrite, zero] = r.stdout.trim().split("\n");
+    for (const d of ["null", "zero", "urandom", "pts", "shm", "mqueue", "fd", "termination-log"]) expect(dev!.split(" ")).toContain(d);
+    expect(dev!.split(" ")).not.toContain("sda");
+    expect(written).toBe("done");
+    expect(tmpCount).toBe("0");
+    expect(tmpWrite).toMatch(/Read-only file system/);
+    expect(zero).toBe("4");
+  });
+
   it("runs as the requested uid and gid with fsGroup and supplementalGroups, no capabilities, no new privileges", async () => {
     const r = await sh("id -u; id -g; id -G; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; stat -c '%a %g' /work");
     const [uid, gid, groups, capEff, capBnd, nnp, workMode] = r.stdout.trim().split("\n");

@@ -1,6 +1,7 @@
 /**
- * A runner for test/pods/orphans.test.ts to SIGKILL: starts a cluster of two pods, prints their
- * containers' PID 1s, network namespaces and run folder as one JSON line, then waits to be killed.
+ * A runner for test/pods/orphans.test.ts to kill: starts a cluster of two pods, prints their containers'
+ * PID 1s, network namespaces and run folder as one JSON line, then waits. With `--signals` the cluster
+ * handles SIGINT/SIGTERM itself, as `npm run pods` does.
  */
 import { Cluster } from "../../pods/cluster.ts";
 import { TestNetwork } from "./fake-network.ts";
@@ -16,7 +17,7 @@ const cluster = await Cluster.start({
   runDir: join(dir, "run"),
   network,
   standIns: testStandIns(),
-  handleSignals: false,
+  handleSignals: process.argv.includes("--signals"),
 });
 await cluster.waitReady(20_000);
 const pids = cluster.pods().flatMap((p) => p.containers.map((c) => c.pid));
