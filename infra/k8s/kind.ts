@@ -24,7 +24,12 @@ export const KIND = {
   registryHostPort: 5391,
   /** Port inside the registry container (the registry image's own). */
   registryPort: 5000,
-  /** Pinned: the registry the kind guide uses. */
+  /**
+   * The kind guide's `registry:2`, pinned to its last patch release: docker-library/official-images
+   * `library/registry` gained `2.8.3` in d899d15 ("Update registry to v2.8.3 release"); the file later
+   * moved to 3.x (25ebf49 dropped the Alpine 3.18 builds), but published tags stay pullable. Kept on 2.x
+   * because the guide's setup (port 5000, /etc/docker/registry) is what the nodes' hosts.toml assumes.
+   */
   registryImage: "registry:2.8.3",
 } as const;
 
