@@ -42,7 +42,7 @@ describe("PgBouncer with the rendered pgbouncer.ini and userlist.txt", () => {
   const stack = useStack({
     overrides: {
       postgres: { maxConnections: MAX_CONNECTIONS, superuserReservedConnections: 3, headroomConnections: 5 },
-      pgbouncer: { replicas: 1, defaultPoolSize: 20, minPoolSize: 2, reservePoolSize: 5, maxClientConn: 1000 },
+      pgbouncer: { replicas: 1, defaultPoolSize: 10, minPoolSize: 2, reservePoolSize: 5, maxClientConn: 1000 },
     },
   });
 
