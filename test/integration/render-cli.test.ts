@@ -1,8 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { REDACTED } from "../../infra/k8s/manifests/index.ts";
 import { PROJECT_DIR } from "../../local/stack.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "pooling-render-"));
@@ -25,12 +27,32 @@ describe("npm run render", () => {
     expect(manifests.length).toBeGreaterThan(10);
   });
 
+  const secretsOf = (k8sDir: string) =>
+    readdirSync(k8sDir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith(".yaml"))
+      .map((f) => ({ file: join(k8sDir, f), object: parse(readFileSync(join(k8sDir, f), "utf8")) as { kind: string; stringData?: Record<string, string> } }))
+      .filter((m) => m.object.kind === "Secret");
+
   it("redacts every Secret value in the written manifests", () => {
-    const k8sDir = join(dir, "dev", "k8s");
-    const files = readdirSync(k8sDir, { recursive: true }).map(String).filter((f) => f.endsWith(".yaml"));
-    const secrets = files.map((f) => readFileSync(join(k8sDir, f), "utf8")).filter((t) => /^kind: Secret$/m.test(t));
+    const secrets = secretsOf(join(dir, "dev", "k8s"));
     expect(secrets.length).toBeGreaterThan(0);
-    for (const text of secrets) expect(text).not.toMatch(/SCRAM-SHA-256\$|requirepass "[A-Za-z0-9_-]{16,}"|postgres:\/\/[^:\s]+:[A-Za-z0-9_-]{16,}@/);
+    for (const s of secrets) for (const v of Object.values(s.object.stringData ?? {})) expect(v, s.file).toBe(REDACTED);
+  });
+
+  it("writes the generated values into the Secrets with --with-secrets, readable by the owner only, for the pod runner", () => {
+    const out = join(dir, "with-secrets");
+    const r = render(["--stack", "dev", "--out", out, "--with-secrets"]);
+    expect(r.status, r.stderr).toBe(0);
+    const secrets = secretsOf(join(out, "k8s"));
+    const userlist = readFileSync(join(out, "userlist.txt"), "utf8");
+    const pgbouncer = secrets.find((s) => s.file.endsWith("pgbouncer/secret.yaml"))!;
+    // The Secret holds the very userlist the render wrote beside it: one generation of secrets for both.
+    expect(pgbouncer.object.stringData!["userlist.txt"]).toBe(userlist);
+    for (const s of secrets) {
+      for (const v of Object.values(s.object.stringData ?? {})) expect(v, s.file).not.toBe(REDACTED);
+      expect(statSync(s.file).mode & 0o777, s.file).toBe(0o600);
+    }
   });
 
   it("refuses an invalid stack file with every problem on stderr and writes nothing", () => {
