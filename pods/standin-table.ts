@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { DEFAULT_PATH } from "./env.ts";
 import { buildProbeApp, probeAppDir, probeBuildKey } from "./probe-build.ts";
 import type { StandIn, StandInEntry } from "./standins.ts";
@@ -129,7 +129,7 @@ async function probe(projectDir: string, cacheDir: string, log?: (line: string) 
   return {
     pattern,
     standIn: {
-      description: `Node.js ${version} (${node}) with app-probe built as app-probe/Dockerfile builds it (${app})`,
+      description: `Node.js ${version} (${node}) with app-probe built as app-probe/Dockerfile builds it (${relative(projectDir, app)})`,
       version,
       env: { PATH: DEFAULT_PATH, NODE_VERSION: version, NODE_ENV: "production" },
       users: [ROOT, { name: "node", uid: 1000, gid: 1000, home: "/home/node", shell: "/bin/bash" }],
