@@ -67,6 +67,13 @@ export default tseslint.config(
     },
   },
   {
+    // The pod runner takes the render CLI's output as data: nothing of infra/, Pulumi or the local stack.
+    files: ["pods/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["@pulumi/*", "**/infra/*", "**/infra/**", "**/local/*"] }],
+    },
+  },
+  {
     files: ["app-probe/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: ["../infra/*", "../../infra/*", "../local/*", "../../local/*", "../bench/*", "../../bench/*"] }],
