@@ -12,7 +12,7 @@ import { prismaAdapterOptions } from "../../infra/k8s/manifests/urls.ts";
 import { openDatabase, type Database } from "../../examples/prisma/src/db.ts";
 import { applySchema } from "../../examples/prisma/src/schema.ts";
 import { profile, publish, publishChecked, signUp } from "../../examples/prisma/src/users.ts";
-import { query, useStack } from "./fixture.ts";
+import { query, useStack, waitFor } from "./fixture.ts";
 
 const USERS = 300;
 const ROUNDS = 3;
@@ -156,6 +156,35 @@ describe("the Prisma 7 example through PgBouncer", () => {
       expect(db.pool.options).toMatchObject({ max: 15, connectionTimeoutMillis: 10_000, idleTimeoutMillis: options.idleTimeoutMillis });
       await expect(db.prisma.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one`).resolves.toEqual([{ one: 1 }]);
     } finally {
+      await db.close();
+    }
+  });
+
+  it("lets a transaction wait for a pooled connection up to the pool's acquire timeout, past Prisma's 2 s default", async () => {
+    const s = stack();
+    const options = prismaAdapterOptions(s.config);
+    const db = openDatabase(s.pgbouncer.url, options);
+    const held = await Promise.all(Array.from({ length: options.max }, () => db.pool.connect()));
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const c of held) c.release();
+    };
+    // Every connection is taken for 2.5 s: longer than Prisma's default maxWait, shorter than the pool's timeout.
+    const holdMs = 2_500;
+    const started = Date.now();
+    const timer = setTimeout(release, holdMs);
+    try {
+      // Two statements: Prisma runs a batch of one without a transaction.
+      const one = () => db.prisma.$queryRaw<Array<{ one: number }>>`SELECT 1 AS one`;
+      const tx = db.prisma.$transaction([one(), one()]);
+      await waitFor("the transaction to queue for a connection", async () => (db.pool.waitingCount > 0 ? true : undefined));
+      await expect(tx).resolves.toEqual([[{ one: 1 }], [{ one: 1 }]]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(holdMs);
+    } finally {
+      clearTimeout(timer);
+      release();
       await db.close();
     }
   });

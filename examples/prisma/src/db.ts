@@ -37,7 +37,10 @@ export function openDatabase(connectionString: string, options: AdapterPoolOptio
   // No statementNameGenerator: the adapter then uses unnamed statements, which PgBouncer's transaction
   // mode passes through on every version (named ones need max_prepared_statements, PgBouncer 1.21+).
   const adapter = new PrismaPg(pool, { disposeExternalPool: false });
-  const prisma = new PrismaClient({ adapter });
+  // Prisma starts a transaction (batch or interactive) by taking a connection from this pool, and by
+  // default gives up after 2 s, well before the pool's own acquire timeout: under load that fails
+  // transactions the pool would have served. The budget's timeout bounds both.
+  const prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: options.connectionTimeoutMillis } });
   let closing: Promise<void> | undefined;
   return {
     prisma,
