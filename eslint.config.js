@@ -67,16 +67,16 @@ export default tseslint.config(
     },
   },
   {
+    files: ["app-probe/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["../infra/*", "../../infra/*", "../local/*", "../../local/*", "../bench/*", "../../bench/*"] }],
+    },
+  },
+  {
     // An example ships alone: it takes the stack's outputs as values, never the code that makes them.
     files: ["examples/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: ["**/infra/*", "**/local/*", "**/bench/*", "**/app-probe/*"] }],
-    },
-  },
-  {
-    files: ["app-probe/**/*.ts"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: ["../infra/*", "../../infra/*", "../local/*", "../../local/*", "../bench/*", "../../bench/*"] }],
     },
   },
 );
