@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "**/dist/", ".local/", "bench/out/", "coverage/"] },
+  { ignores: ["node_modules/", "**/dist/", ".local/", "bench/out/", "coverage/", "examples/*/src/generated/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -77,6 +77,13 @@ export default tseslint.config(
     files: ["app-probe/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: ["../infra/*", "../../infra/*", "../local/*", "../../local/*", "../bench/*", "../../bench/*"] }],
+    },
+  },
+  {
+    // An example ships alone: it takes the stack's outputs as values, never the code that makes them.
+    files: ["examples/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["**/infra/*", "**/local/*", "**/bench/*", "**/app-probe/*"] }],
     },
   },
 );

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { connectionBudget as budgetOf } from "./config/index.ts";
 import { loadPulumiStackConfig } from "./config/pulumi.ts";
 import { KIND } from "./k8s/kind.ts";
-import { directUrl as directUrlOf, prismaDatabaseUrl, redisUrl as redisUrlOf } from "./k8s/manifests/index.ts";
+import { directUrl as directUrlOf, pooledUrl as pooledUrlOf, prismaAdapterOptions as adapterOptionsOf, prismaDatabaseUrl, redisUrl as redisUrlOf } from "./k8s/manifests/index.ts";
 import { StackNamespace } from "./k8s/namespace.ts";
 import { NetworkPolicies } from "./k8s/network-policies.ts";
 import { PgBouncer } from "./k8s/pgbouncer.ts";
@@ -43,9 +43,16 @@ const registry = new LocalRegistry("kind-registry", {}, opts);
 const probe = new ProbeApp("probe", { config: cfg, secrets, registry, buildContext: join(projectDir, "app-probe"), dependsOn: [ns, pgbouncer, redis] }, opts);
 
 export const namespace = ns.name;
-/** Pooled through PgBouncer, Prisma-ready (`pgbouncer=true`, the probe's pool bound and timeout). */
+// Which output each Prisma generation uses (README, "Prisma"). Both get the pool bound and acquire timeout
+// the connection budget counted for one app instance (pooling:probe.postgresPoolMax and
+// pooling:probe.postgresConnectionTimeout), from the same function.
+/** Prisma 6 and older: `url`, pooled through PgBouncer with `pgbouncer=true&connection_limit=N&pool_timeout=T`. */
 export const databaseUrl = pulumi.secret(secrets.apply((s) => prismaDatabaseUrl(cfg, s)));
-/** Straight to PostgreSQL, for migrations (Prisma's `directUrl`). */
+/** Prisma 7 (and any node-postgres Pool): the pooled URL with no query parameters, given to `@prisma/adapter-pg`. */
+export const pooledUrl = pulumi.secret(secrets.apply((s) => pooledUrlOf(cfg, s)));
+/** Prisma 7: the node-postgres Pool options `@prisma/adapter-pg` gets next to `pooledUrl` (`max`, timeouts). */
+export const prismaAdapterOptions = adapterOptionsOf(cfg);
+/** Straight to PostgreSQL, for schema changes (Prisma's `directUrl`; Prisma 7's `prisma.config.ts` datasource). */
 export const directUrl = pulumi.secret(secrets.apply((s) => directUrlOf(cfg, s)));
 export const redisUrl = pulumi.secret(secrets.apply((s) => redisUrlOf(cfg, s)));
 export const probeUrl = pulumi.interpolate`kubectl --context ${KIND.context} -n ${namespace} port-forward svc/${probe.service.metadata.name} ${cfg.probe.port}:${cfg.probe.port}  # then http://127.0.0.1:${cfg.probe.port}/probe`;

@@ -35,13 +35,21 @@ describe("the program with the dev stack", () => {
   });
 
   it("exports the database and Redis URLs as secrets", async () => {
-    for (const out of [program.databaseUrl, program.directUrl, program.redisUrl]) expect(await pulumi.isSecret(out)).toBe(true);
+    for (const out of [program.databaseUrl, program.pooledUrl, program.directUrl, program.redisUrl]) expect(await pulumi.isSecret(out)).toBe(true);
     const app = mockPassword("pooling-app-password");
     expect(await valueOf(program.databaseUrl)).toBe(
       `postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app?pgbouncer=true&connection_limit=20&pool_timeout=5`,
     );
+    expect(await valueOf(program.pooledUrl)).toBe(`postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app`);
     expect(await valueOf(program.directUrl)).toBe(`postgresql://app:${app}@postgres.pooling.svc.cluster.local:5432/app`);
     expect(await valueOf(program.redisUrl)).toBe(`redis://:${mockPassword("pooling-redis-password")}@redis.pooling.svc.cluster.local:6379`);
+  });
+
+  it("exports Prisma 7's adapter options with the same pool bound and timeout as Prisma 6's query parameters", async () => {
+    expect(program.prismaAdapterOptions).toEqual({ max: 20, connectionTimeoutMillis: 5000, idleTimeoutMillis: 10_000 });
+    const query = new URL(await valueOf(program.databaseUrl)).searchParams;
+    expect(Number(query.get("connection_limit"))).toBe(program.prismaAdapterOptions.max);
+    expect(Number(query.get("pool_timeout")) * 1000).toBe(program.prismaAdapterOptions.connectionTimeoutMillis);
   });
 
   it("exports the port-forward command for the probe", async () => {

@@ -12,17 +12,36 @@ export function pooledUrl(cfg: StackConfig, s: StackSecrets): string {
 }
 
 /**
- * The pooled URL for Prisma: `pgbouncer=true` turns off its named prepared statements, and its own pool
- * gets the probe's bound and acquire timeout (Prisma counts `pool_timeout` in seconds).
+ * The pooled URL for Prisma 6 and older (the Rust query engine): `pgbouncer=true` turns off its named
+ * prepared statements, and its own pool gets the probe's bound and acquire timeout (Prisma counts
+ * `pool_timeout` in seconds). Prisma 7 ignores these parameters: it takes `pooledUrl` and
+ * `prismaAdapterOptions`.
  */
 export function prismaDatabaseUrl(cfg: StackConfig, s: StackSecrets): string {
-  const p = cfg.probe;
+  const { max, connectionTimeoutMillis } = prismaAdapterOptions(cfg);
   const query = new URLSearchParams({
     pgbouncer: "true",
-    connection_limit: String(p.postgresPoolMax),
-    pool_timeout: String(Math.ceil(p.postgresConnectionTimeout / 1000)),
+    connection_limit: String(max),
+    pool_timeout: String(Math.ceil(connectionTimeoutMillis / 1000)),
   });
   return `${pooledUrl(cfg, s)}?${query.toString()}`;
+}
+
+/** node-postgres Pool options: what `@prisma/adapter-pg` (Prisma 7) is given next to `pooledUrl`. */
+export interface PrismaAdapterOptions {
+  max: number;
+  connectionTimeoutMillis: number;
+  idleTimeoutMillis: number;
+}
+
+/**
+ * The pool an application's Prisma 7 client opens to PgBouncer: the bound and timeouts the connection
+ * budget counts for each app instance (`pooling:probe.postgresPoolMax` against `max_client_conn`), the same
+ * ones Prisma 6 gets through `prismaDatabaseUrl`'s query parameters.
+ */
+export function prismaAdapterOptions(cfg: StackConfig): PrismaAdapterOptions {
+  const p = cfg.probe;
+  return { max: p.postgresPoolMax, connectionTimeoutMillis: p.postgresConnectionTimeout, idleTimeoutMillis: p.postgresIdleTimeout };
 }
 
 /** Straight to PostgreSQL, for migrations (Prisma's `directUrl`). */
