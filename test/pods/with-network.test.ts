@@ -47,7 +47,7 @@ describe.skipIf(!IS_ROOT)("the process side with the real pod network", () => {
     });
     const client = pods.find((p) => p.workload === "client")!.name;
     const webPod = pods.find((p) => p.workload === "web")!.name;
-    const curl = () => cluster!.exec(client, "c", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "http://web/"], { timeoutMs: 10_000 });
+    const curl = () => cluster!.exec(client, "c", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "15", "http://web/"], { timeoutMs: 30_000 });
     // Not ready: no endpoint, so the Service refuses.
     expect((await curl()).stdout).not.toBe("200");
     await cluster.exec(webPod, "c", ["touch", "/tmp/ready"]);
@@ -57,7 +57,7 @@ describe.skipIf(!IS_ROOT)("the process side with the real pod network", () => {
     expect(env).toMatch(/^(\d+\.){3}\d+ tcp:\/\/(\d+\.){3}\d+:80$/);
     // The policy admits the client pod on the container port.
     const webIp = cluster.pods().find((p) => p.name === webPod)!.ip;
-    expect((await cluster.exec(client, "c", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", `http://${webIp}:8080/`])).stdout).toBe("200");
+    expect((await cluster.exec(client, "c", ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "15", `http://${webIp}:8080/`], { timeoutMs: 30_000 })).stdout).toBe("200");
     const replaced = waitEvent(cluster, (e) => e.reason === "Scheduled", 10_000, "the replacement web pod");
     await cluster.deletePod(webPod);
     await replaced;
