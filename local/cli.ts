@@ -114,8 +114,9 @@ function main(): void {
     },
     (err: Error) => {
       if (stopping) return;
+      // Every failure is told as a sentence with what to do; a stack trace helps nobody running `npm start`.
       if (err instanceof ConfigError || err instanceof MissingBinaryError) say(err.message);
-      else say(`could not start the stack: ${err.stack ?? err.message}`);
+      else say(`could not start the stack: ${err.message}`);
       process.exit(err instanceof ConfigError ? 2 : 1);
     },
   );

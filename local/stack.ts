@@ -12,6 +12,7 @@ import { probeEnvironment, renderAll, SECRET_FILES, type RenderedFiles, type Run
 import { findBinaries, installedVersions, type Binaries } from "./binaries.ts";
 import { layoutOf, makeDirs, writeAtomic, type Layout } from "./files.ts";
 import { bootstrapApp, initdb } from "./postgres-init.ts";
+import { processRef, reclaimDataDir, removeRunFile, writeRunFile, type RunFile } from "./leftovers.ts";
 import { planReload } from "./reload.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { pgbouncerSpec, postgresSpec, probeSpec, queryOnce, redisSpec, type ProbeState } from "./services.ts";
@@ -127,9 +128,20 @@ class Stack {
           : name === "redis"
             ? redisSpec(this.bins, l, u.redis)
             : probeSpec(PROJECT_DIR, l, this.probeEnv(), this.probeState);
-    const svc = new Service(spec, (m) => this.say(m));
+    const svc = new Service({ ...spec, onSpawn: () => this.recordRun() }, (m) => this.say(m));
     this.services[name] = svc;
     return svc;
+  }
+
+  /** What runs on the data folder, so a later start can stop what a killed run left behind. */
+  private recordRun(): void {
+    const services: RunFile["services"] = {};
+    for (const [name, svc] of Object.entries(this.services)) {
+      const ref = svc?.pid === undefined ? undefined : processRef(svc.pid);
+      if (svc && ref) services[name] = { ...ref, stopSignal: svc.stopSignal };
+    }
+    const cli = processRef(process.pid);
+    if (cli) writeRunFile(this.layout, { cli, services });
   }
 
   private probeEnv(): Record<string, string> {
@@ -241,6 +253,7 @@ class Stack {
     for (const name of ["probe", "pgbouncer", "redis", "postgres"] as const) {
       await this.services[name]?.close();
     }
+    removeRunFile(this.layout);
   }
 
   view(): LocalStack {
@@ -282,6 +295,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     ? parseStackConfig(deepMerge(rawFromStackYaml(readFileSync(configFile, "utf8"), stackName), opts.overrides), { stack: stackName, versions })
     : loadStackFile(configFile, { stack: stackName, versions });
   const layout = layoutOf(resolve(opts.dataDir ?? join(PROJECT_DIR, ".local", stackName)));
+  // Before anything touches the folder (--fresh least of all): nothing of an earlier run may hold it.
+  await reclaimDataDir(layout, say);
   if (opts.fresh) rmSync(layout.dataDir, { recursive: true, force: true });
   const user = serverUser();
   makeDirs(layout, user);
