@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { loadStackFile, rawFromStackYaml, resolveStackFile, stackNameOf } from "../infra/config/file.ts";
 import { checkStackConfig, formatProblem, parseStackConfig, type StackConfig } from "../infra/config/index.ts";
 import { probeEnvironment, renderAll, SECRET_FILES, type RenderedFiles, type Runtime, type StackSecrets } from "../infra/render/index.ts";
+import { postgresUrl, redisUrl } from "../infra/render/urls.ts";
 import { findBinaries, installedVersions, type Binaries } from "./binaries.ts";
 import { layoutOf, makeDirs, writeAtomic, type Layout } from "./files.ts";
 import { bootstrapApp, initdb } from "./postgres-init.ts";
@@ -69,8 +70,7 @@ function deepMerge(a: unknown, b: unknown): unknown {
   return b;
 }
 
-const url = (user: string, password: string, port: number, db: string) =>
-  `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+const url = (user: string, password: string, port: number, db: string) => postgresUrl(user, password, "127.0.0.1", port, db);
 
 class Stack {
   readonly services = {} as Record<ServiceName, Service | undefined>;
@@ -101,7 +101,7 @@ class Stack {
       pooled: url(c.postgres.user, s.app.password, rt.pgbouncer.listenPort!, c.postgres.database),
       admin: url(c.pgbouncer.adminUser, s.pgbouncerAdmin.password, rt.pgbouncer.listenPort!, "pgbouncer"),
       stats: url(c.pgbouncer.statsUser, s.pgbouncerStats.password, rt.pgbouncer.listenPort!, "pgbouncer"),
-      redis: `redis://:${encodeURIComponent(s.redisPassword)}@127.0.0.1:${rt.redis.port}`,
+      redis: redisUrl(s.redisPassword, "127.0.0.1", rt.redis.port!),
     };
   }
 

@@ -41,7 +41,7 @@ describe("the program with the dev stack", () => {
       `postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app?pgbouncer=true&connection_limit=20&pool_timeout=5`,
     );
     expect(await valueOf(program.directUrl)).toBe(`postgresql://app:${app}@postgres.pooling.svc.cluster.local:5432/app`);
-    expect(await valueOf(program.redisUrl)).toBe(`redis://:${mockPassword("pooling-redis-password")}@redis.pooling.svc.cluster.local:6379`);
+    expect(await valueOf(program.redisUrl)).toBe(`redis://default:${mockPassword("pooling-redis-password")}@redis.pooling.svc.cluster.local:6379`);
   });
 
   it("exports the port-forward command for the probe", async () => {
