@@ -18,7 +18,7 @@ import { planReload } from "./reload.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { pgbouncerSpec, postgresSpec, probeSpec, queryOnce, redisSpec, type ProbeState } from "./services.ts";
 import { Service, type Log } from "./supervisor.ts";
-import { distinctFreePorts, logSizesOf, portWasTaken } from "./ports.ts";
+import { choosePorts, logSizesOf, portWasTaken } from "./ports.ts";
 import { serverUser, type RunAs } from "./system.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -37,6 +37,11 @@ export interface LocalStackOptions {
   probe?: boolean;
   /** Re-validate and apply the stack file when it changes. */
   watch?: boolean;
+  /**
+   * Every server on a fresh free port instead of the stack file's ports: for tests and several stacks
+   * side by side. Without it the stack file's ports are used, a taken one moved (and said so).
+   */
+  freePorts?: boolean;
   /** Install missing binaries with apt when root on Debian/Ubuntu (default true). */
   installMissing?: boolean;
   log?: Log;
@@ -49,7 +54,7 @@ export interface LocalStack {
   postgres: { url: string; appUrl: string; pid: number; port: number };
   pgbouncer: { url: string; adminUrl: string; statsUrl: string; pid: number; port: number };
   redis: { url: string; pid: number; port: number };
-  probe?: { url: string; pid: number };
+  probe?: { url: string; pid: number; port: number };
   dataDir: string;
   services: Record<ServiceName, Service | undefined>;
   /** Re-reads the stack file and applies what changed; invalid config keeps the old one running. */
@@ -90,6 +95,7 @@ class Stack {
     readonly user: RunAs | undefined,
     readonly secrets: StackSecrets,
     readonly runtime: Runtime,
+    private readonly probePort: number,
     private readonly say: Log,
   ) {}
 
@@ -152,7 +158,7 @@ class Stack {
       pgbouncerStatsUrl: u.stats,
       redisUrl: u.redis,
       host: "127.0.0.1",
-      port: 0,
+      port: this.probePort,
     });
   }
 
@@ -270,7 +276,7 @@ class Stack {
       postgres: { url: u.superuser, appUrl: u.appDirect, get pid() { return pid("postgres"); }, port: this.runtime.postgres.port },
       pgbouncer: { url: u.pooled, adminUrl: u.admin, statsUrl: u.stats, get pid() { return pid("pgbouncer"); }, port: this.runtime.pgbouncer.listenPort! },
       redis: { url: u.redis, get pid() { return pid("redis"); }, port: this.runtime.redis.port! },
-      ...(this.opts.probe ? { probe: { get url() { return probeUrl(); }, get pid() { return pid("probe"); } } } : {}),
+      ...(this.opts.probe ? { probe: { get url() { return probeUrl(); }, get pid() { return pid("probe"); }, port: this.probePort } } : {}),
       dataDir: this.layout.dataDir,
       services: this.services,
       reloadConfig: () => this.reloadConfig(),
@@ -302,23 +308,25 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   makeDirs(layout, user);
   const secrets = loadOrCreateSecrets(layout.secretsFile);
   // A free port is only free until someone binds it: another stack starting at the same moment may
-  // take one first. Then start over on new ports rather than fail.
+  // take one first. Then start over (a stack-file port now taken is moved) rather than fail.
   for (let attempt = 1; ; attempt++) {
-    const [pgPort, pbPort, redisPort] = await distinctFreePorts(3);
+    const { ports, moved } = await choosePorts(config, { free: opts.freePorts ?? false });
+    for (const m of moved) say(m);
+    const { postgres: pgPort, pgbouncer: pbPort, redis: redisPort } = ports;
     const runtime: Runtime = {
-      postgres: { listenAddresses: "127.0.0.1", port: pgPort!, unixSocketDir: "", hbaFile: join(layout.confDir, "pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
-      pgbouncer: { listenAddr: "127.0.0.1", listenPort: pbPort!, serverHost: "127.0.0.1", serverPort: pgPort!, authFile: join(layout.confDir, "userlist.txt"), hbaFile: join(layout.confDir, "pgbouncer_hba.conf"), clientNetworks: ["127.0.0.0/8"], unixSocketDir: "" },
-      redis: { bind: "127.0.0.1", port: redisPort!, dir: layout.redisDir, authFile: join(layout.confDir, "redis-auth.conf") },
+      postgres: { listenAddresses: "127.0.0.1", port: pgPort, unixSocketDir: "", hbaFile: join(layout.confDir, "pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
+      pgbouncer: { listenAddr: "127.0.0.1", listenPort: pbPort, serverHost: "127.0.0.1", serverPort: pgPort, authFile: join(layout.confDir, "userlist.txt"), hbaFile: join(layout.confDir, "pgbouncer_hba.conf"), clientNetworks: ["127.0.0.0/8"], unixSocketDir: "" },
+      redis: { bind: "127.0.0.1", port: redisPort, dir: layout.redisDir, authFile: join(layout.confDir, "redis-auth.conf") },
     };
     const logSizes = logSizesOf(layout);
-    const stack = new Stack(stackName, configFile, config, opts, bins, layout, user, secrets, runtime, say);
+    const stack = new Stack(stackName, configFile, config, opts, bins, layout, user, secrets, runtime, ports.probe, say);
     try {
       await stack.start();
       return stack.view();
     } catch (err) {
       await stack.stop();
       if (attempt < 3 && portWasTaken(layout, logSizes)) {
-        say("a port was taken by another process meanwhile; starting again on new ports");
+        say("a port was taken by another process meanwhile; starting again");
         continue;
       }
       throw err;

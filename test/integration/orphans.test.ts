@@ -39,7 +39,7 @@ interface Info {
 
 /** `npm start --silent -- ...` in its own process group, as `timeout`, CI runners and IDE task runners run it. */
 function npmStart(args: string[]) {
-  const child = spawn("npm", ["start", "--silent", "--", ...args], { cwd: PROJECT_DIR, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("npm", ["start", "--silent", "--", "--free-ports", ...args], { cwd: PROJECT_DIR, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   started.add(child.pid!);
   let stdout = "";
   let stderr = "";
@@ -90,7 +90,7 @@ describe("no server outlives the CLI", () => {
 
   it("stops a PostgreSQL an earlier run left on its data folder, and starts", async () => {
     const dataDir = join(dir, "leftover");
-    const first = await startLocalStack({ dataDir, fresh: true, installMissing: false });
+    const first = await startLocalStack({ dataDir, fresh: true, freePorts: true, installMissing: false });
     await first.stop();
     const l = layoutOf(dataDir);
     const user = serverUser();

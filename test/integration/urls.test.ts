@@ -55,7 +55,7 @@ const URLS = /\b(?:postgres(?:ql)?|redis):\/\/\S+/g;
 
 /** `npm start` (no probe) until it is ready; the stdout it printed, and how to stop it. */
 async function startCli(args: string[], readyWhen: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_DIR, "local", "cli.ts"), "--no-probe", "--data-dir", join(dir, "cli"), ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_DIR, "local", "cli.ts"), "--no-probe", "--free-ports", "--data-dir", join(dir, "cli"), ...args], {
     cwd: PROJECT_DIR,
     stdio: ["ignore", "pipe", "ignore"],
   });
@@ -103,7 +103,7 @@ describe("the URLs npm start prints", () => {
 describe("the URLs the Kubernetes stack exports", () => {
   let stack: LocalStack | undefined;
   beforeAll(async () => {
-    stack = await startLocalStack({ dataDir: join(dir, "k8s"), fresh: true, installMissing: false });
+    stack = await startLocalStack({ dataDir: join(dir, "k8s"), fresh: true, freePorts: true, installMissing: false });
   });
   afterAll(async () => {
     await stack?.stop();
