@@ -37,6 +37,12 @@ describe("the stack under faults, with steady load through the probe", () => {
     },
   );
 
+  it("PostgreSQL fast shutdown: requests fail for at most PostgreSQL's own restart time + 2 s", () => {
+    const r = byName("PostgreSQL fast shutdown");
+    expect(r.postgresRestartMs, JSON.stringify(r)).toBeGreaterThan(0);
+    expect(r.errorWindowMs, JSON.stringify(r)).toBeLessThanOrEqual(r.postgresRestartMs! + 2000);
+  });
+
   it.each(["PostgreSQL fast shutdown", "PostgreSQL frozen"])("%s: /readyz reports the outage", (name) => {
     expect(byName(name).readinessNoticed).toBe(true);
   });

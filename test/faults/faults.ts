@@ -12,6 +12,13 @@ export interface FaultContext {
   stack: LocalStack;
   stackFile: string;
   say: (m: string) => void;
+  /** What the fault measured of the servers themselves, for the report. */
+  measured: Measured;
+}
+
+export interface Measured {
+  /** From the signal that stopped PostgreSQL until it accepted connections again. */
+  postgresRestartMs?: number;
 }
 
 export interface Fault {
@@ -71,9 +78,12 @@ export const FAULTS: Fault[] = [
   {
     name: "PostgreSQL fast shutdown and restart",
     outage: true,
-    async apply({ stack }) {
+    async apply({ stack, measured }) {
       const pid = stack.postgres.pid;
+      const t0 = Date.now();
+      // Resolves once PostgreSQL answers a query again (polled every 100 ms, so at most that much late).
       await stack.services.postgres!.restart();
+      measured.postgresRestartMs = Date.now() - t0;
       return [`pid ${pid} → ${stack.postgres.pid}`];
     },
   },

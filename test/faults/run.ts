@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { connectionBudget } from "../../infra/config/index.ts";
 import type { LocalStack } from "../../local/stack.ts";
-import { FAULTS, type Fault } from "./faults.ts";
+import { FAULTS, type Fault, type Measured } from "./faults.ts";
 import { ProbeLoad, ReadyWatch, type Ack } from "./load.ts";
 
 export interface FaultResult {
@@ -22,6 +22,8 @@ export interface FaultResult {
   connectionsLeaked: number;
   acknowledgedWrites: number;
   writesLost: number;
+  /** PostgreSQL's own time to accept connections again, where the fault restarts it. */
+  postgresRestartMs?: number;
   notes: string[];
 }
 
@@ -107,8 +109,9 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
       const watch = new ReadyWatch(probeUrl).start();
       const start = Date.now();
       let notes: string[];
+      const measured: Measured = {};
       try {
-        notes = await fault.apply({ stack, stackFile: opts.stackFile, say });
+        notes = await fault.apply({ stack, stackFile: opts.stackFile, say, measured });
       } finally {
         watch.stop();
       }
@@ -133,6 +136,7 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
         connectionsLeaked: await leakedConnections(stack),
         acknowledgedWrites: acks.length,
         writesLost: await lostWrites(stack, acks),
+        ...measured,
         notes,
       });
       say(`  ${during.requests} requests, ${failures.length} errors, recovered in ${readyAt - restoredAt} ms`);
