@@ -213,8 +213,8 @@ class Stack {
       this.config = after.config;
       this.writeFiles(after.files);
       if (plan.restartPostgres) {
-        await this.services.postgres?.restart();
-        actions.push("postgres restarted");
+        await this.restartPostgresHoldingClients(adminUrl);
+        actions.push("postgres restarted (clients held in PgBouncer: PAUSE, restart, RESUME)");
       }
       if (plan.bootstrap) {
         await bootstrapApp(this.urls.superuser, this.config, this.secrets);
@@ -245,6 +245,28 @@ class Stack {
       this.writeFiles(before.files);
       const done = actions.length > 0 ? ` (already done: ${actions.join("; ")})` : "";
       return { ok: false, problems: [`applying the change failed: ${(err as Error).message}${done}`] };
+    }
+  }
+
+  /**
+   * A restart the stack asks for itself fails no request: PAUSE lets running transactions finish and
+   * closes PgBouncer's server connections, clients then wait in PgBouncer (up to queryWaitTimeout)
+   * while PostgreSQL restarts, and RESUME hands them the new server. RESUME runs whatever happens, or
+   * the clients would wait forever; a PgBouncer that does not answer PAUSE (down itself) is not waited
+   * for.
+   */
+  private async restartPostgresHoldingClients(adminUrl: string): Promise<void> {
+    let paused = false;
+    try {
+      await queryOnce(adminUrl, "PAUSE");
+      paused = true;
+    } catch (err) {
+      this.say(`pgbouncer did not pause (${(err as Error).message}); restarting postgres without holding clients`);
+    }
+    try {
+      await this.services.postgres?.restart();
+    } finally {
+      if (paused) await queryOnce(adminUrl, "RESUME");
     }
   }
 

@@ -64,6 +64,15 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string): Pro
   return (await queryOnce(url, sql)).rows as R[];
 }
 
+/** Edits one value in the stack file, as a user would, and applies it; the actions the stack took. */
+async function editAndApply(stack: LocalStack, stackFile: string, key: string, before: number, after: number): Promise<{ actions: string[] }> {
+  const text = readFileSync(stackFile, "utf8");
+  writeFileSync(stackFile, text.replace(new RegExp(`${key}: ${before}\\b`), `${key}: ${after}`));
+  const result = await stack.reloadConfig();
+  if (!result.ok) throw new Error(`reload refused: ${result.problems.join("; ")}`);
+  return result;
+}
+
 export const FAULTS: Fault[] = [
   {
     name: "PgBouncer killed (SIGKILL) and restarted",
@@ -85,6 +94,20 @@ export const FAULTS: Fault[] = [
       await stack.services.postgres!.restart();
       measured.postgresRestartMs = Date.now() - t0;
       return [`pid ${pid} → ${stack.postgres.pid}`];
+    },
+  },
+  {
+    name: "Planned PostgreSQL restart under load (maxConnections edited)",
+    outage: false,
+    async apply({ stack, stackFile }) {
+      const pid = stack.postgres.pid;
+      const before = stack.config.postgres.maxConnections;
+      const after = before + 10;
+      const result = await editAndApply(stack, stackFile, "maxConnections", before, after);
+      if (stack.postgres.pid === pid) throw new Error(`postgres was not restarted (${result.actions.join(", ")})`);
+      const rows = await query<{ max_connections: string }>(stack.postgres.url, "SHOW max_connections");
+      if (Number(rows[0]!.max_connections) !== after) throw new Error(`max_connections is ${rows[0]!.max_connections}, expected ${after}`);
+      return [`max_connections ${before} → ${after}, pid ${pid} → ${stack.postgres.pid} (${result.actions.join(", ")})`];
     },
   },
   {
@@ -126,10 +149,7 @@ export const FAULTS: Fault[] = [
     async apply({ stack, stackFile }) {
       const before = stack.config.pgbouncer.defaultPoolSize;
       const after = before + 10;
-      const text = readFileSync(stackFile, "utf8");
-      writeFileSync(stackFile, text.replace(new RegExp(`defaultPoolSize: ${before}\\b`), `defaultPoolSize: ${after}`));
-      const result = await stack.reloadConfig();
-      if (!result.ok) throw new Error(`reload refused: ${result.problems.join("; ")}`);
+      const result = await editAndApply(stack, stackFile, "defaultPoolSize", before, after);
       const rows = await query<{ name: string; pool_size: number }>(stack.pgbouncer.adminUrl, "SHOW DATABASES");
       const size = rows.find((r) => r.name === stack.config.postgres.database)?.pool_size;
       if (Number(size) !== after) throw new Error(`SHOW DATABASES pool_size is ${size}, expected ${after}`);

@@ -6,6 +6,8 @@ import { Agent, request } from "undici";
 
 export interface Ack {
   at: number;
+  /** How long the request took, waiting included. */
+  ms: number;
   key: string;
   writeId: string;
   counter: number;
@@ -56,7 +58,7 @@ export class ProbeLoad {
         });
         const body = (await res.body.json()) as ProbeBody;
         if (res.statusCode === 200 && body.pg && body.redis) {
-          this.acks.push({ at, key, writeId: body.pg.writeId, counter: body.pg.counter, redisKey: body.redis.key, redisValue: body.redis.value });
+          this.acks.push({ at, ms: Date.now() - at, key, writeId: body.pg.writeId, counter: body.pg.counter, redisKey: body.redis.key, redisValue: body.redis.value });
         } else {
           this.failures.push({ at, kind: `http ${res.statusCode} ${body.code ?? ""}`.trim() });
           // A failing dependency answers fast; do not spin on it.

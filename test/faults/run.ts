@@ -22,6 +22,8 @@ export interface FaultResult {
   connectionsLeaked: number;
   acknowledgedWrites: number;
   writesLost: number;
+  /** The slowest acknowledged request: how long a client waited at worst. */
+  longestRequestMs: number;
   /** PostgreSQL's own time to accept connections again, where the fault restarts it. */
   postgresRestartMs?: number;
   notes: string[];
@@ -136,6 +138,8 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
         connectionsLeaked: await leakedConnections(stack),
         acknowledgedWrites: acks.length,
         writesLost: await lostWrites(stack, acks),
+        // Requests that overlap the fault, also those sent just before it that it held up.
+        longestRequestMs: Math.max(0, ...load.acks.filter((a) => a.at + a.ms >= start && a.at <= end).map((a) => a.ms)),
         ...measured,
         notes,
       });
