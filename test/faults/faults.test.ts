@@ -60,10 +60,10 @@ describe("the stack under faults, with steady load through the probe", () => {
     expect(r.errorKinds).toEqual({});
   });
 
-  it("leaks no server connection and loses no acknowledged write in any fault", () => {
+  it("leaks no server connection, loses no acknowledged write and applies none twice in any fault", () => {
     expect(results).toHaveLength(8);
     for (const r of results) {
-      expect({ fault: r.fault, leaked: r.connectionsLeaked, lost: r.writesLost }).toEqual({ fault: r.fault, leaked: 0, lost: 0 });
+      expect({ fault: r.fault, leaked: r.connectionsLeaked, lost: r.writesLost, duplicated: r.writesDuplicated }).toEqual({ fault: r.fault, leaked: 0, lost: 0, duplicated: 0 });
       expect(r.acknowledgedWrites, r.fault).toBeGreaterThan(0);
     }
   });

@@ -64,6 +64,13 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string): Pro
   return (await queryOnce(url, sql)).rows as R[];
 }
 
+/** probe_pg_retries_total by outcome, from the probe's /metrics. */
+async function probeRetries(stack: LocalStack): Promise<{ recovered: number; failed: number }> {
+  const text = await (await fetch(`${stack.probe!.url}/metrics`)).text();
+  const count = (outcome: string) => Number(new RegExp(`^probe_pg_retries_total\\{outcome="${outcome}"\\} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+  return { recovered: count("recovered"), failed: count("failed") };
+}
+
 /** Edits one value in the stack file, as a user would, and applies it; the actions the stack took. */
 async function editAndApply(stack: LocalStack, stackFile: string, key: string, before: number, after: number): Promise<{ actions: string[] }> {
   const text = readFileSync(stackFile, "utf8");
@@ -79,9 +86,15 @@ export const FAULTS: Fault[] = [
     outage: true,
     async apply({ stack }) {
       const pid = stack.pgbouncer.pid;
+      const retriesBefore = await probeRetries(stack);
       process.kill(pid, "SIGKILL");
       await waitUntil("a new pgbouncer", () => (stack.pgbouncer.pid > 0 && stack.pgbouncer.pid !== pid ? true : undefined));
-      return [`pid ${pid} → ${stack.pgbouncer.pid}`];
+      // Transactions the probe retried must have got a connection by now or failed; let them settle.
+      await waitUntil("the probe to answer /probe again", async () => ((await fetch(`${stack.probe!.url}/readyz`)).ok ? true : undefined));
+      const retries = await probeRetries(stack);
+      const recovered = retries.recovered - retriesBefore.recovered;
+      const failed = retries.failed - retriesBefore.failed;
+      return [`pid ${pid} → ${stack.pgbouncer.pid}`, `probe retried ${recovered + failed} transactions that failed before sending anything: ${recovered} succeeded, ${failed} failed again`];
     },
   },
   {

@@ -29,6 +29,8 @@ interface ProbeBody {
 export class ProbeLoad {
   readonly acks: Ack[] = [];
   readonly failures: Failure[] = [];
+  /** Requests sent per key, counted before each is sent: no key can hold more writes than this. */
+  readonly sent = new Map<string, number>();
   private stopped = false;
   private loops: Promise<void>[] = [];
   private readonly agent: Agent;
@@ -50,6 +52,7 @@ export class ProbeLoad {
   private async loop(key: string): Promise<void> {
     while (!this.stopped) {
       const at = Date.now();
+      this.sent.set(key, (this.sent.get(key) ?? 0) + 1);
       try {
         const res = await request(`${this.probeUrl}/probe?key=${encodeURIComponent(key)}&parts=pg,redis`, {
           dispatcher: this.agent,

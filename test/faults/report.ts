@@ -15,12 +15,13 @@ export function faultTable(results: FaultResult[]): string {
       r.outage ? `${ms(r.recoveryMs)}${r.readinessNoticed ? "" : " (readiness did not notice)"}` : "n/a",
       r.connectionsLeaked,
       `${r.writesLost} of ${r.acknowledgedWrites}`,
+      r.writesDuplicated,
       ms(r.longestRequestMs),
     ].join(" | "),
   );
   return [
-    "| fault | requests during it | errors | error window | PostgreSQL's own restart | recovery (ready again) | connections leaked | acknowledged writes lost | longest request |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| fault | requests during it | errors | error window | PostgreSQL's own restart | recovery (ready again) | connections leaked | acknowledged writes lost | writes applied twice | longest request |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map((r) => `| ${r} |`),
   ].join("\n");
 }
