@@ -87,8 +87,12 @@ function postmasterOf(l: Layout): number | undefined {
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, "utf8").split("\n")[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-  return cmdline.includes(l.pgData) ? pid : undefined;
+  try {
+    // A reused pid belongs to some other program: only a postgres on this very folder is ours.
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes(l.pgData) ? pid : undefined;
+  } catch {
+    return undefined; // gone meanwhile
+  }
 }
 
 async function waitGone(pids: number[], timeoutMs: number): Promise<boolean> {
