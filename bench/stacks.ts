@@ -42,6 +42,8 @@ async function start(dir: string, name: string, overrides: Record<string, unknow
     installMissing: false,
     dataDir: join(dir, name),
     fresh: true,
+    // Two stacks run side by side in a comparison.
+    freePorts: true,
     probe,
     ...(overrides ? { overrides } : {}),
     log: (m) => say(`${name}: ${m}`),

@@ -9,11 +9,12 @@ import { ConfigError } from "../infra/config/index.ts";
 import { MissingBinaryError } from "./binaries.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "./stack.ts";
 
-const USAGE = `Usage: npm start -- [--stack NAME | --config-file PATH] [--data-dir DIR] [--fresh] [--json] [--no-probe]
+const USAGE = `Usage: npm start -- [--stack NAME | --config-file PATH] [--data-dir DIR] [--fresh] [--json] [--no-probe] [--free-ports]
 
-Starts PostgreSQL, PgBouncer, Redis and the probe app on free loopback ports, with the files rendered
-from the stack file (default Pulumi.dev.yaml). Edits to the stack file are validated and applied while
-it runs. Ctrl-C stops everything.`;
+Starts PostgreSQL, PgBouncer, Redis and the probe app on loopback, with the files rendered from the
+stack file (default Pulumi.dev.yaml), on the stack file's ports (a port another process holds is moved,
+and said so). --free-ports puts every server on a fresh free port instead (tests, stacks side by side).
+Edits to the stack file are validated and applied while it runs. Ctrl-C stops everything.`;
 
 function main(): void {
   let args;
@@ -26,6 +27,7 @@ function main(): void {
         fresh: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         "no-probe": { type: "boolean", default: false },
+        "free-ports": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -78,6 +80,7 @@ function main(): void {
     configFile: args["config-file"],
     dataDir: args["data-dir"],
     fresh: args.fresh,
+    freePorts: args["free-ports"],
     probe,
     watch: true,
     log: say,
@@ -114,8 +117,9 @@ function main(): void {
     },
     (err: Error) => {
       if (stopping) return;
+      // Every failure is told as a sentence with what to do; a stack trace helps nobody running `npm start`.
       if (err instanceof ConfigError || err instanceof MissingBinaryError) say(err.message);
-      else say(`could not start the stack: ${err.stack ?? err.message}`);
+      else say(`could not start the stack: ${err.message}`);
       process.exit(err instanceof ConfigError ? 2 : 1);
     },
   );

@@ -3,6 +3,8 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { createServer } from "node:net";
+import type { StackConfig } from "../infra/config/index.ts";
 import type { Layout } from "./files.ts";
 import { freePort } from "./system.ts";
 
@@ -12,7 +14,7 @@ export async function distinctFreePorts(n: number): Promise<number[]> {
   return [...ports];
 }
 
-const LOGS = ["postgres.log", "pgbouncer.log", "redis.log"] as const;
+const LOGS = ["postgres.log", "pgbouncer.log", "redis.log", "probe.log"] as const;
 const BIND_FAILURE = /address already in use|could not bind|could not create server tcp listening socket/i;
 
 export function logSizesOf(l: Layout): number[] {
@@ -25,4 +27,53 @@ export function portWasTaken(l: Layout, sizes: number[]): boolean {
     const file = join(l.logDir, f);
     return existsSync(file) && BIND_FAILURE.test(readFileSync(file).subarray(sizes[i]).toString("utf8"));
   });
+}
+
+/** Whether 127.0.0.1:port can be bound right now. */
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", () => resolve(false));
+    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+export interface LocalPorts {
+  postgres: number;
+  pgbouncer: number;
+  redis: number;
+  probe: number;
+}
+
+const SERVERS = { postgres: "PostgreSQL", pgbouncer: "PgBouncer", redis: "Redis", probe: "the probe app" } as const;
+
+/**
+ * The stack file's ports, so the URLs an app keeps in its .env stay valid across restarts; a port that
+ * is taken is moved to a free one, and `moved` says which and why. With `free`, every port is a fresh
+ * free one (tests, several stacks side by side).
+ */
+export async function choosePorts(cfg: StackConfig, opts: { free: boolean }): Promise<{ ports: LocalPorts; moved: string[] }> {
+  const wanted: LocalPorts = { postgres: cfg.postgres.port, pgbouncer: cfg.pgbouncer.port, redis: cfg.redis.port, probe: cfg.probe.port };
+  const names = Object.keys(wanted) as (keyof LocalPorts)[];
+  if (opts.free) {
+    const free = await distinctFreePorts(names.length);
+    return { ports: Object.fromEntries(names.map((n, i) => [n, free[i]!])) as unknown as LocalPorts, moved: [] };
+  }
+  const ports = { ...wanted };
+  const moved: string[] = [];
+  const inUse = new Set(Object.values(wanted));
+  for (const name of names) {
+    if (await isPortFree(wanted[name])) continue;
+    let port: number;
+    do port = await freePort();
+    while (inUse.has(port));
+    inUse.add(port);
+    ports[name] = port;
+    moved.push(
+      `pooling:${name}.port ${wanted[name]} is already in use on 127.0.0.1 by another process, so ${SERVERS[name]} listens on 127.0.0.1:${port} for this run ` +
+        "(free that port, or set another one in the stack file, to keep the address stable)",
+    );
+  }
+  return { ports, moved };
 }

@@ -9,14 +9,16 @@ import { fileURLToPath } from "node:url";
 import { loadStackFile, rawFromStackYaml, resolveStackFile, stackNameOf } from "../infra/config/file.ts";
 import { checkStackConfig, formatProblem, parseStackConfig, type StackConfig } from "../infra/config/index.ts";
 import { probeEnvironment, renderAll, SECRET_FILES, type RenderedFiles, type Runtime, type StackSecrets } from "../infra/render/index.ts";
+import { postgresUrl, redisUrl } from "../infra/render/urls.ts";
 import { findBinaries, installedVersions, type Binaries } from "./binaries.ts";
 import { layoutOf, makeDirs, writeAtomic, type Layout } from "./files.ts";
 import { bootstrapApp, initdb } from "./postgres-init.ts";
+import { processRef, reclaimDataDir, removeRunFile, writeRunFile, type RunFile } from "./leftovers.ts";
 import { planReload } from "./reload.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { pgbouncerSpec, postgresSpec, probeSpec, queryOnce, redisSpec, type ProbeState } from "./services.ts";
 import { Service, type Log } from "./supervisor.ts";
-import { distinctFreePorts, logSizesOf, portWasTaken } from "./ports.ts";
+import { choosePorts, logSizesOf, portWasTaken } from "./ports.ts";
 import { serverUser, type RunAs } from "./system.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -35,6 +37,11 @@ export interface LocalStackOptions {
   probe?: boolean;
   /** Re-validate and apply the stack file when it changes. */
   watch?: boolean;
+  /**
+   * Every server on a fresh free port instead of the stack file's ports: for tests and several stacks
+   * side by side. Without it the stack file's ports are used, a taken one moved (and said so).
+   */
+  freePorts?: boolean;
   /** Install missing binaries with apt when root on Debian/Ubuntu (default true). */
   installMissing?: boolean;
   log?: Log;
@@ -47,7 +54,7 @@ export interface LocalStack {
   postgres: { url: string; appUrl: string; pid: number; port: number };
   pgbouncer: { url: string; adminUrl: string; statsUrl: string; pid: number; port: number };
   redis: { url: string; pid: number; port: number };
-  probe?: { url: string; pid: number };
+  probe?: { url: string; pid: number; port: number };
   dataDir: string;
   services: Record<ServiceName, Service | undefined>;
   /** Re-reads the stack file and applies what changed; invalid config keeps the old one running. */
@@ -68,8 +75,7 @@ function deepMerge(a: unknown, b: unknown): unknown {
   return b;
 }
 
-const url = (user: string, password: string, port: number, db: string) =>
-  `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+const url = (user: string, password: string, port: number, db: string) => postgresUrl(user, password, "127.0.0.1", port, db);
 
 class Stack {
   readonly services = {} as Record<ServiceName, Service | undefined>;
@@ -89,6 +95,7 @@ class Stack {
     readonly user: RunAs | undefined,
     readonly secrets: StackSecrets,
     readonly runtime: Runtime,
+    private readonly probePort: number,
     private readonly say: Log,
   ) {}
 
@@ -100,7 +107,7 @@ class Stack {
       pooled: url(c.postgres.user, s.app.password, rt.pgbouncer.listenPort!, c.postgres.database),
       admin: url(c.pgbouncer.adminUser, s.pgbouncerAdmin.password, rt.pgbouncer.listenPort!, "pgbouncer"),
       stats: url(c.pgbouncer.statsUser, s.pgbouncerStats.password, rt.pgbouncer.listenPort!, "pgbouncer"),
-      redis: `redis://:${encodeURIComponent(s.redisPassword)}@127.0.0.1:${rt.redis.port}`,
+      redis: redisUrl(s.redisPassword, "127.0.0.1", rt.redis.port!),
     };
   }
 
@@ -127,9 +134,20 @@ class Stack {
           : name === "redis"
             ? redisSpec(this.bins, l, u.redis)
             : probeSpec(PROJECT_DIR, l, this.probeEnv(), this.probeState);
-    const svc = new Service(spec, (m) => this.say(m));
+    const svc = new Service({ ...spec, onSpawn: () => this.recordRun() }, (m) => this.say(m));
     this.services[name] = svc;
     return svc;
+  }
+
+  /** What runs on the data folder, so a later start can stop what a killed run left behind. */
+  private recordRun(): void {
+    const services: RunFile["services"] = {};
+    for (const [name, svc] of Object.entries(this.services)) {
+      const ref = svc?.pid === undefined ? undefined : processRef(svc.pid);
+      if (svc && ref) services[name] = { ...ref, stopSignal: svc.stopSignal };
+    }
+    const cli = processRef(process.pid);
+    if (cli) writeRunFile(this.layout, { cli, services });
   }
 
   private probeEnv(): Record<string, string> {
@@ -140,7 +158,7 @@ class Stack {
       pgbouncerStatsUrl: u.stats,
       redisUrl: u.redis,
       host: "127.0.0.1",
-      port: 0,
+      port: this.probePort,
     });
   }
 
@@ -195,8 +213,8 @@ class Stack {
       this.config = after.config;
       this.writeFiles(after.files);
       if (plan.restartPostgres) {
-        await this.services.postgres?.restart();
-        actions.push("postgres restarted");
+        await this.restartPostgresHoldingClients(adminUrl);
+        actions.push("postgres restarted (clients held in PgBouncer: PAUSE, restart, RESUME)");
       }
       if (plan.bootstrap) {
         await bootstrapApp(this.urls.superuser, this.config, this.secrets);
@@ -230,6 +248,28 @@ class Stack {
     }
   }
 
+  /**
+   * A restart the stack asks for itself fails no request: PAUSE lets running transactions finish and
+   * closes PgBouncer's server connections, clients then wait in PgBouncer (up to queryWaitTimeout)
+   * while PostgreSQL restarts, and RESUME hands them the new server. RESUME runs whatever happens, or
+   * the clients would wait forever; a PgBouncer that does not answer PAUSE (down itself) is not waited
+   * for.
+   */
+  private async restartPostgresHoldingClients(adminUrl: string): Promise<void> {
+    let paused = false;
+    try {
+      await queryOnce(adminUrl, "PAUSE");
+      paused = true;
+    } catch (err) {
+      this.say(`pgbouncer did not pause (${(err as Error).message}); restarting postgres without holding clients`);
+    }
+    try {
+      await this.services.postgres?.restart();
+    } finally {
+      if (paused) await queryOnce(adminUrl, "RESUME");
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -241,6 +281,7 @@ class Stack {
     for (const name of ["probe", "pgbouncer", "redis", "postgres"] as const) {
       await this.services[name]?.close();
     }
+    removeRunFile(this.layout);
   }
 
   view(): LocalStack {
@@ -257,7 +298,7 @@ class Stack {
       postgres: { url: u.superuser, appUrl: u.appDirect, get pid() { return pid("postgres"); }, port: this.runtime.postgres.port },
       pgbouncer: { url: u.pooled, adminUrl: u.admin, statsUrl: u.stats, get pid() { return pid("pgbouncer"); }, port: this.runtime.pgbouncer.listenPort! },
       redis: { url: u.redis, get pid() { return pid("redis"); }, port: this.runtime.redis.port! },
-      ...(this.opts.probe ? { probe: { get url() { return probeUrl(); }, get pid() { return pid("probe"); } } } : {}),
+      ...(this.opts.probe ? { probe: { get url() { return probeUrl(); }, get pid() { return pid("probe"); }, port: this.probePort } } : {}),
       dataDir: this.layout.dataDir,
       services: this.services,
       reloadConfig: () => this.reloadConfig(),
@@ -282,28 +323,32 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     ? parseStackConfig(deepMerge(rawFromStackYaml(readFileSync(configFile, "utf8"), stackName), opts.overrides), { stack: stackName, versions })
     : loadStackFile(configFile, { stack: stackName, versions });
   const layout = layoutOf(resolve(opts.dataDir ?? join(PROJECT_DIR, ".local", stackName)));
+  // Before anything touches the folder (--fresh least of all): nothing of an earlier run may hold it.
+  await reclaimDataDir(layout, say);
   if (opts.fresh) rmSync(layout.dataDir, { recursive: true, force: true });
   const user = serverUser();
   makeDirs(layout, user);
   const secrets = loadOrCreateSecrets(layout.secretsFile);
   // A free port is only free until someone binds it: another stack starting at the same moment may
-  // take one first. Then start over on new ports rather than fail.
+  // take one first. Then start over (a stack-file port now taken is moved) rather than fail.
   for (let attempt = 1; ; attempt++) {
-    const [pgPort, pbPort, redisPort] = await distinctFreePorts(3);
+    const { ports, moved } = await choosePorts(config, { free: opts.freePorts ?? false });
+    for (const m of moved) say(m);
+    const { postgres: pgPort, pgbouncer: pbPort, redis: redisPort } = ports;
     const runtime: Runtime = {
-      postgres: { listenAddresses: "127.0.0.1", port: pgPort!, unixSocketDir: "", hbaFile: join(layout.confDir, "pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
-      pgbouncer: { listenAddr: "127.0.0.1", listenPort: pbPort!, serverHost: "127.0.0.1", serverPort: pgPort!, authFile: join(layout.confDir, "userlist.txt"), hbaFile: join(layout.confDir, "pgbouncer_hba.conf"), clientNetworks: ["127.0.0.0/8"], unixSocketDir: "" },
-      redis: { bind: "127.0.0.1", port: redisPort!, dir: layout.redisDir, authFile: join(layout.confDir, "redis-auth.conf") },
+      postgres: { listenAddresses: "127.0.0.1", port: pgPort, unixSocketDir: "", hbaFile: join(layout.confDir, "pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
+      pgbouncer: { listenAddr: "127.0.0.1", listenPort: pbPort, serverHost: "127.0.0.1", serverPort: pgPort, authFile: join(layout.confDir, "userlist.txt"), hbaFile: join(layout.confDir, "pgbouncer_hba.conf"), clientNetworks: ["127.0.0.0/8"], unixSocketDir: "" },
+      redis: { bind: "127.0.0.1", port: redisPort, dir: layout.redisDir, authFile: join(layout.confDir, "redis-auth.conf") },
     };
     const logSizes = logSizesOf(layout);
-    const stack = new Stack(stackName, configFile, config, opts, bins, layout, user, secrets, runtime, say);
+    const stack = new Stack(stackName, configFile, config, opts, bins, layout, user, secrets, runtime, ports.probe, say);
     try {
       await stack.start();
       return stack.view();
     } catch (err) {
       await stack.stop();
       if (attempt < 3 && portWasTaken(layout, logSizes)) {
-        say("a port was taken by another process meanwhile; starting again on new ports");
+        say("a port was taken by another process meanwhile; starting again");
         continue;
       }
       throw err;

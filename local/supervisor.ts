@@ -5,6 +5,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ServiceStartError } from "./errors.ts";
+import { parentDeathWrapper } from "./system.ts";
 
 export interface ServiceSpec {
   name: string;
@@ -25,6 +27,8 @@ export interface ServiceSpec {
   logFile: string;
   /** Called with each line the process prints, after the file. */
   onLine?: (line: string) => void;
+  /** Called with the pid of each process spawned (first start and every restart). */
+  onSpawn?: (pid: number) => void;
 }
 
 export type Log = (msg: string) => void;
@@ -60,6 +64,10 @@ export class Service {
     return this.spec.name;
   }
 
+  get stopSignal(): NodeJS.Signals {
+    return this.spec.stopSignal ?? "SIGTERM";
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -86,11 +94,16 @@ export class Service {
   async start(): Promise<void> {
     this.stopping = false;
     this.starting = true;
-    const { command, args, env, cwd, uid, gid } = this.spec;
+    const { env, cwd, uid, gid } = this.spec;
     // Its own process group: a Ctrl-C in the terminal reaches only the supervisor, which then stops
-    // the servers in order (clients first) instead of every process dying at once.
-    const child = spawn(command, args, { env, cwd, uid, gid, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    // the servers in order (clients first) instead of every process dying at once. Being in its own
+    // group also means nothing sent to ours reaches it, so it must die with us by other means: a
+    // parent-death signal, set after the switch to the server user (a uid change clears it) and kept
+    // across exec, so the server itself is the process that gets it.
+    const [command, ...args] = parentDeathWrapper([this.spec.command, ...this.spec.args]);
+    const child = spawn(command!, args, { env, cwd, uid, gid, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
+    if (child.pid !== undefined) this.spec.onSpawn?.(child.pid);
     this.startedAt = Date.now();
     this.pipe(child.stdout);
     this.pipe(child.stderr);
@@ -113,13 +126,13 @@ export class Service {
     });
     const abort = new AbortController();
     const timeoutMs = this.spec.readyTimeoutMs ?? 30_000;
-    const timer = setTimeout(() => abort.abort(new Error(`${this.name} was not ready within ${timeoutMs / 1000}s (log: ${this.spec.logFile})`)), timeoutMs);
+    const timer = setTimeout(() => abort.abort(new ServiceStartError(this.name, this.spec.logFile, `was not ready within ${timeoutMs / 1000}s`)), timeoutMs);
     try {
       await Promise.race([
         this.spec.ready(abort.signal),
         spawnError,
         this.exited.then(() => {
-          throw new Error(`${this.name} exited during start-up (log: ${this.spec.logFile})`);
+          throw new ServiceStartError(this.name, this.spec.logFile, "exited during start-up");
         }),
         new Promise<never>((_, reject) => abort.signal.addEventListener("abort", () => reject(abort.signal.reason as Error))),
       ]);

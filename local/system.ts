@@ -1,6 +1,7 @@
 /** Small facts about the machine the local stack runs on: free ports, the unprivileged user. */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { delimiter, join } from "node:path";
 
 /** A port the kernel says is free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
@@ -36,3 +37,22 @@ export function serverUser(): RunAs | undefined {
   }
   return { uid: Number(uid), gid: Number(gid), name: "postgres" };
 }
+
+/** util-linux's setpriv, which sets the parent-death signal and then execs the command (same pid). */
+const SETPRIV = (process.env.PATH ?? "")
+  .split(delimiter)
+  .filter(Boolean)
+  .map((dir) => join(dir, "setpriv"))
+  .find((p) => existsSync(p));
+
+/**
+ * The command line that makes `argv` get SIGKILL when the process that spawned it dies, however it
+ * dies (SIGKILL included). Linux only; elsewhere the command runs as given and the CLI's own shutdown
+ * and the next start's clean-up are what stop the servers.
+ */
+export function parentDeathWrapper(argv: string[]): string[] {
+  if (process.platform !== "linux" || !SETPRIV) return argv;
+  return [SETPRIV, "--pdeathsig", "KILL", "--", ...argv];
+}
+
+export const hasParentDeathSignal = (): boolean => process.platform === "linux" && SETPRIV !== undefined;

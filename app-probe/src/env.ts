@@ -110,7 +110,7 @@ const schema = z.object({
   DATABASE_URL: url(PG, "to PgBouncer (app user)"),
   DIRECT_DATABASE_URL: optional(url(PG, "straight to PostgreSQL")),
   PGBOUNCER_ADMIN_URL: optional(url(PG, "to PgBouncer's admin database `pgbouncer`")),
-  REDIS_URL: url(["redis:", "rediss:"], "(redis://:password@host:port)"),
+  REDIS_URL: url(["redis:", "rediss:"], "(redis://default:password@host:port)"),
   PG_POOL_MAX: int(PROBE_ENV_DEFAULTS.PG_POOL_MAX, 1, 10_000),
   PG_IDLE_TIMEOUT_MS: int(PROBE_ENV_DEFAULTS.PG_IDLE_TIMEOUT_MS, 0, 86_400_000),
   PG_CONNECTION_TIMEOUT_MS: int(PROBE_ENV_DEFAULTS.PG_CONNECTION_TIMEOUT_MS, 1, 600_000),

@@ -48,6 +48,12 @@ export function createMetrics() {
       labelNames: ["kind"] as const,
       registers,
     }),
+    pgRetries: new Counter({
+      name: "probe_pg_retries_total",
+      help: "Transactions tried again on a fresh connection after failing before anything was sent, by outcome: recovered, failed.",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
     redisCommand: new Histogram({
       name: "probe_redis_command_seconds",
       help: "Time of one Redis command, by command.",

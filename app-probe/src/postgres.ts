@@ -53,17 +53,68 @@ export function createPgPool(env: ProbeEnv, log: Logger, metrics: Metrics): Pool
 export interface TransactionOptions {
   /** Called with the time spent waiting for a client, in seconds. */
   onAcquired?: (seconds: number) => void;
+  /** Called after a transaction that failed before sending anything was tried again, with how it went. */
+  onRetry?: (outcome: "recovered" | "failed") => void;
+}
+
+/**
+ * The transaction failed before any of its statements reached the server: the connection could not be
+ * made, or it broke on BEGIN (a pooled connection whose PgBouncer went away). BEGIN changes nothing, so
+ * running the whole transaction again cannot apply a write twice.
+ */
+export class NothingSentError extends Error {
+  readonly code = "PG_NOTHING_SENT";
+  constructor(readonly original: unknown) {
+    super(asError(original).message, { cause: original });
+    this.name = "NothingSentError";
+  }
+}
+
+/** Clients that have been handed out before: a retry wants one the pool has just opened. */
+const usedClients = new WeakSet<PoolClient>();
+
+/**
+ * A client on a connection opened now. Idle clients may all sit on sockets to a PgBouncer that is
+ * gone, so each reused one is destroyed until the pool opens a new one (bounded by the pool's size).
+ */
+async function freshClient(pool: Pool): Promise<PoolClient> {
+  for (let i = 0; ; i++) {
+    const client = await pool.connect();
+    if (!usedClients.has(client) || i > pool.options.max) return client;
+    client.release(true);
+  }
 }
 
 /**
  * Runs `fn` inside BEGIN … COMMIT on one pooled client. Whatever happens the transaction is ended
  * (COMMIT, or ROLLBACK when `fn` or COMMIT throws) and the client goes back to the pool. A client whose
  * ROLLBACK fails is in an unknown state, so it is released with the error, which makes the pool destroy
- * it rather than hand it to the next caller.
+ * it rather than hand it to the next caller. A failure before anything was sent is tried once more on
+ * a fresh connection; anything later (a failed COMMIT above all: it may have been applied) is not.
  */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
+  try {
+    return await attempt(pool, fn, opts, false);
+  } catch (err) {
+    if (!(err instanceof NothingSentError)) throw err;
+  }
+  try {
+    const result = await attempt(pool, fn, opts, true);
+    opts.onRetry?.("recovered");
+    return result;
+  } catch (err) {
+    opts.onRetry?.("failed");
+    throw err instanceof NothingSentError ? err.original : err;
+  }
+}
+
+const brokeBeforeSending = (err: unknown) => classifyPgError(err) === "connection";
+
+async function attempt<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: TransactionOptions, fresh: boolean): Promise<T> {
   const started = performance.now();
-  const client = await pool.connect();
+  const client = await (fresh ? freshClient(pool) : pool.connect()).catch((err: unknown) => {
+    throw brokeBeforeSending(err) ? new NothingSentError(err) : err;
+  });
   opts.onAcquired?.((performance.now() - started) / 1000);
   let broken: Error | undefined;
   // The pool stops listening for errors on a client it hands out. If the server goes away between two
@@ -73,12 +124,18 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     broken = err;
   };
   client.on("error", onError);
+  let begun = false;
   try {
     await client.query("BEGIN");
+    begun = true;
     const result = await fn(client);
     await client.query("COMMIT");
     return result;
   } catch (err) {
+    if (!begun && brokeBeforeSending(err)) {
+      broken = asError(err);
+      throw new NothingSentError(err);
+    }
     try {
       await client.query("ROLLBACK");
     } catch (rollbackErr) {
@@ -86,6 +143,7 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
     }
     throw err;
   } finally {
+    usedClients.add(client);
     client.off("error", onError);
     client.release(broken);
   }
@@ -142,7 +200,10 @@ export class PgDatabase {
   async transaction<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
     try {
       await this.ensureSchema();
-      return await withTransaction(this.pool, fn, { onAcquired: (s) => this.metrics.pgAcquire.observe(s) });
+      return await withTransaction(this.pool, fn, {
+        onAcquired: (s) => this.metrics.pgAcquire.observe(s),
+        onRetry: (outcome) => this.metrics.pgRetries.inc({ outcome }),
+      });
     } catch (err) {
       throw this.failure(err);
     }

@@ -55,7 +55,10 @@ export const pgbouncerSchema = z.strictObject({
   serverLifetime: duration("1h", "server_lifetime: a server connection older than this is closed once idle."),
   serverIdleTimeout: duration("10m", "server_idle_timeout: an idle server connection is closed after this."),
   serverConnectTimeout: duration("15s", "server_connect_timeout: connecting and logging in to PostgreSQL may take this long."),
-  serverLoginRetry: duration("15s", "server_login_retry: wait after a failed server login before trying again."),
+  serverLoginRetry: duration(
+    "1s",
+    "server_login_retry: wait after a failed server login before trying again. 1s, not PgBouncer's 15s: during a PostgreSQL restart one failed login would otherwise fail every client for 15 s, though PostgreSQL is back within about a second.",
+  ),
   queryTimeout: duration("60s", "query_timeout: a query running longer is cancelled by PgBouncer (0s = never)."),
   queryWaitTimeout: duration("120s", "query_wait_timeout: a client waiting this long for a server connection is disconnected (0s = never)."),
   clientIdleTimeout: duration("0s", "client_idle_timeout: an idle client connection is closed after this (0s = never)."),

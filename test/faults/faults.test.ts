@@ -37,20 +37,33 @@ describe("the stack under faults, with steady load through the probe", () => {
     },
   );
 
+  it("Planned PostgreSQL restart: requests wait in PgBouncer instead of failing, and the longest wait is measured", () => {
+    const r = byName("Planned PostgreSQL restart");
+    expect(r.notes.join(" "), JSON.stringify(r)).toMatch(/PAUSE, restart, RESUME/);
+    expect(r.acknowledgedWrites).toBeGreaterThan(0);
+    expect(r.longestRequestMs).toBeGreaterThan(0);
+  });
+
+  it("PostgreSQL fast shutdown: requests fail for at most PostgreSQL's own restart time + 2 s", () => {
+    const r = byName("PostgreSQL fast shutdown");
+    expect(r.postgresRestartMs, JSON.stringify(r)).toBeGreaterThan(0);
+    expect(r.errorWindowMs, JSON.stringify(r)).toBeLessThanOrEqual(r.postgresRestartMs! + 2000);
+  });
+
   it.each(["PostgreSQL fast shutdown", "PostgreSQL frozen"])("%s: /readyz reports the outage", (name) => {
     expect(byName(name).readinessNoticed).toBe(true);
   });
 
-  it.each(["Pool resize", "Clients beyond maxClientConn", "Query longer than statementTimeout"])("%s: causes no failed request", (name) => {
+  it.each(["Planned PostgreSQL restart", "Pool resize", "Clients beyond maxClientConn", "Query longer than statementTimeout"])("%s: causes no failed request", (name) => {
     const r = byName(name);
     expect(r.requests).toBeGreaterThan(0);
     expect(r.errorKinds).toEqual({});
   });
 
-  it("leaks no server connection and loses no acknowledged write in any fault", () => {
-    expect(results).toHaveLength(7);
+  it("leaks no server connection, loses no acknowledged write and applies none twice in any fault", () => {
+    expect(results).toHaveLength(8);
     for (const r of results) {
-      expect({ fault: r.fault, leaked: r.connectionsLeaked, lost: r.writesLost }).toEqual({ fault: r.fault, leaked: 0, lost: 0 });
+      expect({ fault: r.fault, leaked: r.connectionsLeaked, lost: r.writesLost, duplicated: r.writesDuplicated }).toEqual({ fault: r.fault, leaked: 0, lost: 0, duplicated: 0 });
       expect(r.acknowledgedWrites, r.fault).toBeGreaterThan(0);
     }
   });

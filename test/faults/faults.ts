@@ -12,6 +12,13 @@ export interface FaultContext {
   stack: LocalStack;
   stackFile: string;
   say: (m: string) => void;
+  /** What the fault measured of the servers themselves, for the report. */
+  measured: Measured;
+}
+
+export interface Measured {
+  /** From the signal that stopped PostgreSQL until it accepted connections again. */
+  postgresRestartMs?: number;
 }
 
 export interface Fault {
@@ -57,24 +64,63 @@ async function query<R extends pg.QueryResultRow>(url: string, sql: string): Pro
   return (await queryOnce(url, sql)).rows as R[];
 }
 
+/** probe_pg_retries_total by outcome, from the probe's /metrics. */
+async function probeRetries(stack: LocalStack): Promise<{ recovered: number; failed: number }> {
+  const text = await (await fetch(`${stack.probe!.url}/metrics`)).text();
+  const count = (outcome: string) => Number(new RegExp(`^probe_pg_retries_total\\{outcome="${outcome}"\\} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+  return { recovered: count("recovered"), failed: count("failed") };
+}
+
+/** Edits one value in the stack file, as a user would, and applies it; the actions the stack took. */
+async function editAndApply(stack: LocalStack, stackFile: string, key: string, before: number, after: number): Promise<{ actions: string[] }> {
+  const text = readFileSync(stackFile, "utf8");
+  writeFileSync(stackFile, text.replace(new RegExp(`${key}: ${before}\\b`), `${key}: ${after}`));
+  const result = await stack.reloadConfig();
+  if (!result.ok) throw new Error(`reload refused: ${result.problems.join("; ")}`);
+  return result;
+}
+
 export const FAULTS: Fault[] = [
   {
     name: "PgBouncer killed (SIGKILL) and restarted",
     outage: true,
     async apply({ stack }) {
       const pid = stack.pgbouncer.pid;
+      const retriesBefore = await probeRetries(stack);
       process.kill(pid, "SIGKILL");
       await waitUntil("a new pgbouncer", () => (stack.pgbouncer.pid > 0 && stack.pgbouncer.pid !== pid ? true : undefined));
-      return [`pid ${pid} → ${stack.pgbouncer.pid}`];
+      // Transactions the probe retried must have got a connection by now or failed; let them settle.
+      await waitUntil("the probe to answer /probe again", async () => ((await fetch(`${stack.probe!.url}/readyz`)).ok ? true : undefined));
+      const retries = await probeRetries(stack);
+      const recovered = retries.recovered - retriesBefore.recovered;
+      const failed = retries.failed - retriesBefore.failed;
+      return [`pid ${pid} → ${stack.pgbouncer.pid}`, `probe retried ${recovered + failed} transactions that failed before sending anything: ${recovered} succeeded, ${failed} failed again`];
     },
   },
   {
     name: "PostgreSQL fast shutdown and restart",
     outage: true,
-    async apply({ stack }) {
+    async apply({ stack, measured }) {
       const pid = stack.postgres.pid;
+      const t0 = Date.now();
+      // Resolves once PostgreSQL answers a query again (polled every 100 ms, so at most that much late).
       await stack.services.postgres!.restart();
+      measured.postgresRestartMs = Date.now() - t0;
       return [`pid ${pid} → ${stack.postgres.pid}`];
+    },
+  },
+  {
+    name: "Planned PostgreSQL restart under load (maxConnections edited)",
+    outage: false,
+    async apply({ stack, stackFile }) {
+      const pid = stack.postgres.pid;
+      const before = stack.config.postgres.maxConnections;
+      const after = before + 10;
+      const result = await editAndApply(stack, stackFile, "maxConnections", before, after);
+      if (stack.postgres.pid === pid) throw new Error(`postgres was not restarted (${result.actions.join(", ")})`);
+      const rows = await query<{ max_connections: string }>(stack.postgres.url, "SHOW max_connections");
+      if (Number(rows[0]!.max_connections) !== after) throw new Error(`max_connections is ${rows[0]!.max_connections}, expected ${after}`);
+      return [`max_connections ${before} → ${after}, pid ${pid} → ${stack.postgres.pid} (${result.actions.join(", ")})`];
     },
   },
   {
@@ -116,10 +162,7 @@ export const FAULTS: Fault[] = [
     async apply({ stack, stackFile }) {
       const before = stack.config.pgbouncer.defaultPoolSize;
       const after = before + 10;
-      const text = readFileSync(stackFile, "utf8");
-      writeFileSync(stackFile, text.replace(new RegExp(`defaultPoolSize: ${before}\\b`), `defaultPoolSize: ${after}`));
-      const result = await stack.reloadConfig();
-      if (!result.ok) throw new Error(`reload refused: ${result.problems.join("; ")}`);
+      const result = await editAndApply(stack, stackFile, "defaultPoolSize", before, after);
       const rows = await query<{ name: string; pool_size: number }>(stack.pgbouncer.adminUrl, "SHOW DATABASES");
       const size = rows.find((r) => r.name === stack.config.postgres.database)?.pool_size;
       if (Number(size) !== after) throw new Error(`SHOW DATABASES pool_size is ${size}, expected ${after}`);

@@ -6,6 +6,8 @@ import { Agent, request } from "undici";
 
 export interface Ack {
   at: number;
+  /** How long the request took, waiting included. */
+  ms: number;
   key: string;
   writeId: string;
   counter: number;
@@ -27,6 +29,8 @@ interface ProbeBody {
 export class ProbeLoad {
   readonly acks: Ack[] = [];
   readonly failures: Failure[] = [];
+  /** Requests sent per key, counted before each is sent: no key can hold more writes than this. */
+  readonly sent = new Map<string, number>();
   private stopped = false;
   private loops: Promise<void>[] = [];
   private readonly agent: Agent;
@@ -48,6 +52,7 @@ export class ProbeLoad {
   private async loop(key: string): Promise<void> {
     while (!this.stopped) {
       const at = Date.now();
+      this.sent.set(key, (this.sent.get(key) ?? 0) + 1);
       try {
         const res = await request(`${this.probeUrl}/probe?key=${encodeURIComponent(key)}&parts=pg,redis`, {
           dispatcher: this.agent,
@@ -56,7 +61,7 @@ export class ProbeLoad {
         });
         const body = (await res.body.json()) as ProbeBody;
         if (res.statusCode === 200 && body.pg && body.redis) {
-          this.acks.push({ at, key, writeId: body.pg.writeId, counter: body.pg.counter, redisKey: body.redis.key, redisValue: body.redis.value });
+          this.acks.push({ at, ms: Date.now() - at, key, writeId: body.pg.writeId, counter: body.pg.counter, redisKey: body.redis.key, redisValue: body.redis.value });
         } else {
           this.failures.push({ at, kind: `http ${res.statusCode} ${body.code ?? ""}`.trim() });
           // A failing dependency answers fast; do not spin on it.

@@ -11,14 +11,17 @@ export function faultTable(results: FaultResult[]): string {
       r.requests,
       r.errors === 0 ? "0" : `${r.errors} (${Object.entries(r.errorKinds).map(([k, n]) => `${k}: ${n}`).join(", ")})`,
       r.errors === 0 ? "none" : ms(r.errorWindowMs),
+      r.postgresRestartMs === undefined ? "n/a" : ms(r.postgresRestartMs),
       r.outage ? `${ms(r.recoveryMs)}${r.readinessNoticed ? "" : " (readiness did not notice)"}` : "n/a",
       r.connectionsLeaked,
       `${r.writesLost} of ${r.acknowledgedWrites}`,
+      r.writesDuplicated,
+      ms(r.longestRequestMs),
     ].join(" | "),
   );
   return [
-    "| fault | requests during it | errors | error window | recovery (ready again) | connections leaked | acknowledged writes lost |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| fault | requests during it | errors | error window | PostgreSQL's own restart | recovery (ready again) | connections leaked | acknowledged writes lost | writes applied twice | longest request |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map((r) => `| ${r} |`),
   ].join("\n");
 }

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { connectionBudget } from "../../infra/config/index.ts";
 import type { LocalStack } from "../../local/stack.ts";
-import { FAULTS, type Fault } from "./faults.ts";
+import { FAULTS, type Fault, type Measured } from "./faults.ts";
 import { ProbeLoad, ReadyWatch, type Ack } from "./load.ts";
 
 export interface FaultResult {
@@ -22,6 +22,12 @@ export interface FaultResult {
   connectionsLeaked: number;
   acknowledgedWrites: number;
   writesLost: number;
+  /** Writes applied more often than requests were sent for their key (a retry applied twice). */
+  writesDuplicated: number;
+  /** The slowest acknowledged request: how long a client waited at worst. */
+  longestRequestMs: number;
+  /** PostgreSQL's own time to accept connections again, where the fault restarts it. */
+  postgresRestartMs?: number;
   notes: string[];
 }
 
@@ -94,12 +100,28 @@ export async function lostWrites(stack: LocalStack, acks: Ack[]): Promise<number
   return lost;
 }
 
+/**
+ * Writes beyond one per request sent, summed over the load's keys. Rows are counted first and requests
+ * after, so a request in flight is already counted as sent.
+ */
+export async function duplicatedWrites(stack: LocalStack, load: ProbeLoad): Promise<number> {
+  const c = new pg.Client({ connectionString: stack.postgres.appUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ key: string; n: string }>("SELECT counter_id AS key, count(*) AS n FROM probe_writes WHERE counter_id = ANY($1) GROUP BY counter_id", [[...load.sent.keys()]]);
+    return rows.reduce((sum, r) => sum + Math.max(0, Number(r.n) - (load.sent.get(r.key) ?? 0)), 0);
+  } finally {
+    await c.end();
+  }
+}
+
 export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
   const { stack, say } = opts;
   const probeUrl = stack.probe?.url;
   if (!probeUrl) throw new Error("the fault runner needs the local stack started with the probe");
   const load = new ProbeLoad(probeUrl, opts.concurrency, `fault-${Date.now()}`).start();
   const results: FaultResult[] = [];
+  let duplicatedBefore = 0;
   try {
     await sleep(opts.settleMs);
     for (const fault of opts.faults ?? FAULTS) {
@@ -107,8 +129,9 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
       const watch = new ReadyWatch(probeUrl).start();
       const start = Date.now();
       let notes: string[];
+      const measured: Measured = {};
       try {
-        notes = await fault.apply({ stack, stackFile: opts.stackFile, say });
+        notes = await fault.apply({ stack, stackFile: opts.stackFile, say, measured });
       } finally {
         watch.stop();
       }
@@ -133,9 +156,15 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
         connectionsLeaked: await leakedConnections(stack),
         acknowledgedWrites: acks.length,
         writesLost: await lostWrites(stack, acks),
+        writesDuplicated: (await duplicatedWrites(stack, load)) - duplicatedBefore,
+        // Requests that overlap the fault, also those sent just before it that it held up.
+        longestRequestMs: Math.max(0, ...load.acks.filter((a) => a.at + a.ms >= start && a.at <= end).map((a) => a.ms)),
+        ...measured,
         notes,
       });
+      duplicatedBefore += results.at(-1)!.writesDuplicated;
       say(`  ${during.requests} requests, ${failures.length} errors, recovered in ${readyAt - restoredAt} ms`);
+      for (const note of notes) say(`  ${note}`);
     }
   } finally {
     await load.stop();

@@ -25,7 +25,7 @@ export async function startFaultStack(log: (m: string) => void, overrides: Recor
   const stackFile = join(dir, "Pulumi.faults.yaml");
   copyFileSync(join(PROJECT_DIR, "Pulumi.dev.yaml"), stackFile);
   try {
-    const stack = await startLocalStack({ configFile: stackFile, overrides, dataDir: join(dir, "data"), fresh: true, probe: true, installMissing: false, log });
+    const stack = await startLocalStack({ configFile: stackFile, overrides, dataDir: join(dir, "data"), fresh: true, freePorts: true, probe: true, installMissing: false, log });
     return {
       stack,
       stackFile,

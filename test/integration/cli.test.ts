@@ -22,7 +22,7 @@ function startCli(args: string[]) {
 
 describe("npm start (local/cli.ts)", () => {
   it("prints exactly one JSON line when ready, with the probe, and leaves no process behind after SIGTERM", async () => {
-    const cli = startCli(["--json", "--data-dir", join(dir, "data")]);
+    const cli = startCli(["--json", "--free-ports", "--data-dir", join(dir, "data")]);
     try {
       const line = await waitFor("the JSON line", async () => (cli.out().includes("\n") ? cli.out() : undefined), 60_000);
       const lines = line.trim().split("\n");

@@ -17,7 +17,7 @@ export function useStack(opts: Omit<LocalStackOptions, "dataDir" | "fresh"> = {}
     dir = mkdtempSync(join(tmpdir(), "pooling-it-"));
     // As root, the servers run as the postgres user, who must be able to enter this folder.
     chmodSync(dir, 0o755);
-    stack = await startLocalStack({ installMissing: false, ...opts, dataDir: join(dir, "data"), fresh: true, log: (m) => logs.push(m) });
+    stack = await startLocalStack({ installMissing: false, freePorts: true, ...opts, dataDir: join(dir, "data"), fresh: true, log: (m) => logs.push(m) });
   });
   afterAll(async () => {
     try {

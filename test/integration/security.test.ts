@@ -23,7 +23,7 @@ describe("secrets in a run of the local stack", () => {
   let consoleAsApp = "";
 
   beforeAll(async () => {
-    const s = await startLocalStack({ dataDir, fresh: true, probe: true, installMissing: false, log: (m) => progress.push(m) });
+    const s = await startLocalStack({ dataDir, fresh: true, freePorts: true, probe: true, installMissing: false, log: (m) => progress.push(m) });
     try {
       urls = [s.postgres.url, s.pgbouncer.url, s.pgbouncer.adminUrl, s.redis.url];
       // Some traffic, including refused logins and unknown databases, so the servers have things to log.

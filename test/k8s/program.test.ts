@@ -42,7 +42,7 @@ describe("the program with the dev stack", () => {
     );
     expect(await valueOf(program.pooledUrl)).toBe(`postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app`);
     expect(await valueOf(program.directUrl)).toBe(`postgresql://app:${app}@postgres.pooling.svc.cluster.local:5432/app`);
-    expect(await valueOf(program.redisUrl)).toBe(`redis://:${mockPassword("pooling-redis-password")}@redis.pooling.svc.cluster.local:6379`);
+    expect(await valueOf(program.redisUrl)).toBe(`redis://default:${mockPassword("pooling-redis-password")}@redis.pooling.svc.cluster.local:6379`);
   });
 
   it("exports Prisma 7's adapter options with the same pool bound and timeout as Prisma 6's query parameters", async () => {

@@ -267,7 +267,7 @@ describe("every accepted config renders files that read back to its values", () 
           ["server_lifetime", "serverLifetime", 3_600_000],
           ["server_idle_timeout", "serverIdleTimeout", 600_000],
           ["server_connect_timeout", "serverConnectTimeout", 15_000],
-          ["server_login_retry", "serverLoginRetry", 15_000],
+          ["server_login_retry", "serverLoginRetry", 1000],
         ] as const) {
           expect(pgbouncerMs(pb.get(setting)!), setting).toBe(want("pgbouncer", field, msOf, def));
         }

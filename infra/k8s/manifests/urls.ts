@@ -1,10 +1,8 @@
 /** Connection URLs of the in-cluster Services. Every one holds a password: callers keep them secret. */
 import type { StackConfig } from "../../config/index.ts";
 import type { StackSecrets } from "../../render/index.ts";
+import { postgresUrl as pgUrl, redisUrl as redisUrlOf } from "../../render/urls.ts";
 import { serviceHost } from "./common.ts";
-
-const pgUrl = (user: string, password: string, host: string, port: number, db: string) =>
-  `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${db}`;
 
 /** Pooled, through PgBouncer: what an application's driver uses. */
 export function pooledUrl(cfg: StackConfig, s: StackSecrets): string {
@@ -55,5 +53,5 @@ export function pgbouncerStatsUrl(cfg: StackConfig, s: StackSecrets): string {
 }
 
 export function redisUrl(cfg: StackConfig, s: StackSecrets): string {
-  return `redis://:${encodeURIComponent(s.redisPassword)}@${serviceHost(cfg, "redis")}:${cfg.redis.port}`;
+  return redisUrlOf(s.redisPassword, serviceHost(cfg, "redis"), cfg.redis.port);
 }

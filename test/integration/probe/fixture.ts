@@ -32,7 +32,7 @@ export async function startProbeFixture(
   opts: { env?: Record<string, string>; overrides?: Record<string, unknown> } = {},
 ): Promise<ProbeFixture> {
   const dataDir = mkdtempSync(join(tmpdir(), "probe-it-"));
-  const stack = await startLocalStack({ dataDir, fresh: true, installMissing: false, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
+  const stack = await startLocalStack({ dataDir, fresh: true, freePorts: true, installMissing: false, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
   const logs: string[] = [];
   const probes: Probe[] = [];
   // Superuser, but in the app database, where the probe's tables are.
