@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 import { describe, expect, it } from "vitest";
-import { withTransaction } from "./postgres.ts";
+import { RECONNECT_BACKOFF_MS, withTransaction } from "./postgres.ts";
 
 /** A pooled client that fails the statements it is told to, and records what it was sent. */
 function fakeClient(failOn: Record<string, Error> = {}) {
@@ -22,21 +22,29 @@ function fakeClient(failOn: Record<string, Error> = {}) {
 
 type Fake = ReturnType<typeof fakeClient>;
 
-function fakePool(clients: Fake[]) {
+/** A pool that hands out `clients` in order; an Error in the list is a connection attempt failing with it. */
+function fakePool(clients: (Fake | Error)[], options: { connectionTimeoutMillis?: number } = {}) {
   const handedOut: Fake[] = [];
+  /** performance.now() of every connect() call. */
+  const connects: number[] = [];
   const pool = {
-    options: { max: 4 },
+    options: { max: 4, ...options },
     connect: () => {
+      connects.push(performance.now());
       const c = clients.shift();
       if (!c) return Promise.reject(new Error("no client left"));
+      if (c instanceof Error) return Promise.reject(c);
       handedOut.push(c);
       return Promise.resolve(c as unknown as PoolClient);
     },
   };
-  return { pool: pool as unknown as Pool, handedOut };
+  return { pool: pool as unknown as Pool, handedOut, connects };
 }
 
 const dropped = () => new Error("Connection terminated unexpectedly");
+/** What connecting to a PgBouncer that is restarting gives. */
+const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6432"), { code: "ECONNREFUSED" });
+const refusals = (n: number) => Array.from({ length: n }, refused);
 const insert = async (client: PoolClient) => {
   await client.query("INSERT");
   return "done";
@@ -95,5 +103,73 @@ describe("withTransaction", () => {
     expect(handedOut).toEqual([stale, reused, fresh]);
     expect(reused.released.at(-1)).toBe(true);
     expect(fresh.sent).toEqual(["BEGIN", "INSERT", "COMMIT"]);
+  });
+
+  it("waits for the fresh connection while PgBouncer refuses it, then runs the transaction once more when it is back within the bound", async () => {
+    const stale = fakeClient({ BEGIN: dropped() });
+    const fresh = fakeClient();
+    const { pool, connects } = fakePool([stale, ...refusals(3), fresh]);
+    const retried: string[] = [];
+    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 5000 })).resolves.toBe("done");
+    expect(retried).toEqual(["recovered"]);
+    expect(stale.sent).toEqual(["BEGIN"]);
+    expect(fresh.sent).toEqual(["BEGIN", "INSERT", "COMMIT"]);
+    // One connect for the first try, then the retry's: refused three times with a growing backoff (25, 50, 100 ms).
+    expect(connects).toHaveLength(5);
+    const gaps = connects.slice(2).map((t, i) => t - connects[i + 1]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(RECONNECT_BACKOFF_MS.first - 2);
+    expect(gaps[1]).toBeGreaterThan(gaps[0]!);
+    expect(gaps[2]).toBeGreaterThan(gaps[1]!);
+  });
+
+  it("gives up at the bound: the retry fails with the driver's error once reconnectWithinMs has passed since the first failure", async () => {
+    const { pool, connects } = fakePool([fakeClient({ BEGIN: dropped() }), ...refusals(100)]);
+    const retried: string[] = [];
+    const started = performance.now();
+    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 200 })).rejects.toThrow("ECONNREFUSED");
+    const elapsed = performance.now() - started;
+    expect(retried).toEqual(["failed"]);
+    expect(elapsed).toBeGreaterThanOrEqual(195);
+    expect(elapsed).toBeLessThan(200 + RECONNECT_BACKOFF_MS.max);
+    // 25 + 50 + 100 ms of backoff, then the rest up to 200 ms: a handful of attempts, not a busy loop.
+    expect(connects.length - 1).toBeGreaterThanOrEqual(3);
+    expect(connects.length - 1).toBeLessThanOrEqual(6);
+  });
+
+  it("takes the bound from the pool's own acquire timeout when none is given", async () => {
+    const { pool } = fakePool([fakeClient({ BEGIN: dropped() }), ...refusals(100)], { connectionTimeoutMillis: 100 });
+    const started = performance.now();
+    await expect(withTransaction(pool, insert)).rejects.toThrow("ECONNREFUSED");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    expect(performance.now() - started).toBeLessThan(100 + RECONNECT_BACKOFF_MS.max);
+  });
+
+  it("does not wait for a reconnect when the pool's acquire times out: that already took the pool's whole timeout", async () => {
+    const timedOut = new Error("timeout exceeded when trying to connect");
+    const { pool, connects } = fakePool([fakeClient({ BEGIN: dropped() }), timedOut, fakeClient()]);
+    await expect(withTransaction(pool, insert, { reconnectWithinMs: 5000 })).rejects.toThrow("timeout exceeded");
+    expect(connects).toHaveLength(2);
+  });
+
+  it.each(["INSERT", "COMMIT"])("never retries, nor waits, once a statement reached the server (%s failed), even with time left to reconnect", async (statement) => {
+    const client = fakeClient({ [statement]: dropped() });
+    const spare = fakeClient();
+    const { pool, connects } = fakePool([client, spare]);
+    const retried: string[] = [];
+    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 5000 })).rejects.toThrow("Connection terminated unexpectedly");
+    expect(connects).toHaveLength(1);
+    expect(retried).toEqual([]);
+    expect(spare.sent).toEqual([]);
+    expect(client.sent.filter((q) => q === "INSERT")).toHaveLength(1);
+  });
+
+  it("runs the transaction at most twice however often the fresh connection is refused", async () => {
+    const stale = fakeClient({ BEGIN: dropped() });
+    const alsoBroken = fakeClient({ BEGIN: dropped() });
+    const { pool, handedOut } = fakePool([stale, refused(), alsoBroken, ...refusals(5), fakeClient()]);
+    const retried: string[] = [];
+    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 5000 })).rejects.toThrow("Connection terminated unexpectedly");
+    expect(retried).toEqual(["failed"]);
+    expect(handedOut).toEqual([stale, alsoBroken]);
   });
 });

@@ -2,6 +2,7 @@
  * The probe's PostgreSQL access: one node-postgres Pool pointed at PgBouncer, and the transaction helper
  * every write goes through.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from "pg";
 import type { ProbeEnv } from "./env.ts";
@@ -55,7 +56,16 @@ export interface TransactionOptions {
   onAcquired?: (seconds: number) => void;
   /** Called after a transaction that failed before sending anything was tried again, with how it went. */
   onRetry?: (outcome: "recovered" | "failed") => void;
+  /**
+   * How long, from the first failure, the retry keeps trying to open its fresh connection (a PgBouncer
+   * that is restarting refuses connections for a moment). Defaults to the pool's own acquire timeout,
+   * `connectionTimeoutMillis`; 0 makes one attempt only.
+   */
+  reconnectWithinMs?: number;
 }
+
+/** Backoff between attempts to open the retry's fresh connection: doubles from the first to the last. */
+export const RECONNECT_BACKOFF_MS = { first: 25, max: 250 } as const;
 
 /**
  * The transaction failed before any of its statements reached the server: the connection could not be
@@ -90,16 +100,19 @@ async function freshClient(pool: Pool): Promise<PoolClient> {
  * (COMMIT, or ROLLBACK when `fn` or COMMIT throws) and the client goes back to the pool. A client whose
  * ROLLBACK fails is in an unknown state, so it is released with the error, which makes the pool destroy
  * it rather than hand it to the next caller. A failure before anything was sent is tried once more on
- * a fresh connection; anything later (a failed COMMIT above all: it may have been applied) is not.
+ * a fresh connection, which may wait for the server to come back (see {@link reconnect}) up to
+ * `reconnectWithinMs` after the failure; anything later (a failed COMMIT above all: it may have been
+ * applied) is not. `fn` runs at most twice, the second time only if nothing of the first reached the server.
  */
 export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
   try {
-    return await attempt(pool, fn, opts, false);
+    return await attempt(fn, opts, () => pool.connect());
   } catch (err) {
     if (!(err instanceof NothingSentError)) throw err;
   }
+  const deadline = performance.now() + (opts.reconnectWithinMs ?? pool.options.connectionTimeoutMillis ?? 0);
   try {
-    const result = await attempt(pool, fn, opts, true);
+    const result = await attempt(fn, opts, () => reconnect(pool, deadline));
     opts.onRetry?.("recovered");
     return result;
   } catch (err) {
@@ -108,11 +121,29 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
   }
 }
 
+/**
+ * A fresh client for the retry. While the connection cannot be made (PgBouncer restarting refuses it),
+ * tries again after 25 ms, 50 ms, … up to 250 ms apart, until `deadline`; the last attempt starts at the
+ * deadline at the latest, and each is bounded by the pool's own acquire timeout. Any other failure (the
+ * pool's acquire timeout above all) ends it at once.
+ */
+async function reconnect(pool: Pool, deadline: number): Promise<PoolClient> {
+  for (let delay: number = RECONNECT_BACKOFF_MS.first; ; delay = Math.min(delay * 2, RECONNECT_BACKOFF_MS.max)) {
+    try {
+      return await freshClient(pool);
+    } catch (err) {
+      const left = deadline - performance.now();
+      if (!brokeBeforeSending(err) || left <= 0) throw err;
+      await sleep(Math.min(delay, left));
+    }
+  }
+}
+
 const brokeBeforeSending = (err: unknown) => classifyPgError(err) === "connection";
 
-async function attempt<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: TransactionOptions, fresh: boolean): Promise<T> {
+async function attempt<T>(fn: (client: PoolClient) => Promise<T>, opts: TransactionOptions, connect: () => Promise<PoolClient>): Promise<T> {
   const started = performance.now();
-  const client = await (fresh ? freshClient(pool) : pool.connect()).catch((err: unknown) => {
+  const client = await connect().catch((err: unknown) => {
     throw brokeBeforeSending(err) ? new NothingSentError(err) : err;
   });
   opts.onAcquired?.((performance.now() - started) / 1000);
@@ -203,6 +234,7 @@ export class PgDatabase {
       return await withTransaction(this.pool, fn, {
         onAcquired: (s) => this.metrics.pgAcquire.observe(s),
         onRetry: (outcome) => this.metrics.pgRetries.inc({ outcome }),
+        reconnectWithinMs: this.env.pgConnectionTimeoutMs,
       });
     } catch (err) {
       throw this.failure(err);

@@ -37,6 +37,12 @@ describe("the stack under faults, with steady load through the probe", () => {
     },
   );
 
+  it("PgBouncer killed: every transaction that failed before reaching the server is retried once and succeeds, so none of those failures reaches a caller", () => {
+    const r = byName("PgBouncer killed");
+    expect(r.retries, JSON.stringify(r)).toBeDefined();
+    expect(r.retries!.failed, JSON.stringify(r)).toBe(0);
+  });
+
   it("Planned PostgreSQL restart: requests wait in PgBouncer instead of failing, and the longest wait is measured", () => {
     const r = byName("Planned PostgreSQL restart");
     expect(r.notes.join(" "), JSON.stringify(r)).toMatch(/PAUSE, restart, RESUME/);

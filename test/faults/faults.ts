@@ -19,6 +19,8 @@ export interface FaultContext {
 export interface Measured {
   /** From the signal that stopped PostgreSQL until it accepted connections again. */
   postgresRestartMs?: number;
+  /** Transactions the probe tried again after they failed before anything reached the server, by outcome. */
+  retries?: { recovered: number; failed: number };
 }
 
 export interface Fault {
@@ -84,16 +86,25 @@ export const FAULTS: Fault[] = [
   {
     name: "PgBouncer killed (SIGKILL) and restarted",
     outage: true,
-    async apply({ stack }) {
+    async apply({ stack, measured }) {
       const pid = stack.pgbouncer.pid;
       const retriesBefore = await probeRetries(stack);
       process.kill(pid, "SIGKILL");
       await waitUntil("a new pgbouncer", () => (stack.pgbouncer.pid > 0 && stack.pgbouncer.pid !== pid ? true : undefined));
-      // Transactions the probe retried must have got a connection by now or failed; let them settle.
       await waitUntil("the probe to answer /probe again", async () => ((await fetch(`${stack.probe!.url}/readyz`)).ok ? true : undefined));
-      const retries = await probeRetries(stack);
+      // A retry may still be waiting for its fresh connection (backoff up to 250 ms): count once the
+      // counters have stood still for 500 ms.
+      let last = await probeRetries(stack);
+      const retries = await waitUntil("the probe's retries to settle", async () => {
+        await sleep(500);
+        const now = await probeRetries(stack);
+        const settled = now.recovered === last.recovered && now.failed === last.failed;
+        last = now;
+        return settled ? now : undefined;
+      });
       const recovered = retries.recovered - retriesBefore.recovered;
       const failed = retries.failed - retriesBefore.failed;
+      measured.retries = { recovered, failed };
       return [`pid ${pid} → ${stack.pgbouncer.pid}`, `probe retried ${recovered + failed} transactions that failed before sending anything: ${recovered} succeeded, ${failed} failed again`];
     },
   },

@@ -28,6 +28,8 @@ export interface FaultResult {
   longestRequestMs: number;
   /** PostgreSQL's own time to accept connections again, where the fault restarts it. */
   postgresRestartMs?: number;
+  /** Transactions the probe tried again after they failed before anything reached the server, by outcome. */
+  retries?: { recovered: number; failed: number };
   notes: string[];
 }
 
