@@ -655,8 +655,41 @@ describe("several problems", () => {
     pgbouncer: { poolMode: "sessions", defaultPoolSze: 1 },
   };
 
-  test("schema problems are all reported at once", () => {
-    expect(problemsOf(raw).map((p) => p.key)).toEqual(["pooling:postgres.database", "pooling:pgbouncer.poolMode", "pooling:pgbouncer.defaultPoolSze"]);
+  test("schema problems are all reported at once, with the cross-field problems of the fields that parsed", () => {
+    expect(problemsOf(raw).map((p) => p.key)).toEqual([
+      "pooling:postgres.database",
+      "pooling:pgbouncer.poolMode",
+      "pooling:pgbouncer.defaultPoolSze",
+      "pooling:postgres.lockTimeout",
+    ]);
+  });
+
+  test("a pool relation is reported beside type errors in the same section", () => {
+    expect(problemsOf({ pgbouncer: { minPoolSize: 30, poolMode: "bogus", memory: "lots" } }).map(formatProblem)).toEqual([
+      'pooling:pgbouncer.memory = "lots": expected a whole number with a unit: "512kB", "4MB", "256Mi", "1Gi", got "lots"',
+      'pooling:pgbouncer.poolMode = "bogus": Invalid option: expected one of "session"|"transaction"|"statement"',
+      "pooling:pgbouncer.minPoolSize = 30: minPoolSize 30 > defaultPoolSize 25: PgBouncer would keep more idle connections than the pool may hold. Set it to at most 25.",
+    ]);
+  });
+
+  test("a rule whose input did not parse is not run, and the other rules still are", () => {
+    const keys = problemsOf({ pgbouncer: { defaultPoolSize: "many", minPoolSize: 30 }, postgres: { lockTimeout: "30s" } }).map((p) => p.key);
+    expect(keys).toEqual(["pooling:pgbouncer.defaultPoolSize", "pooling:postgres.lockTimeout"]);
+  });
+
+  test("a section that is not a mapping skips only the rules that read it", () => {
+    const keys = problemsOf({ pgbouncer: 5, postgres: { lockTimeout: "30s", memory: "lots" }, probe: { httpKeepAliveTimeout: "6s" } }).map((p) => p.key);
+    expect(keys).toEqual(["pooling:postgres.memory", "pooling:pgbouncer", "pooling:postgres.lockTimeout", "pooling:probe.httpKeepAliveTimeout"]);
+  });
+
+  test("an unknown key does not hide the cross-field problems of its section", () => {
+    const keys = problemsOf({ probe: { replicas: 3, postgresPoolMax: 400, shutdownGrase: "5s" } }).map((p) => p.key);
+    expect(keys).toEqual(["pooling:probe.shutdownGrase", "pooling:probe.postgresPoolMax"]);
+  });
+
+  test("an unpinned version is reported beside type errors elsewhere", () => {
+    const keys = problemsOf({ pgbouncer: { version: "1.99", poolMode: "bogus" }, redis: { memory: "lots" } }).map((p) => p.key);
+    expect(keys).toEqual(["pooling:pgbouncer.poolMode", "pooling:redis.memory", "pooling:pgbouncer.version"]);
   });
 
   test("cross-field problems are all reported at once", () => {
