@@ -153,18 +153,18 @@ const budgetRules: Rule[] = [
         ` or raise ${key("pgbouncer.maxClientConn")} to at least ${probeClients}.`,
     };
   }),
-  rule(["probe.replicas", "probe.redisPoolMax", "redis.maxClients"], ({ probe, redis }) => {
-    const redisClients = probe.replicas * probe.redisPoolMax;
-    if (redisClients <= redis.maxClients) return undefined;
-    return {
-      key: key("probe.redisPoolMax"),
-      value: probe.redisPoolMax,
-      message:
-        `the probe's Redis connections exceed what Redis accepts: replicas ${probe.replicas} × redisPoolMax ${probe.redisPoolMax} = ${redisClients}` +
-        ` > ${key("redis.maxClients")} ${redis.maxClients}. Lower it to at most ${Math.floor(redis.maxClients / probe.replicas)}` +
-        ` or raise ${key("redis.maxClients")} to at least ${redisClients}.`,
-    };
-  }),
+  // Each probe pod opens exactly one Redis connection (app-probe/src/redis.ts).
+  rule(["probe.replicas", "redis.maxClients"], ({ probe, redis }) =>
+    probe.replicas > redis.maxClients
+      ? {
+          key: key("redis.maxClients"),
+          value: redis.maxClients,
+          message:
+            `Redis would refuse some probe pods: each of the ${key("probe.replicas")} ${probe.replicas} pods opens one Redis connection, more than maxClients ${redis.maxClients}.` +
+            ` Raise it to at least ${probe.replicas} or lower ${key("probe.replicas")} to at most ${redis.maxClients}.`,
+        }
+      : undefined,
+  ),
 ];
 
 /** Reads a field by its dotted path. */

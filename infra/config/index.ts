@@ -4,12 +4,12 @@
  */
 import type { z } from "zod";
 import { CROSS_FIELD_RULES, derivedMemory, compareVersions, key, type FieldPath, type Problem } from "./checks.ts";
-import { rawStackSchema, SECTIONS, type ParsedStackConfig } from "./schema.ts";
+import { rawStackSchema, REMOVED_KEYS, SECTIONS, type ParsedStackConfig } from "./schema.ts";
 import { show } from "./fields.ts";
 import { imageProblems } from "./images.ts";
 
 export type { Problem } from "./checks.ts";
-export { connectionBudget, compareVersions, PGBOUNCER_MAX_SURGE, PGBOUNCER_VERSION_GATES } from "./checks.ts";
+export { connectionBudget, PGBOUNCER_MAX_SURGE } from "./checks.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 export { EXPORTER_BINARIES, EXPORTER_IMAGES, serverImages } from "./images.ts";
 
@@ -73,12 +73,17 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 function zodProblems(raw: unknown, error: z.ZodError): Problem[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((k) => ({
-        key: key(keyPath([...issue.path, k])),
-        // Not the value: Pulumi hands over decrypted secrets, and a misspelt key may hold one.
-        value: undefined,
-        message: "unknown key: check its spelling against the config reference in README.md.",
-      }));
+      return issue.keys.map((k) => {
+        const path = keyPath([...issue.path, k]);
+        const removed = REMOVED_KEYS.get(path);
+        if (removed !== undefined) return { key: key(path), value: valueAt(raw, [...issue.path, k]), message: removed };
+        return {
+          key: key(path),
+          // Not the value: Pulumi hands over decrypted secrets, and a misspelt key may hold one.
+          value: undefined,
+          message: "unknown key: check its spelling against the config reference in README.md.",
+        };
+      });
     }
     const path = keyPath(issue.path);
     return [{ key: path ? key(path) : "pooling", value: valueAt(raw, issue.path), message: issue.message }];

@@ -27,7 +27,7 @@ const CONFIGS = [
   {},
   { postgres: { maxConnections: 10, superuserReservedConnections: 5, headroomConnections: 5 } },
   { postgres: { maxConnections: 30 }, pgbouncer: { defaultPoolSize: 10, minPoolSize: 11, reservePoolSize: 10 } },
-  { probe: { replicas: 3, postgresPoolMax: 400, redisPoolMax: 400 } },
+  { probe: { replicas: 3, postgresPoolMax: 400 }, redis: { maxClients: 2 } },
   { postgres: { lockTimeout: "2m", statementTimeout: "90s", sharedBuffers: "900MB", effectiveCacheSize: "2Gi", workMem: "64MB" }, pgbouncer: { clientIdleTimeout: "5s" } },
   { pgbouncer: { reservePoolTimeout: "5m", serverConnectTimeout: "5m", version: "1.20", maxPreparedStatements: 10 }, probe: { httpKeepAliveTimeout: "9s" } },
   { redis: { maxMemory: "1Gi" }, postgres: { user: "postgres", database: "pgbouncer" }, pgbouncer: { adminUser: "postgres", statsUser: "postgres" } },
