@@ -26,7 +26,6 @@ describe("loadProbeEnv", () => {
       pgIdleTimeoutMs: 10_000,
       pgConnectionTimeoutMs: 5000,
       pgPreparedStatements: false,
-      redisPoolMax: 10,
       httpMaxSockets: 50,
       httpKeepAliveTimeoutMs: 4000,
       serverKeepAliveTimeoutMs: 5000,

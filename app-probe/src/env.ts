@@ -19,7 +19,6 @@ export const PROBE_ENV = {
   pgIdleTimeoutMs: "PG_IDLE_TIMEOUT_MS",
   pgConnectionTimeoutMs: "PG_CONNECTION_TIMEOUT_MS",
   pgPreparedStatements: "PG_PREPARED_STATEMENTS",
-  redisPoolMax: "REDIS_POOL_MAX",
   httpMaxSockets: "HTTP_MAX_SOCKETS",
   httpKeepAliveTimeoutMs: "HTTP_KEEPALIVE_TIMEOUT_MS",
   serverKeepAliveTimeoutMs: "SERVER_KEEPALIVE_TIMEOUT_MS",
@@ -42,9 +41,6 @@ export const PROBE_SECRET_ENV_VARS = [
   PROBE_ENV.redisUrl,
 ] as const satisfies readonly ProbeEnvVar[];
 
-/** Variables without a default; the probe refuses to start without them. */
-export const PROBE_REQUIRED_ENV_VARS = [PROBE_ENV.databaseUrl, PROBE_ENV.redisUrl] as const satisfies readonly ProbeEnvVar[];
-
 /** Defaults as the strings an operator would write, so infra can document or render them. */
 export const PROBE_ENV_DEFAULTS = {
   PROBE_HOST: "0.0.0.0",
@@ -53,7 +49,6 @@ export const PROBE_ENV_DEFAULTS = {
   PG_IDLE_TIMEOUT_MS: "10000",
   PG_CONNECTION_TIMEOUT_MS: "5000",
   PG_PREPARED_STATEMENTS: "false",
-  REDIS_POOL_MAX: "10",
   HTTP_MAX_SOCKETS: "50",
   HTTP_KEEPALIVE_TIMEOUT_MS: "4000",
   SERVER_KEEPALIVE_TIMEOUT_MS: "5000",
@@ -115,7 +110,6 @@ const schema = z.object({
   PG_IDLE_TIMEOUT_MS: int(PROBE_ENV_DEFAULTS.PG_IDLE_TIMEOUT_MS, 0, 86_400_000),
   PG_CONNECTION_TIMEOUT_MS: int(PROBE_ENV_DEFAULTS.PG_CONNECTION_TIMEOUT_MS, 1, 600_000),
   PG_PREPARED_STATEMENTS: bool(PROBE_ENV_DEFAULTS.PG_PREPARED_STATEMENTS),
-  REDIS_POOL_MAX: int(PROBE_ENV_DEFAULTS.REDIS_POOL_MAX, 1, 10_000),
   HTTP_MAX_SOCKETS: int(PROBE_ENV_DEFAULTS.HTTP_MAX_SOCKETS, 1, 100_000),
   HTTP_KEEPALIVE_TIMEOUT_MS: int(PROBE_ENV_DEFAULTS.HTTP_KEEPALIVE_TIMEOUT_MS, 1, 600_000),
   SERVER_KEEPALIVE_TIMEOUT_MS: int(PROBE_ENV_DEFAULTS.SERVER_KEEPALIVE_TIMEOUT_MS, 1, 600_000),
@@ -166,8 +160,6 @@ export interface ProbeEnv {
   pgConnectionTimeoutMs: number;
   /** false: only unnamed statements, which transaction-mode PgBouncer below 1.21 requires. */
   pgPreparedStatements: boolean;
-  /** Upper bound on the Redis connections this process opens. */
-  redisPoolMax: number;
   httpMaxSockets: number;
   httpKeepAliveTimeoutMs: number;
   serverKeepAliveTimeoutMs: number;
@@ -225,7 +217,6 @@ export function loadProbeEnv(env: NodeJS.ProcessEnv): ProbeEnv {
     pgIdleTimeoutMs: e.PG_IDLE_TIMEOUT_MS,
     pgConnectionTimeoutMs: e.PG_CONNECTION_TIMEOUT_MS,
     pgPreparedStatements: e.PG_PREPARED_STATEMENTS,
-    redisPoolMax: e.REDIS_POOL_MAX,
     httpMaxSockets: e.HTTP_MAX_SOCKETS,
     httpKeepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
     serverKeepAliveTimeoutMs: e.SERVER_KEEPALIVE_TIMEOUT_MS,

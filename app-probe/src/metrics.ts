@@ -134,7 +134,6 @@ export function registerStatsGauges(registry: Registry, stats: () => Promise<Pro
   g("probe_pg_pool_max", "Configured PG_POOL_MAX.", [], (s) => one(s.postgresPool.max));
   g("probe_redis_connected", "1 when the Redis command connection is ready.", [], (s) => one(s.redis.ready ? 1 : 0));
   g("probe_redis_connections", "Redis connections open now.", [], (s) => one(s.redis.connections));
-  g("probe_redis_pool_max", "Configured REDIS_POOL_MAX (upper bound of Redis connections).", [], (s) => one(s.redis.max));
   g("probe_http_client_sockets_open", "Sockets the keep-alive agent holds open now.", [], (s) => one(s.http.socketsOpen));
   g("probe_http_client_max_sockets", "Configured HTTP_MAX_SOCKETS.", [], (s) => one(s.http.maxSockets));
   g("probe_http_client_socket_reuse_ratio", "1 - sockets opened / requests sent (0 before any request).", [], (s) =>

@@ -5,8 +5,7 @@
  * one socket, batching whatever is queued in the same tick into one write. Measured on this stack (INCR,
  * loopback), one connection beat four and ten connections at both 50 and 1000 concurrent callers; see
  * app-probe/README.md. A dedicated connection is only needed for blocking commands (BLPOP, SUBSCRIBE),
- * which the probe does not issue, so it opens exactly one connection and REDIS_POOL_MAX (>= 1) is the
- * bound it stays within. There is no checkout, so a broken connection can never be handed out: while it
+ * which the probe does not issue, so it opens exactly one connection. There is no checkout, so a broken connection can never be handed out: while it
  * is down every command fails at once (no offline queue) and ioredis reconnects with backoff.
  */
 import { Redis } from "ioredis";
@@ -17,6 +16,8 @@ import type { Metrics } from "./metrics.ts";
 
 /** A command that gets no answer in this time fails; the caller answers 503 instead of hanging. */
 export const REDIS_COMMAND_TIMEOUT_MS = 2000;
+/** Redis connections the probe opens, at most: the one shared command connection. */
+const REDIS_CONNECTIONS = 1;
 const CONNECT_TIMEOUT_MS = 3000;
 const CLOSE_TIMEOUT_MS = 2000;
 
@@ -48,7 +49,7 @@ export class RedisCommands {
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly env: ProbeEnv,
+    env: ProbeEnv,
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
@@ -74,7 +75,7 @@ export class RedisCommands {
   get figures(): RedisFigures {
     const status = this.client.status;
     const open = status === "connect" || status === "ready";
-    return { status, ready: status === "ready", connections: open ? 1 : 0, max: this.env.redisPoolMax };
+    return { status, ready: status === "ready", connections: open ? 1 : 0, max: REDIS_CONNECTIONS };
   }
 
   /** Resolves once connected, or after `timeoutMs` either way: the probe starts even if Redis is down. */

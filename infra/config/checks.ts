@@ -1,7 +1,8 @@
 /**
  * Cross-field rules: the connection budget, timeouts that must be ordered, memory that must fit and
- * settings the target PgBouncer version does not know. Each returns problems, never throws, so the
- * user sees every problem at once.
+ * settings the target PgBouncer version does not know. Each rule names the fields it reads and returns
+ * problems, never throws: it runs whenever those fields parsed, even when others in the stack file did
+ * not, so the user sees every problem at once.
  */
 import type { ParsedStackConfig } from "./schema.ts";
 import { formatDuration, formatSize } from "./units.ts";
@@ -14,6 +15,25 @@ export interface Problem {
 }
 
 export const key = (path: string) => `pooling:${path}`;
+
+type SectionName = Exclude<keyof ParsedStackConfig, "namespace">;
+
+/** A field of a section in dotted form, e.g. `pgbouncer.defaultPoolSize`. */
+export type FieldPath = { [S in SectionName]: `${S}.${keyof ParsedStackConfig[S] & string}` }[SectionName];
+
+/**
+ * A cross-field rule. `check` is handed a config holding only the fields in `needs` (the others are
+ * absent), so a rule that reads a field it does not declare gets `undefined` and its tests fail.
+ */
+export interface Rule {
+  needs: readonly FieldPath[];
+  check(cfg: ParsedStackConfig): Problem[];
+}
+
+const rule = (needs: readonly FieldPath[], check: (cfg: ParsedStackConfig) => Problem | Problem[] | undefined): Rule => ({
+  needs,
+  check: (cfg) => [check(cfg) ?? []].flat(),
+});
 
 /** PgBouncer settings that only some versions know; asking for one on an older version is refused. */
 export const PGBOUNCER_VERSION_GATES: ReadonlyArray<{ field: keyof ParsedStackConfig["pgbouncer"]; setting: string; since: string }> = [
@@ -46,10 +66,15 @@ export function connectionBudget(cfg: ParsedStackConfig) {
   const { postgres: pg, pgbouncer: pb } = cfg;
   const perReplica = pb.defaultPoolSize + pb.reservePoolSize;
   const podsDuringRollout = pb.replicas + PGBOUNCER_MAX_SURGE;
-  const atRestServerConnections = pb.replicas * perReplica;
+  const atRestServerConnections = atRestConnections(pb);
   const pgbouncerServerConnections = podsDuringRollout * perReplica;
   const usable = pg.maxConnections - pg.superuserReservedConnections - pg.headroomConnections;
   return { perReplica, podsDuringRollout, atRestServerConnections, pgbouncerServerConnections, usable, spare: usable - pgbouncerServerConnections };
+}
+
+/** Server connections the PgBouncer pods hold outside a rollout. */
+function atRestConnections(pb: Pick<ParsedStackConfig["pgbouncer"], "replicas" | "defaultPoolSize" | "reservePoolSize">): number {
+  return pb.replicas * (pb.defaultPoolSize + pb.reservePoolSize);
 }
 
 /**
@@ -70,186 +95,220 @@ function budgetFixes(cfg: ParsedStackConfig, usable: number): string[] {
   return fixes;
 }
 
-function budgetProblems(cfg: ParsedStackConfig): Problem[] {
-  const { postgres: pg, pgbouncer: pb, probe, redis } = cfg;
-  const problems: Problem[] = [];
+const BUDGET_FIELDS = [
+  "postgres.maxConnections",
+  "postgres.superuserReservedConnections",
+  "postgres.headroomConnections",
+  "pgbouncer.replicas",
+  "pgbouncer.defaultPoolSize",
+  "pgbouncer.reservePoolSize",
+] as const satisfies readonly FieldPath[];
+
+function budgetProblem(cfg: ParsedStackConfig): Problem | undefined {
+  const { postgres: pg, pgbouncer: pb } = cfg;
   const b = connectionBudget(cfg);
   if (b.usable <= 0) {
-    problems.push({
+    return {
       key: key("postgres.maxConnections"),
       value: pg.maxConnections,
       message:
         `nothing is left for PgBouncer: maxConnections ${pg.maxConnections} − superuserReservedConnections ${pg.superuserReservedConnections}` +
         ` − headroomConnections ${pg.headroomConnections} = ${b.usable}. Raise ${key("postgres.maxConnections")} or lower the reserved connections.`,
-    });
-  } else if (b.spare < 0) {
-    const raise = `raise ${key("postgres.maxConnections")} to at least ${b.pgbouncerServerConnections + pg.superuserReservedConnections + pg.headroomConnections}`;
-    const lower = budgetFixes(cfg, b.usable);
-    problems.push({
-      key: key("pgbouncer.defaultPoolSize"),
-      value: pb.defaultPoolSize,
-      message:
-        `the PgBouncer pools need more server connections than PostgreSQL can give: (replicas ${pb.replicas} + ${PGBOUNCER_MAX_SURGE} surging during a rollout)` +
-        ` × (defaultPoolSize ${pb.defaultPoolSize} + reservePoolSize ${pb.reservePoolSize}) = ${b.pgbouncerServerConnections} > maxConnections ${pg.maxConnections}` +
-        ` − superuserReservedConnections ${pg.superuserReservedConnections} − headroomConnections ${pg.headroomConnections} = ${b.usable}.` +
-        (lower.length > 0 ? ` Either ${lower.join(", ")}, or ${raise}.` : ` ${raise.charAt(0).toUpperCase()}${raise.slice(1)}.`),
-    });
+    };
   }
-  if (pb.minPoolSize > pb.defaultPoolSize) {
-    problems.push({
-      key: key("pgbouncer.minPoolSize"),
-      value: pb.minPoolSize,
-      message: `minPoolSize ${pb.minPoolSize} > defaultPoolSize ${pb.defaultPoolSize}: PgBouncer would keep more idle connections than the pool may hold. Set it to at most ${pb.defaultPoolSize}.`,
-    });
-  }
-  const probeClients = probe.replicas * probe.postgresPoolMax;
-  if (probeClients > pb.maxClientConn) {
-    problems.push({
+  if (b.spare >= 0) return undefined;
+  const raise = `raise ${key("postgres.maxConnections")} to at least ${b.pgbouncerServerConnections + pg.superuserReservedConnections + pg.headroomConnections}`;
+  const lower = budgetFixes(cfg, b.usable);
+  return {
+    key: key("pgbouncer.defaultPoolSize"),
+    value: pb.defaultPoolSize,
+    message:
+      `the PgBouncer pools need more server connections than PostgreSQL can give: (replicas ${pb.replicas} + ${PGBOUNCER_MAX_SURGE} surging during a rollout)` +
+      ` × (defaultPoolSize ${pb.defaultPoolSize} + reservePoolSize ${pb.reservePoolSize}) = ${b.pgbouncerServerConnections} > maxConnections ${pg.maxConnections}` +
+      ` − superuserReservedConnections ${pg.superuserReservedConnections} − headroomConnections ${pg.headroomConnections} = ${b.usable}.` +
+      (lower.length > 0 ? ` Either ${lower.join(", ")}, or ${raise}.` : ` ${raise.charAt(0).toUpperCase()}${raise.slice(1)}.`),
+  };
+}
+
+const budgetRules: Rule[] = [
+  rule(BUDGET_FIELDS, budgetProblem),
+  rule(["pgbouncer.minPoolSize", "pgbouncer.defaultPoolSize"], ({ pgbouncer: pb }) =>
+    pb.minPoolSize > pb.defaultPoolSize
+      ? {
+          key: key("pgbouncer.minPoolSize"),
+          value: pb.minPoolSize,
+          message: `minPoolSize ${pb.minPoolSize} > defaultPoolSize ${pb.defaultPoolSize}: PgBouncer would keep more idle connections than the pool may hold. Set it to at most ${pb.defaultPoolSize}.`,
+        }
+      : undefined,
+  ),
+  rule(["probe.replicas", "probe.postgresPoolMax", "pgbouncer.maxClientConn"], ({ probe, pgbouncer: pb }) => {
+    const probeClients = probe.replicas * probe.postgresPoolMax;
+    if (probeClients <= pb.maxClientConn) return undefined;
+    return {
       key: key("probe.postgresPoolMax"),
       value: probe.postgresPoolMax,
       message:
         `the probe pools can open more client connections than one PgBouncer accepts: replicas ${probe.replicas} × postgresPoolMax ${probe.postgresPoolMax}` +
         ` = ${probeClients} > ${key("pgbouncer.maxClientConn")} ${pb.maxClientConn}. Lower it to at most ${Math.floor(pb.maxClientConn / probe.replicas)}` +
         ` or raise ${key("pgbouncer.maxClientConn")} to at least ${probeClients}.`,
-    });
-  }
-  const redisClients = probe.replicas * probe.redisPoolMax;
-  if (redisClients > redis.maxClients) {
-    problems.push({
-      key: key("probe.redisPoolMax"),
-      value: probe.redisPoolMax,
-      message:
-        `the probe's Redis connections exceed what Redis accepts: replicas ${probe.replicas} × redisPoolMax ${probe.redisPoolMax} = ${redisClients}` +
-        ` > ${key("redis.maxClients")} ${redis.maxClients}. Lower it to at most ${Math.floor(redis.maxClients / probe.replicas)}` +
-        ` or raise ${key("redis.maxClients")} to at least ${redisClients}.`,
-    });
-  }
-  return problems;
+    };
+  }),
+  // Each probe pod opens exactly one Redis connection (app-probe/src/redis.ts).
+  rule(["probe.replicas", "redis.maxClients"], ({ probe, redis }) =>
+    probe.replicas > redis.maxClients
+      ? {
+          key: key("redis.maxClients"),
+          value: redis.maxClients,
+          message:
+            `Redis would refuse some probe pods: each of the ${key("probe.replicas")} ${probe.replicas} pods opens one Redis connection, more than maxClients ${redis.maxClients}.` +
+            ` Raise it to at least ${probe.replicas} or lower ${key("probe.replicas")} to at most ${redis.maxClients}.`,
+        }
+      : undefined,
+  ),
+];
+
+/** Reads a field by its dotted path. */
+function at(cfg: ParsedStackConfig, path: FieldPath): number {
+  const [section, field] = path.split(".") as [SectionName, string];
+  return (cfg[section] as unknown as Record<string, number>)[field]!;
 }
 
 /** `a` must be below `b` when both are non-zero (0 means "never"). */
-function ordered(
-  problems: Problem[],
-  [aPath, a]: [string, number],
-  [bPath, b]: [string, number],
-  why: string,
-) {
-  if (a !== 0 && b !== 0 && a >= b) {
-    problems.push({
-      key: key(aPath),
-      value: formatDuration(a),
-      message: `${aPath} ${formatDuration(a)} must be below ${key(bPath)} ${formatDuration(b)}: ${why}`,
-    });
-  }
+function ordered(aPath: FieldPath, bPath: FieldPath, why: string): Rule {
+  return rule([aPath, bPath], (cfg) => {
+    const a = at(cfg, aPath);
+    const b = at(cfg, bPath);
+    if (a === 0 || b === 0 || a < b) return undefined;
+    return { key: key(aPath), value: formatDuration(a), message: `${aPath} ${formatDuration(a)} must be below ${key(bPath)} ${formatDuration(b)}: ${why}` };
+  });
 }
 
-function timeoutProblems(cfg: ParsedStackConfig): Problem[] {
-  const { postgres: pg, pgbouncer: pb, probe } = cfg;
-  const problems: Problem[] = [];
-  ordered(problems, ["postgres.statementTimeout", pg.statementTimeout], ["pgbouncer.queryTimeout", pb.queryTimeout],
-    "otherwise PgBouncer drops the server connection before PostgreSQL cancels the statement cleanly.");
-  ordered(problems, ["postgres.lockTimeout", pg.lockTimeout], ["postgres.statementTimeout", pg.statementTimeout],
-    "otherwise the statement timeout always fires first and lock waits are never reported as such.");
-  ordered(problems, ["pgbouncer.reservePoolTimeout", pb.reservePoolTimeout], ["pgbouncer.queryWaitTimeout", pb.queryWaitTimeout],
-    "otherwise waiting clients are disconnected before the reserve pool can help them.");
-  ordered(problems, ["pgbouncer.serverConnectTimeout", pb.serverConnectTimeout], ["pgbouncer.queryWaitTimeout", pb.queryWaitTimeout],
-    "otherwise a client is disconnected while PgBouncer is still connecting to PostgreSQL for it.");
-  ordered(problems, ["probe.httpKeepAliveTimeout", probe.httpKeepAliveTimeout], ["probe.serverKeepAliveTimeout", probe.serverKeepAliveTimeout],
-    "a client must close an idle socket before the server does, or a request races the server's close and fails.");
-  if (pb.clientIdleTimeout !== 0 && (probe.postgresIdleTimeout === 0 || probe.postgresIdleTimeout >= pb.clientIdleTimeout)) {
-    problems.push({
+const timeoutRules: Rule[] = [
+  ordered("postgres.statementTimeout", "pgbouncer.queryTimeout", "otherwise PgBouncer drops the server connection before PostgreSQL cancels the statement cleanly."),
+  ordered("postgres.lockTimeout", "postgres.statementTimeout", "otherwise the statement timeout always fires first and lock waits are never reported as such."),
+  ordered("pgbouncer.reservePoolTimeout", "pgbouncer.queryWaitTimeout", "otherwise waiting clients are disconnected before the reserve pool can help them."),
+  ordered("pgbouncer.serverConnectTimeout", "pgbouncer.queryWaitTimeout", "otherwise a client is disconnected while PgBouncer is still connecting to PostgreSQL for it."),
+  ordered(
+    "probe.httpKeepAliveTimeout",
+    "probe.serverKeepAliveTimeout",
+    "a client must close an idle socket before the server does, or a request races the server's close and fails.",
+  ),
+  rule(["pgbouncer.clientIdleTimeout", "probe.postgresIdleTimeout"], ({ pgbouncer: pb, probe }) => {
+    if (pb.clientIdleTimeout === 0 || (probe.postgresIdleTimeout !== 0 && probe.postgresIdleTimeout < pb.clientIdleTimeout)) return undefined;
+    return {
       key: key("pgbouncer.clientIdleTimeout"),
       value: formatDuration(pb.clientIdleTimeout),
       message:
         `PgBouncer would close the probe's idle pooled connections (clientIdleTimeout ${formatDuration(pb.clientIdleTimeout)}) before the pool does` +
         ` (${key("probe.postgresIdleTimeout")} ${formatDuration(probe.postgresIdleTimeout)}), and the next query on them fails.` +
         ` Set ${key("pgbouncer.clientIdleTimeout")} to 0s or above ${formatDuration(probe.postgresIdleTimeout)}.`,
-    });
-  }
-  return problems;
-}
+    };
+  }),
+];
+
+const sharedBuffersOf = (pg: Pick<ParsedStackConfig["postgres"], "sharedBuffers" | "memory">) => pg.sharedBuffers ?? Math.floor(pg.memory / 4 / 8192) * 8192;
+const redisMaxMemoryOf = (redis: Pick<ParsedStackConfig["redis"], "maxMemory" | "memory">) => redis.maxMemory ?? Math.floor((redis.memory * 3) / 4);
 
 /** Memory actually used for a given parse: explicit values, or their derived defaults. */
 export function derivedMemory(cfg: ParsedStackConfig) {
   const pg = cfg.postgres;
   return {
-    sharedBuffers: pg.sharedBuffers ?? Math.floor(pg.memory / 4 / 8192) * 8192,
+    sharedBuffers: sharedBuffersOf(pg),
     effectiveCacheSize: pg.effectiveCacheSize ?? Math.floor((pg.memory * 3) / 4 / 8192) * 8192,
-    redisMaxMemory: cfg.redis.maxMemory ?? Math.floor((cfg.redis.memory * 3) / 4),
+    redisMaxMemory: redisMaxMemoryOf(cfg.redis),
   };
 }
 
-function memoryProblems(cfg: ParsedStackConfig): Problem[] {
-  const { postgres: pg, redis } = cfg;
-  const problems: Problem[] = [];
-  const mem = derivedMemory(cfg);
-  if (pg.sharedBuffers !== undefined && pg.sharedBuffers > pg.memory * 0.4) {
-    problems.push({
-      key: key("postgres.sharedBuffers"),
-      value: formatSize(pg.sharedBuffers),
-      message: `sharedBuffers ${formatSize(pg.sharedBuffers)} is above 40% of ${key("postgres.memory")} ${formatSize(pg.memory)}; the rest is needed for connections and the page cache. Set it to at most ${formatSize(Math.floor((pg.memory * 0.4) / 1024) * 1024)}.`,
-    });
-  }
-  if (pg.effectiveCacheSize !== undefined && pg.effectiveCacheSize > pg.memory) {
-    problems.push({
-      key: key("postgres.effectiveCacheSize"),
-      value: formatSize(pg.effectiveCacheSize),
-      message: `effectiveCacheSize ${formatSize(pg.effectiveCacheSize)} is above ${key("postgres.memory")} ${formatSize(pg.memory)}: the planner would count on cache the container does not have.`,
-    });
-  }
-  // Sized for the steady state, not the rollout's extra pod: the surge lasts only while an old pod drains,
-  // and this is an estimate, unlike max_connections, which refuses logins outright.
-  const serverConnections = connectionBudget(cfg).atRestServerConnections + pg.headroomConnections;
-  const need = mem.sharedBuffers + pg.maintenanceWorkMem + serverConnections * pg.workMem;
-  if (need > pg.memory) {
-    problems.push({
-      key: key("postgres.memory"),
-      value: formatSize(pg.memory),
-      message:
-        `PostgreSQL needs more memory than its limit: sharedBuffers ${formatSize(mem.sharedBuffers)} + maintenanceWorkMem ${formatSize(pg.maintenanceWorkMem)}` +
-        ` + ${serverConnections} connections × workMem ${formatSize(pg.workMem)} = ${formatSize(need)} > memory ${formatSize(pg.memory)}.` +
-        ` Raise ${key("postgres.memory")} or lower ${key("postgres.workMem")}.`,
-    });
-  }
-  if (mem.redisMaxMemory > redis.memory) {
-    problems.push({
-      key: key("redis.maxMemory"),
-      value: formatSize(mem.redisMaxMemory),
-      message: `maxMemory ${formatSize(mem.redisMaxMemory)} is above ${key("redis.memory")} ${formatSize(redis.memory)}: the container would be killed before Redis evicts or refuses writes.`,
-    });
-  }
-  return problems;
-}
+const memoryRules: Rule[] = [
+  rule(["postgres.sharedBuffers", "postgres.memory"], ({ postgres: pg }) =>
+    pg.sharedBuffers !== undefined && pg.sharedBuffers > pg.memory * 0.4
+      ? {
+          key: key("postgres.sharedBuffers"),
+          value: formatSize(pg.sharedBuffers),
+          message: `sharedBuffers ${formatSize(pg.sharedBuffers)} is above 40% of ${key("postgres.memory")} ${formatSize(pg.memory)}; the rest is needed for connections and the page cache. Set it to at most ${formatSize(Math.floor((pg.memory * 0.4) / 1024) * 1024)}.`,
+        }
+      : undefined,
+  ),
+  rule(["postgres.effectiveCacheSize", "postgres.memory"], ({ postgres: pg }) =>
+    pg.effectiveCacheSize !== undefined && pg.effectiveCacheSize > pg.memory
+      ? {
+          key: key("postgres.effectiveCacheSize"),
+          value: formatSize(pg.effectiveCacheSize),
+          message: `effectiveCacheSize ${formatSize(pg.effectiveCacheSize)} is above ${key("postgres.memory")} ${formatSize(pg.memory)}: the planner would count on cache the container does not have.`,
+        }
+      : undefined,
+  ),
+  rule(
+    [
+      "postgres.memory",
+      "postgres.sharedBuffers",
+      "postgres.maintenanceWorkMem",
+      "postgres.workMem",
+      "postgres.headroomConnections",
+      "pgbouncer.replicas",
+      "pgbouncer.defaultPoolSize",
+      "pgbouncer.reservePoolSize",
+    ],
+    ({ postgres: pg, pgbouncer: pb }) => {
+      // Sized for the steady state, not the rollout's extra pod: the surge lasts only while an old pod drains,
+      // and this is an estimate, unlike max_connections, which refuses logins outright.
+      const serverConnections = atRestConnections(pb) + pg.headroomConnections;
+      const sharedBuffers = sharedBuffersOf(pg);
+      const need = sharedBuffers + pg.maintenanceWorkMem + serverConnections * pg.workMem;
+      if (need <= pg.memory) return undefined;
+      return {
+        key: key("postgres.memory"),
+        value: formatSize(pg.memory),
+        message:
+          `PostgreSQL needs more memory than its limit: sharedBuffers ${formatSize(sharedBuffers)} + maintenanceWorkMem ${formatSize(pg.maintenanceWorkMem)}` +
+          ` + ${serverConnections} connections × workMem ${formatSize(pg.workMem)} = ${formatSize(need)} > memory ${formatSize(pg.memory)}.` +
+          ` Raise ${key("postgres.memory")} or lower ${key("postgres.workMem")}.`,
+      };
+    },
+  ),
+  rule(["redis.maxMemory", "redis.memory"], ({ redis }) => {
+    const maxMemory = redisMaxMemoryOf(redis);
+    return maxMemory > redis.memory
+      ? {
+          key: key("redis.maxMemory"),
+          value: formatSize(maxMemory),
+          message: `maxMemory ${formatSize(maxMemory)} is above ${key("redis.memory")} ${formatSize(redis.memory)}: the container would be killed before Redis evicts or refuses writes.`,
+        }
+      : undefined;
+  }),
+];
 
-function versionProblems(cfg: ParsedStackConfig): Problem[] {
-  const pb = cfg.pgbouncer;
-  return PGBOUNCER_VERSION_GATES.filter((g) => pb[g.field] !== undefined && compareVersions(pb.version, g.since) < 0).map((g) => ({
-    key: key(`pgbouncer.${g.field}`),
-    value: pb[g.field],
-    message: `${g.setting} needs PgBouncer ${g.since} or newer, but ${key("pgbouncer.version")} is ${pb.version}. Remove the key or raise the version.`,
-  }));
-}
+const versionRules: Rule[] = PGBOUNCER_VERSION_GATES.map((g) =>
+  rule(["pgbouncer.version", `pgbouncer.${g.field}`], ({ pgbouncer: pb }) =>
+    pb[g.field] !== undefined && compareVersions(pb.version, g.since) < 0
+      ? {
+          key: key(`pgbouncer.${g.field}`),
+          value: pb[g.field],
+          message: `${g.setting} needs PgBouncer ${g.since} or newer, but ${key("pgbouncer.version")} is ${pb.version}. Remove the key or raise the version.`,
+        }
+      : undefined,
+  ),
+);
 
 /** Names that would collide in userlist.txt or with what PostgreSQL and PgBouncer reserve. */
-function nameProblems(cfg: ParsedStackConfig): Problem[] {
-  const problems: Problem[] = [];
-  const { user, database } = cfg.postgres;
-  const { adminUser, statsUser } = cfg.pgbouncer;
-  if (user === "postgres") {
-    problems.push({ key: key("postgres.user"), value: user, message: "postgres is the superuser; the app needs a role of its own." });
-  }
-  if (database === "pgbouncer") {
-    problems.push({ key: key("postgres.database"), value: database, message: "pgbouncer is PgBouncer's admin console database; choose another name." });
-  }
-  const seen = new Map<string, string>([[user, "postgres.user"]]);
-  for (const [path, name] of [["pgbouncer.adminUser", adminUser], ["pgbouncer.statsUser", statsUser]] as const) {
-    const other = seen.get(name) ?? (name === "postgres" ? "the superuser" : undefined);
-    if (other) problems.push({ key: key(path), value: name, message: `the same name as ${other.includes(".") ? key(other) : other}; each user needs its own name and password.` });
-    seen.set(name, path);
-  }
-  return problems;
-}
+const nameRules: Rule[] = [
+  rule(["postgres.user"], ({ postgres: { user } }) =>
+    user === "postgres" ? { key: key("postgres.user"), value: user, message: "postgres is the superuser; the app needs a role of its own." } : undefined,
+  ),
+  rule(["postgres.database"], ({ postgres: { database } }) =>
+    database === "pgbouncer" ? { key: key("postgres.database"), value: database, message: "pgbouncer is PgBouncer's admin console database; choose another name." } : undefined,
+  ),
+  rule(["postgres.user", "pgbouncer.adminUser", "pgbouncer.statsUser"], (cfg) => {
+    const problems: Problem[] = [];
+    const seen = new Map<string, string>([[cfg.postgres.user, "postgres.user"]]);
+    for (const [path, name] of [["pgbouncer.adminUser", cfg.pgbouncer.adminUser], ["pgbouncer.statsUser", cfg.pgbouncer.statsUser]] as const) {
+      const other = seen.get(name) ?? (name === "postgres" ? "the superuser" : undefined);
+      if (other) problems.push({ key: key(path), value: name, message: `the same name as ${other.includes(".") ? key(other) : other}; each user needs its own name and password.` });
+      seen.set(name, path);
+    }
+    return problems;
+  }),
+];
 
-export function crossFieldProblems(cfg: ParsedStackConfig): Problem[] {
-  return [...budgetProblems(cfg), ...timeoutProblems(cfg), ...memoryProblems(cfg), ...versionProblems(cfg), ...nameProblems(cfg)];
-}
+/** Every cross-field rule, in the order their problems are reported. */
+export const CROSS_FIELD_RULES: readonly Rule[] = [...budgetRules, ...timeoutRules, ...memoryRules, ...versionRules, ...nameRules];

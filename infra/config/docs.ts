@@ -22,7 +22,7 @@ function docOf(schema: z.ZodType): FieldDoc {
 
 function shown(kind: string, value: unknown): string {
   if (value === undefined) return "derived";
-  if (kind === "duration") return formatDuration(value as number);
+  if (kind.startsWith("duration")) return formatDuration(value as number);
   if (kind === "size") return formatSize(value as number);
   return typeof value === "string" ? value : JSON.stringify(value);
 }

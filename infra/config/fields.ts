@@ -4,7 +4,7 @@
  * the schema and cannot drift from it.
  */
 import { z } from "zod";
-import { DURATION_HINT, SIZE_HINT, formatSize, parseDuration, parseSize } from "./units.ts";
+import { DURATION_HINT, SIZE_HINT, formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 
 export interface FieldDoc {
   description: string;
@@ -24,7 +24,14 @@ export function show(value: unknown): string {
 /** PostgreSQL's largest timeout (INT_MAX milliseconds, about 24.8 days). */
 export const MAX_DURATION_MS = 2_147_483_647;
 
-export function duration(def: string, description: string) {
+/**
+ * A duration from `range.min` to `range.max` milliseconds (0 to PostgreSQL's largest timeout unless
+ * narrowed, e.g. to what the probe accepts for the variable it becomes).
+ */
+export function duration(def: string, description: string, range: { min?: number; max?: number } = {}) {
+  const min = range.min ?? 0;
+  const max = range.max ?? MAX_DURATION_MS;
+  const bounded = range.min !== undefined || range.max !== undefined;
   return z
     .unknown()
     .transform((v, ctx) => {
@@ -35,6 +42,10 @@ export function duration(def: string, description: string) {
         ctx.addIssue({ code: "custom", message: `expected ${DURATION_HINT}, got ${show(v)}${unitless}` });
         return z.NEVER;
       }
+      if (bounded && (ms < min || ms > max)) {
+        ctx.addIssue({ code: "custom", message: `expected a duration from ${formatDuration(min)} to ${formatDuration(max)}, got ${show(v)}` });
+        return z.NEVER;
+      }
       if (ms > MAX_DURATION_MS) {
         ctx.addIssue({ code: "custom", message: `at most ${MAX_DURATION_MS}ms (about 24 days), the largest timeout PostgreSQL takes; use 0s for "never"` });
         return z.NEVER;
@@ -42,7 +53,7 @@ export function duration(def: string, description: string) {
       return ms;
     })
     .prefault(def)
-    .meta({ description, kind: "duration" } satisfies FieldDoc);
+    .meta({ description, kind: bounded ? `duration ${formatDuration(min)}..${formatDuration(max)}` : "duration" } satisfies FieldDoc);
 }
 
 /** Parses a size and refuses one below `min` bytes (the smallest the server accepts). */

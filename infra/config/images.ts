@@ -75,17 +75,17 @@ export function serverImages(cfg: Pick<ParsedStackConfig, "postgres" | "redis" |
 
 const TABLES = { postgres: [POSTGRES_IMAGE_TAGS, 1], redis: [REDIS_IMAGE_TAGS, 2], pgbouncer: [PGBOUNCER_IMAGE_TAGS, 2] } as const;
 
-/** One problem per server whose version has no pinned, published image. */
-export function imageProblems(cfg: ParsedStackConfig): Array<{ key: string; value: unknown; message: string }> {
-  const found = serverImages(cfg);
+/** One problem per server whose version has no pinned, published image; servers absent from `versions` are skipped. */
+export function imageProblems(versions: Partial<Record<keyof ImageRefs, string>>): Array<{ key: string; value: unknown; message: string }> {
   return (Object.keys(TABLES) as Array<keyof typeof TABLES>).flatMap((server) => {
-    if (found[server] !== undefined) return [];
+    const version = versions[server];
     const [table, parts] = TABLES[server];
+    if (version === undefined || lookup(table, version, parts) !== undefined) return [];
     const known = Object.entries(table).map(([v, t]) => (parts === 1 ? v : `${v} (${t})`));
     return [
       {
         key: `pooling:${server}.version`,
-        value: cfg[server].version,
+        value: version,
         message: `no published image is pinned for this version. Use one of ${known.join(", ")}; see infra/config/images.ts for where each tag was established.`,
       },
     ];

@@ -3,13 +3,13 @@
  * problem at once, each naming its full key; nothing downstream ever sees an unchecked value.
  */
 import type { z } from "zod";
-import { crossFieldProblems, derivedMemory, compareVersions, key, type Problem } from "./checks.ts";
-import { rawStackSchema, type ParsedStackConfig } from "./schema.ts";
+import { CROSS_FIELD_RULES, derivedMemory, compareVersions, key, type FieldPath, type Problem } from "./checks.ts";
+import { rawStackSchema, REMOVED_KEYS, SECTIONS, type ParsedStackConfig } from "./schema.ts";
 import { show } from "./fields.ts";
 import { imageProblems } from "./images.ts";
 
 export type { Problem } from "./checks.ts";
-export { connectionBudget, compareVersions, PGBOUNCER_MAX_SURGE, PGBOUNCER_VERSION_GATES } from "./checks.ts";
+export { connectionBudget, PGBOUNCER_MAX_SURGE } from "./checks.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 export { EXPORTER_BINARIES, EXPORTER_IMAGES, serverImages } from "./images.ts";
 
@@ -73,12 +73,17 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 function zodProblems(raw: unknown, error: z.ZodError): Problem[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === "unrecognized_keys") {
-      return issue.keys.map((k) => ({
-        key: key(keyPath([...issue.path, k])),
-        // Not the value: Pulumi hands over decrypted secrets, and a misspelt key may hold one.
-        value: undefined,
-        message: "unknown key: check its spelling against the config reference in README.md.",
-      }));
+      return issue.keys.map((k) => {
+        const path = keyPath([...issue.path, k]);
+        const removed = REMOVED_KEYS.get(path);
+        if (removed !== undefined) return { key: key(path), value: valueAt(raw, [...issue.path, k]), message: removed };
+        return {
+          key: key(path),
+          // Not the value: Pulumi hands over decrypted secrets, and a misspelt key may hold one.
+          value: undefined,
+          message: "unknown key: check its spelling against the config reference in README.md.",
+        };
+      });
     }
     const path = keyPath(issue.path);
     return [{ key: path ? key(path) : "pooling", value: valueAt(raw, issue.path), message: issue.message }];
@@ -123,15 +128,60 @@ function deepFreeze<T>(o: T): T {
 
 export type ParseResult = { ok: true; config: StackConfig } | { ok: false; problems: Problem[] };
 
-/** Validates raw stack config (the `pooling:` keys, namespace stripped) and returns every problem. */
+/**
+ * Each field of each section parsed on its own: the values that parsed, and their paths. A section that
+ * is not a mapping contributes nothing; a missing one contributes its defaults.
+ */
+function parseFields(input: unknown): { values: Record<string, Record<string, unknown>>; parsed: Set<FieldPath> } {
+  const values: Record<string, Record<string, unknown>> = {};
+  const parsed = new Set<FieldPath>();
+  if (!isPlainObject(input)) return { values, parsed };
+  for (const [section, schema] of Object.entries(SECTIONS)) {
+    const raw = input[section] ?? {};
+    if (!isPlainObject(raw)) continue;
+    values[section] = {};
+    for (const [field, fieldSchema] of Object.entries(schema.shape)) {
+      const result = (fieldSchema as z.ZodType).safeParse(raw[field]);
+      if (!result.success) continue;
+      values[section][field] = result.data;
+      parsed.add(`${section}.${field}` as FieldPath);
+    }
+  }
+  return { values, parsed };
+}
+
+/** The config a rule sees: only the fields it declares, so it cannot depend on one it did not name. */
+function pick(values: Record<string, Record<string, unknown>>, needs: readonly FieldPath[]): ParsedStackConfig {
+  const view: Record<string, Record<string, unknown>> = {};
+  for (const path of needs) {
+    const [section, field] = path.split(".") as [string, string];
+    (view[section] ??= {})[field] = values[section]?.[field];
+  }
+  return view as unknown as ParsedStackConfig;
+}
+
+/** Every cross-field rule whose fields all parsed, and the image check of every version that parsed. */
+function ruleProblems(input: unknown, overridden: ReadonlySet<string>): Problem[] {
+  const { values, parsed } = parseFields(input);
+  const runnable = CROSS_FIELD_RULES.filter((r) => r.needs.every((p) => parsed.has(p)));
+  const versions = Object.fromEntries(
+    (["postgres", "pgbouncer", "redis"] as const)
+      // An overridden version is the binary the local stack runs, not an image anybody pulls.
+      .filter((server) => parsed.has(`${server}.version`) && !overridden.has(server))
+      .map((server) => [server, values[server]!.version as string]),
+  );
+  return [...runnable.flatMap((r) => r.check(pick(values, r.needs))), ...imageProblems(versions)];
+}
+
+/**
+ * Validates raw stack config (the `pooling:` keys, namespace stripped) and returns every problem: those of
+ * the schema, and those of every cross-field rule whose inputs parsed, even when other fields did not.
+ */
 export function checkStackConfig(raw: unknown, opts: ParseOptions): ParseResult {
   const input = withVersions(raw ?? {}, opts.versions);
   const parsed = rawStackSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, problems: zodProblems(input, parsed.error) };
-  // An overridden version is the binary the local stack runs, not an image anybody pulls.
-  const overridden = new Set(Object.keys(opts.versions ?? {}));
-  const problems = [...crossFieldProblems(parsed.data), ...imageProblems(parsed.data).filter((p) => !overridden.has(p.key.replace(/^pooling:(\w+)\.version$/, "$1")))];
-  if (problems.length > 0) return { ok: false, problems };
+  const problems = [...(parsed.success ? [] : zodProblems(input, parsed.error)), ...ruleProblems(input, new Set(Object.keys(opts.versions ?? {})))];
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
   return { ok: true, config: resolve(opts.stack, parsed.data) };
 }
 

@@ -85,19 +85,23 @@ export const redisSchema = z.strictObject({
   storage: size("1Gi", MiB, "Size of the Redis data volume."),
 });
 
+/**
+ * The probe's keys. Each becomes one of the probe's environment variables (infra/render/probe.ts), and the
+ * probe (app-probe/src/env.ts, which ships alone) keeps its own defaults and ranges for them:
+ * test/unit/probe-contract.test.ts fails when the two copies differ.
+ */
 export const probeSchema = z.strictObject({
   replicas: int(2, 1, 100, "Probe app pods."),
   port: int(8080, 1, 65535, "Port the probe app listens on."),
   cpu: cpu("500m", "CPU request and limit of each probe container."),
   memory: size("256Mi", 32 * MiB, "Memory limit of each probe container."),
   postgresPoolMax: int(20, 1, 10_000, "node-postgres Pool max: connections each probe pod opens to PgBouncer."),
-  postgresIdleTimeout: duration("10s", "node-postgres idleTimeoutMillis: an idle pooled client is closed after this."),
-  postgresConnectionTimeout: duration("5s", "node-postgres connectionTimeoutMillis: acquiring a connection fails after this."),
-  redisPoolMax: int(10, 1, 10_000, "Redis connections each probe pod may open."),
+  postgresIdleTimeout: duration("10s", "node-postgres idleTimeoutMillis: an idle pooled client is closed after this (0s = never).", { min: 0, max: 86_400_000 }),
+  postgresConnectionTimeout: duration("5s", "node-postgres connectionTimeoutMillis: acquiring a connection fails after this.", { min: 1, max: 600_000 }),
   httpMaxSockets: int(50, 1, 100_000, "undici Agent connections per upstream origin."),
-  httpKeepAliveTimeout: duration("4s", "undici keepAliveTimeout: below the upstream server's keep-alive timeout."),
-  serverKeepAliveTimeout: duration("5s", "The probe's own HTTP server keepAliveTimeout (it is the default upstream)."),
-  shutdownGrace: duration("10s", "Time the probe has to finish in-flight requests after SIGTERM."),
+  httpKeepAliveTimeout: duration("4s", "undici keepAliveTimeout: below the upstream server's keep-alive timeout.", { min: 1, max: 600_000 }),
+  serverKeepAliveTimeout: duration("5s", "The probe's own HTTP server keepAliveTimeout (it is the default upstream).", { min: 1, max: 600_000 }),
+  shutdownGrace: duration("10s", "Time the probe has to finish in-flight requests after SIGTERM.", { min: 0, max: 600_000 }),
 });
 
 export const rawStackSchema = z.strictObject({
@@ -107,6 +111,17 @@ export const rawStackSchema = z.strictObject({
   redis: redisSchema.prefault({}),
   probe: probeSchema.prefault({}),
 });
+
+/**
+ * Keys that existed once, with why they went: a stack file that still sets one is told that, rather than
+ * that the key is misspelt.
+ */
+export const REMOVED_KEYS: ReadonlyMap<string, string> = new Map([
+  [
+    "probe.redisPoolMax",
+    "this key was removed: it set nothing, because the probe always opens exactly one auto-pipelined Redis connection, which beat pools of 4 and 10 connections when measured (app-probe/README.md). Delete it from the stack file.",
+  ],
+]);
 
 export const SECTIONS = {
   postgres: postgresSchema,

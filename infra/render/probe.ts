@@ -29,7 +29,6 @@ export function probeEnvironment(cfg: StackConfig, ep: ProbeEndpoints): Record<s
     PG_CONNECTION_TIMEOUT_MS: String(p.postgresConnectionTimeout),
     // Named prepared statements survive transaction pooling only where PgBouncer tracks them.
     PG_PREPARED_STATEMENTS: String(cfg.pgbouncer.poolMode === "session" || (cfg.pgbouncer.maxPreparedStatements ?? 0) > 0),
-    REDIS_POOL_MAX: String(p.redisPoolMax),
     HTTP_MAX_SOCKETS: String(p.httpMaxSockets),
     HTTP_KEEPALIVE_TIMEOUT_MS: String(p.httpKeepAliveTimeout),
     SERVER_KEEPALIVE_TIMEOUT_MS: String(p.serverKeepAliveTimeout),

@@ -157,7 +157,7 @@ describe("secrets", () => {
   it("give the probe an environment its own loader accepts, with the pool sizes of pooling:probe", () => {
     const env = probeEnv(devConfig(), KNOWN_SECRETS);
     const loaded = loadProbeEnv({ ...env.plain, ...env.secret });
-    expect(loaded).toMatchObject({ host: "0.0.0.0", port: 8080, pgPoolMax: 20, redisPoolMax: 10, directDatabaseUrl: undefined });
+    expect(loaded).toMatchObject({ host: "0.0.0.0", port: 8080, pgPoolMax: 20, directDatabaseUrl: undefined });
   });
 });
 

@@ -89,7 +89,7 @@ describe("defaults", () => {
     expect(cfg.postgres).toMatchObject({ version: "17", port: 5432, maxConnections: 200, superuserReservedConnections: 3, headroomConnections: 10, database: "app", user: "app", memory: GiB, workMem: 4 * MiB, maintenanceWorkMem: 64 * MiB, statementTimeout: 30_000 });
     expect(cfg.pgbouncer).toMatchObject({ version: "1.24", port: 6432, poolMode: "transaction", defaultPoolSize: 25, reservePoolSize: 5, queryTimeout: 60_000, queryWaitTimeout: 120_000, clientIdleTimeout: 0, logConnections: false, adminUser: "pgbouncer_admin", statsUser: "pgbouncer_stats" });
     expect(cfg.redis).toMatchObject({ version: "7.4", port: 6379, maxMemoryPolicy: "noeviction", maxClients: 1000, timeout: 300_000, appendOnly: true, maxMemory: 192 * MiB });
-    expect(cfg.probe).toMatchObject({ replicas: 2, port: 8080, postgresPoolMax: 20, redisPoolMax: 10, httpKeepAliveTimeout: 4000, serverKeepAliveTimeout: 5000, shutdownGrace: 10_000 });
+    expect(cfg.probe).toMatchObject({ replicas: 2, port: 8080, postgresPoolMax: 20, httpKeepAliveTimeout: 4000, serverKeepAliveTimeout: 5000, shutdownGrace: 10_000 });
   });
 
   test("an undefined or null config is the same as an empty one", () => {
@@ -299,6 +299,31 @@ describe("unknown keys", () => {
   });
 });
 
+describe("removed keys", () => {
+  const REMOVED_REDIS_POOL_MAX =
+    "this key was removed: it set nothing, because the probe always opens exactly one auto-pipelined Redis connection, which beat pools of 4 and 10 connections when measured (app-probe/README.md). Delete it from the stack file.";
+
+  test("an old stack file that still sets probe.redisPoolMax is told the key was removed and why, with its value", () => {
+    const raw = rawFromStackYaml("config:\n  pooling:probe:\n    replicas: 2\n    redisPoolMax: 10\n", "old");
+    expect(problemOf(raw)).toBe(`pooling:probe.redisPoolMax = 10: ${REMOVED_REDIS_POOL_MAX}`);
+  });
+
+  test("a removed key does not hide the other problems of the stack file", () => {
+    expect(problemsOf({ probe: { redisPoolMax: 10, replicas: 3 }, redis: { maxClients: 2 } }).map((p) => p.key)).toEqual([
+      "pooling:probe.redisPoolMax",
+      "pooling:redis.maxClients",
+    ]);
+  });
+
+  test("a key named like an Object method is an unknown key, not a removed one", () => {
+    expect(problemOf({ probe: { toString: 1 } })).toBe(`pooling:probe.toString: ${UNKNOWN_KEY_MESSAGE}`);
+  });
+
+  test("loading an old stack file throws a ConfigError naming the removed key", () => {
+    expect(() => parseStackConfig({ probe: { redisPoolMax: 10 } }, OPTS)).toThrow(new ConfigError("test", [{ key: "pooling:probe.redisPoolMax", value: 10, message: REMOVED_REDIS_POOL_MAX }]));
+  });
+});
+
 describe("the connection budget", () => {
   // workMem 1MB keeps the memory rule out of these cases.
   const budget = (pgbouncer: object, postgres: object = {}) => ({ postgres: { workMem: "1MB", ...postgres }, pgbouncer });
@@ -459,15 +484,15 @@ describe("pool relations", () => {
     accepted({ probe: { replicas: 3, postgresPoolMax: 333 } });
   });
 
-  test("probe Redis connections above Redis maxclients are refused", () => {
-    expect(problemOf({ probe: { replicas: 3, redisPoolMax: 400 } })).toBe(
-      "pooling:probe.redisPoolMax = 400: the probe's Redis connections exceed what Redis accepts: replicas 3 × redisPoolMax 400 = 1200" +
-        " > pooling:redis.maxClients 1000. Lower it to at most 333 or raise pooling:redis.maxClients to at least 1200.",
+  test("more probe pods than Redis maxclients are refused, one connection each", () => {
+    expect(problemOf({ probe: { replicas: 3 }, redis: { maxClients: 2 } })).toBe(
+      "pooling:redis.maxClients = 2: Redis would refuse some probe pods: each of the pooling:probe.replicas 3 pods opens one Redis connection, more than maxClients 2." +
+        " Raise it to at least 3 or lower pooling:probe.replicas to at most 2.",
     );
   });
 
-  test("probe Redis connections equal to Redis maxclients are accepted", () => {
-    accepted({ probe: { replicas: 4, redisPoolMax: 250 } });
+  test("as many probe pods as Redis maxclients are accepted", () => {
+    accepted({ probe: { replicas: 3 }, redis: { maxClients: 3 } });
   });
 });
 
@@ -655,8 +680,41 @@ describe("several problems", () => {
     pgbouncer: { poolMode: "sessions", defaultPoolSze: 1 },
   };
 
-  test("schema problems are all reported at once", () => {
-    expect(problemsOf(raw).map((p) => p.key)).toEqual(["pooling:postgres.database", "pooling:pgbouncer.poolMode", "pooling:pgbouncer.defaultPoolSze"]);
+  test("schema problems are all reported at once, with the cross-field problems of the fields that parsed", () => {
+    expect(problemsOf(raw).map((p) => p.key)).toEqual([
+      "pooling:postgres.database",
+      "pooling:pgbouncer.poolMode",
+      "pooling:pgbouncer.defaultPoolSze",
+      "pooling:postgres.lockTimeout",
+    ]);
+  });
+
+  test("a pool relation is reported beside type errors in the same section", () => {
+    expect(problemsOf({ pgbouncer: { minPoolSize: 30, poolMode: "bogus", memory: "lots" } }).map(formatProblem)).toEqual([
+      'pooling:pgbouncer.memory = "lots": expected a whole number with a unit: "512kB", "4MB", "256Mi", "1Gi", got "lots"',
+      'pooling:pgbouncer.poolMode = "bogus": Invalid option: expected one of "session"|"transaction"|"statement"',
+      "pooling:pgbouncer.minPoolSize = 30: minPoolSize 30 > defaultPoolSize 25: PgBouncer would keep more idle connections than the pool may hold. Set it to at most 25.",
+    ]);
+  });
+
+  test("a rule whose input did not parse is not run, and the other rules still are", () => {
+    const keys = problemsOf({ pgbouncer: { defaultPoolSize: "many", minPoolSize: 30 }, postgres: { lockTimeout: "30s" } }).map((p) => p.key);
+    expect(keys).toEqual(["pooling:pgbouncer.defaultPoolSize", "pooling:postgres.lockTimeout"]);
+  });
+
+  test("a section that is not a mapping skips only the rules that read it", () => {
+    const keys = problemsOf({ pgbouncer: 5, postgres: { lockTimeout: "30s", memory: "lots" }, probe: { httpKeepAliveTimeout: "6s" } }).map((p) => p.key);
+    expect(keys).toEqual(["pooling:postgres.memory", "pooling:pgbouncer", "pooling:postgres.lockTimeout", "pooling:probe.httpKeepAliveTimeout"]);
+  });
+
+  test("an unknown key does not hide the cross-field problems of its section", () => {
+    const keys = problemsOf({ probe: { replicas: 3, postgresPoolMax: 400, shutdownGrase: "5s" } }).map((p) => p.key);
+    expect(keys).toEqual(["pooling:probe.shutdownGrase", "pooling:probe.postgresPoolMax"]);
+  });
+
+  test("an unpinned version is reported beside type errors elsewhere", () => {
+    const keys = problemsOf({ pgbouncer: { version: "1.99", poolMode: "bogus" }, redis: { memory: "lots" } }).map((p) => p.key);
+    expect(keys).toEqual(["pooling:pgbouncer.poolMode", "pooling:redis.memory", "pooling:pgbouncer.version"]);
   });
 
   test("cross-field problems are all reported at once", () => {

@@ -166,7 +166,6 @@ const probeModel = {
   replicas: fc.integer({ min: 1, max: 4 }),
   postgresPoolMax: fc.integer({ min: 1, max: 300 }),
   postgresIdleTimeout: secondsText(0, 60),
-  redisPoolMax: fc.integer({ min: 1, max: 300 }),
   httpKeepAliveTimeout: secondsText(1, 10),
   serverKeepAliveTimeout: secondsText(1, 10),
 };
@@ -200,7 +199,7 @@ const mostlyValidRawArb = fc.record(
       queryWaitTimeout: fc.oneof(fc.constant("0s"), secondsText(31, 300)),
       clientIdleTimeout: fc.oneof(fc.constant("0s"), secondsText(61, 600)),
     }),
-    redis: optional({ ...redisModel, maxClients: fc.integer({ min: 1200, max: 10_000 }), maxMemory: sizeText(["Mi", "MB"], 16, 64) }),
+    redis: optional({ ...redisModel, maxMemory: sizeText(["Mi", "MB"], 16, 64) }),
     probe: optional({
       ...probeModel,
       postgresIdleTimeout: secondsText(1, 60),

@@ -401,7 +401,6 @@ describe("probeEnvironment", () => {
       PG_IDLE_TIMEOUT_MS: "10000",
       PG_CONNECTION_TIMEOUT_MS: "5000",
       PG_PREPARED_STATEMENTS: "true",
-      REDIS_POOL_MAX: "10",
       HTTP_MAX_SOCKETS: "50",
       HTTP_KEEPALIVE_TIMEOUT_MS: "4000",
       SERVER_KEEPALIVE_TIMEOUT_MS: "5000",

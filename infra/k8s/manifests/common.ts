@@ -138,7 +138,6 @@ export function secretEnv(name: string, secret: string, key: string): EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: secret, key } } };
 }
 
-export const tcpProbe = (port: number, periodSeconds = 10): Probe => ({ tcpSocket: { port }, periodSeconds, timeoutSeconds: 3, failureThreshold: 3 });
 export const httpProbe = (path: string, port: number, periodSeconds = 10): Probe => ({
   httpGet: { path, port },
   periodSeconds,
