@@ -88,7 +88,7 @@ export async function startCluster(objects: object[], opts: { backoffMs?: number
   return { cluster, network, dir, runDir: join(dir, "run"), lines };
 }
 
-/** The first event (already recorded or coming) that matches, within a deadline. */
+/** The first matching event from now on, within a deadline: create it before the action that causes the event. */
 export function waitEvent(cluster: Cluster, match: (e: PodEvent) => boolean, timeoutMs = 20_000, what = "an event"): Promise<PodEvent> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -41,8 +41,10 @@ describe.skipIf(!IS_ROOT)("a pod run by the pod runner", () => {
     await cluster.exec(name, "c", ["touch", "/tmp/ready"]);
     await cluster.waitReady(10_000);
     expect(network.pods.get(name)).toMatchObject({ ready: true, terminating: false });
+    // Listen before acting: on a loaded machine the exec can return after the probe has already reacted.
+    const notReady = waitEvent(cluster, (e) => e.reason === "NotReady", 30_000, "NotReady");
     await cluster.exec(name, "c", ["rm", "/tmp/ready"]);
-    await waitEvent(cluster, (e) => e.reason === "NotReady", 10_000, "NotReady");
+    await notReady;
     await until(cluster, "the network to hear NotReady", 5_000, () => network.pods.get(name)?.ready === false);
   });
 
@@ -52,9 +54,12 @@ describe.skipIf(!IS_ROOT)("a pod run by the pod runner", () => {
     ]));
     await cluster.waitReady(10_000);
     const before = onlyPod();
+    // Listen before acting: on a loaded machine the exec can return after the probe has already failed.
+    const killed = waitEvent(cluster, (e) => e.reason === "Killing" && /failed liveness probe/.test(e.message), 30_000, "the liveness kill");
+    const restarted = killed.then(() => waitEvent(cluster!, (e) => e.reason === "Started", 30_000, "the restart"));
     await cluster.exec(before.name, "c", ["touch", "/tmp/die"]);
-    await waitEvent(cluster, (e) => e.reason === "Killing" && /failed liveness probe/.test(e.message), 10_000, "the liveness kill");
-    await waitEvent(cluster, (e) => e.reason === "Started", 10_000, "the restart");
+    await killed;
+    await restarted;
     const after = onlyPod();
     expect(after.name).toBe(before.name);
     expect(after.containers[0]).toMatchObject({ restarts: 1, running: true });
@@ -82,10 +87,12 @@ describe.skipIf(!IS_ROOT)("a pod run by the pod runner", () => {
     // Gated: no readiness or liveness verdict while the startup probe fails.
     expect(events.filter((e) => /Unhealthy: (Readiness|Liveness)/.test(e))).toEqual([]);
     expect(onlyPod().ready).toBe(false);
-    await cluster.exec(onlyPod().name, "c", ["touch", "/tmp/started"]);
-    await waitEvent(cluster, (e) => e.reason === "Ready", 10_000, "Ready once started");
+    const ready = waitEvent(cluster, (e) => e.reason === "Ready", 30_000, "Ready once started");
     // Then liveness runs too, and its failures restart the container.
-    await waitEvent(cluster, (e) => e.reason === "Killing" && /failed liveness probe/.test(e.message), 10_000, "the liveness kill");
+    const killed = waitEvent(cluster, (e) => e.reason === "Killing" && /failed liveness probe/.test(e.message), 30_000, "the liveness kill");
+    await cluster.exec(onlyPod().name, "c", ["touch", "/tmp/started"]);
+    await ready;
+    await killed;
   });
 
   it("restarts a container that exits, with the kubelet's doubling back-off", async () => {
