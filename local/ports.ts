@@ -8,9 +8,10 @@ import type { StackConfig } from "../infra/config/index.ts";
 import type { Layout } from "./files.ts";
 import { freePort } from "./system.ts";
 
-export async function distinctFreePorts(n: number): Promise<number[]> {
+/** `n` ports the OS called free; it may hand out a port twice, so repeats are asked again. */
+export async function distinctFreePorts(n: number, nextFree: () => Promise<number> = freePort): Promise<number[]> {
   const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
+  while (ports.size < n) ports.add(await nextFree());
   return [...ports];
 }
 

@@ -37,6 +37,7 @@ export class HttpClient {
   constructor(
     private readonly env: ProbeEnv,
     private readonly metrics: Metrics,
+    timeoutMs = UPSTREAM_TIMEOUT_MS,
   ) {
     this.agent = new Agent({
       connections: env.httpMaxSockets,
@@ -44,8 +45,8 @@ export class HttpClient {
       // A server's `Keep-Alive: timeout=N` hint may not stretch the idle time past the configured value;
       // SERVER_KEEPALIVE_TIMEOUT_MS > HTTP_KEEPALIVE_TIMEOUT_MS is what keeps reuse free of resets.
       keepAliveMaxTimeout: env.httpKeepAliveTimeoutMs,
-      headersTimeout: UPSTREAM_TIMEOUT_MS,
-      bodyTimeout: UPSTREAM_TIMEOUT_MS,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
     this.agent.on("connect", () => {
       this.socketsOpened++;

@@ -42,6 +42,12 @@ export interface Probe {
 export interface ProbeOptions {
   /** Where log lines go (default stdout). */
   logDestination?: DestinationStream;
+  /**
+   * How long the upstream may take for its headers, and again for its body (default UPSTREAM_TIMEOUT_MS).
+   * A test that starves the event loop on purpose raises it: the timer can fire before the loop reads
+   * an answer that has long arrived.
+   */
+  upstreamTimeoutMs?: number;
 }
 
 export async function createProbe(env: ProbeEnv, options: ProbeOptions = {}): Promise<Probe> {
@@ -51,7 +57,7 @@ export async function createProbe(env: ProbeEnv, options: ProbeOptions = {}): Pr
   const metrics = createMetrics();
   const db = new PgDatabase(createPgPool(env, log, metrics), env, metrics);
   const redis = new RedisCommands(env, log, metrics);
-  const http = new HttpClient(env, metrics);
+  const http = new HttpClient(env, metrics, options.upstreamTimeoutMs);
   const eventLoop = new EventLoopMonitor();
   const describe = (err: unknown) => clean(asError(err).message);
   const pgbouncerScrape =

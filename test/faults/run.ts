@@ -18,6 +18,10 @@ export interface FaultResult {
   errorKinds: Record<string, number>;
   errorWindowMs: number;
   recoveryMs: number;
+  /** Requests sent after the probe was ready again that failed: the outage is over when this is 0. */
+  failedAfterReady: number;
+  /** Requests sent after the probe was ready again that succeeded. */
+  servedAfterReady: number;
   readinessNoticed: boolean;
   connectionsLeaked: number;
   acknowledgedWrites: number;
@@ -154,6 +158,8 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
         errorKinds,
         errorWindowMs: failures.length > 0 ? failures[failures.length - 1]!.at - failures[0]!.at : 0,
         recoveryMs: Math.max(0, readyAt - restoredAt),
+        failedAfterReady: failures.filter((f) => f.at >= readyAt).length,
+        servedAfterReady: acks.filter((a) => a.at >= readyAt).length,
         readinessNoticed: watch.notReady.some((t) => t >= start),
         connectionsLeaked: await leakedConnections(stack),
         acknowledgedWrites: acks.length,

@@ -56,13 +56,14 @@ export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => resolve(v)));
 }
 
-/** Waits until no resource has been registered for a while: registration is asynchronous. */
-export async function settled(quietMs = 100): Promise<void> {
-  let seen = -1;
-  while (seen !== recorded.length) {
-    seen = recorded.length;
-    await new Promise((r) => setTimeout(r, quietMs));
-  }
+/**
+ * Resolves once every registration the program started has finished, including those started while
+ * waiting (an `apply` that registers more). It waits on the queue of pending RPCs that the Pulumi
+ * runtime itself drains before a program exits: `waitForRPCs` in @pulumi/pulumi's runtime/settings.js,
+ * exported but marked internal, so typed here.
+ */
+export async function settled(): Promise<void> {
+  await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
 }
 
 /** URN of every registered resource; the type part is the parent chain, `Parent$Child`. */

@@ -69,8 +69,9 @@ describe("the dev stack file", () => {
     expect(dev.redis.maxMemory).toBe(192 * MiB);
   });
 
-  test("keeps a configured 0s client idle timeout as 0", () => {
-    expect(dev.pgbouncer.clientIdleTimeout).toBe(0);
+  test("keeps a configured 0s as 0 where the default is not 0", () => {
+    const cfg = parseStackConfig({ postgres: { statementTimeout: "0s" }, pgbouncer: { queryTimeout: "0s" } }, OPTS);
+    expect([cfg.postgres.statementTimeout, cfg.pgbouncer.queryTimeout]).toEqual([0, 0]);
   });
 
   test("turns max_prepared_statements on for PgBouncer 1.24", () => {

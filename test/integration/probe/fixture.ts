@@ -10,7 +10,7 @@ import { request, type Agent } from "undici";
 import { probeEnvironment } from "../../../infra/render/probe.ts";
 import { startLocalStack, type LocalStack } from "../../../local/stack.ts";
 import { loadProbeEnv, type ProbeEnv } from "../../../app-probe/src/env.ts";
-import { createProbe, type Probe } from "../../../app-probe/src/probe.ts";
+import { createProbe, type Probe, type ProbeOptions } from "../../../app-probe/src/probe.ts";
 
 export interface ProbeFixture {
   stack: LocalStack;
@@ -29,7 +29,7 @@ export interface ProbeFixture {
 }
 
 export async function startProbeFixture(
-  opts: { env?: Record<string, string>; overrides?: Record<string, unknown> } = {},
+  opts: { env?: Record<string, string>; overrides?: Record<string, unknown>; probe?: Omit<ProbeOptions, "logDestination"> } = {},
 ): Promise<ProbeFixture> {
   const dataDir = mkdtempSync(join(tmpdir(), "probe-it-"));
   const stack = await startLocalStack({ dataDir, fresh: true, freePorts: true, installMissing: false, ...(opts.overrides ? { overrides: opts.overrides } : {}) });
@@ -56,6 +56,7 @@ export async function startProbeFixture(
   };
   const startProbe = async (overrides: Record<string, string> = {}) => {
     const probe = await createProbe(loadProbeEnv({ ...baseEnv, ...overrides }), {
+      ...opts.probe,
       logDestination: { write: (line: string) => void logs.push(line) },
     });
     probes.push(probe);
