@@ -4,16 +4,17 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster, PodEvent } from "../../pods/cluster.ts";
 import { isAlive, mountsUnder } from "../../pods/proc.ts";
 import type { TestNetwork } from "./fake-network.ts";
-import { IS_ROOT, startCluster, until, waitEvent, workload, removeTempDirs } from "./helpers.ts";
+import { requireRoot, startCluster, until, waitEvent, workload, removeTempDirs } from "./helpers.ts";
 
 const SERVE = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"];
 const claim = (name: string) => ({ metadata: { name }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Mi" } } } });
 
-describe.skipIf(!IS_ROOT)("workloads on the cluster", () => {
+describe("workloads on the cluster", () => {
+  beforeAll(requireRoot);
   let cluster: Cluster | undefined;
   let network: TestNetwork;
   let runDir: string;

@@ -4,11 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster } from "../../pods/cluster.ts";
-import { IS_ROOT, startCluster, until, workload, removeTempDirs } from "./helpers.ts";
+import { requireRoot, startCluster, until, workload, removeTempDirs } from "./helpers.ts";
 
 const FOREVER = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"];
 
-describe.skipIf(!IS_ROOT)("a container run by the pod runner", () => {
+describe("a container run by the pod runner", () => {
+  beforeAll(requireRoot);
   let cluster: Cluster;
   let pod: string;
   const sh = async (script: string, container = "main") => {

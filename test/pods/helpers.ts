@@ -15,8 +15,12 @@ import { StandIns, type StandIn } from "../../pods/standins.ts";
 import { TestNetwork } from "./fake-network.ts";
 
 export const IS_ROOT = process.getuid?.() === 0;
-export const ROOT_REASON = "skipped: the pod runner's tests need root (network and mount namespaces, mounts, setpriv to other uids)";
-if (!IS_ROOT) console.warn(ROOT_REASON);
+export const ROOT_REASON = "the pod runner's tests need root (network and mount namespaces, mounts, setpriv to other uids): run npm test as root, as CI does";
+
+/** A test that cannot run here fails with the reason instead of passing silently. */
+export function requireRoot(): void {
+  if (!IS_ROOT) throw new Error(ROOT_REASON);
+}
 
 /** busybox:1.36 stood in for by this machine's sh and coreutils: USER root, no ENTRYPOINT, CMD ["sh"], as the image. */
 export function busybox(): StandIn {

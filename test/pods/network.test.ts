@@ -22,8 +22,17 @@ import { STATE_DIR, statePath } from "../../pods/net-state.ts";
 
 const IS_ROOT = process.getuid?.() === 0;
 const NOT_ROOT_REASON = "needs root for network namespaces, veths and nft tables (CI runs this file as root)";
-if (!IS_ROOT) console.warn(`test/pods/network.test.ts: skipping the namespace tests: ${NOT_ROOT_REASON}`);
-const rootIt = it.skipIf(!IS_ROOT);
+/** A namespace test: without root it fails with the reason instead of passing silently. */
+function rootIt(name: string, fn: () => Promise<void> | void, timeoutMs?: number): void {
+  it(
+    name,
+    async () => {
+      if (!IS_ROOT) throw new Error(NOT_ROOT_REASON);
+      await fn();
+    },
+    timeoutMs,
+  );
+}
 
 const PROJECT = join(import.meta.dirname, "..", "..");
 const DEADLINE_MS = 10_000;

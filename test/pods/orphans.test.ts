@@ -7,9 +7,9 @@ import { existsSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { childrenOf, isAlive, mountsUnder } from "../../pods/proc.ts";
-import { IS_ROOT, until } from "./helpers.ts";
+import { requireRoot, until } from "./helpers.ts";
 
 async function startRunner(...args: string[]) {
   const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./orphan-runner.ts", import.meta.url)), ...args], { stdio: ["ignore", "pipe", "inherit"] });
@@ -20,7 +20,8 @@ async function startRunner(...args: string[]) {
   return { child, ...(JSON.parse(line) as { pids: number[]; netns: string[]; runDir: string }) };
 }
 
-describe.skipIf(!IS_ROOT)("a runner killed with SIGKILL", () => {
+describe("a runner killed with SIGKILL", () => {
+  beforeAll(requireRoot);
   it("leaves no container process behind", async () => {
     const { child, pids, netns, runDir } = await startRunner();
     // PID 1s and what they started (each has a `sleep 1000` child).
@@ -40,7 +41,8 @@ describe.skipIf(!IS_ROOT)("a runner killed with SIGKILL", () => {
   });
 });
 
-describe.skipIf(!IS_ROOT)("a runner sent SIGTERM", () => {
+describe("a runner sent SIGTERM", () => {
+  beforeAll(requireRoot);
   it("terminates every pod as the kubelet would, removes its network and mounts, then ends by the signal", async () => {
     const { child, pids, netns, runDir } = await startRunner("--signals");
     try {

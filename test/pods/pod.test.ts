@@ -4,17 +4,18 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster, PodInfo } from "../../pods/cluster.ts";
 import type { TestNetwork } from "./fake-network.ts";
-import { IS_ROOT, startCluster, until, waitEvent, workload, removeTempDirs } from "./helpers.ts";
+import { requireRoot, startCluster, until, waitEvent, workload, removeTempDirs } from "./helpers.ts";
 
 /** A PID 1 that handles TERM at once (sleep in the background, so the trap runs without waiting for it). */
 const TRAPS_TERM = ["sh", "-c", "trap 'echo term >> /shared/order 2>/dev/null; exit 0' TERM; while :; do sleep 1 & wait $!; done"];
 /** A PID 1 with no TERM handler: from outside its namespace, TERM does nothing to it. */
 const IGNORES_TERM = ["sh", "-c", "while :; do sleep 1; done"];
 
-describe.skipIf(!IS_ROOT)("a pod run by the pod runner", () => {
+describe("a pod run by the pod runner", () => {
+  beforeAll(requireRoot);
   let cluster: Cluster | undefined;
   let network: TestNetwork;
   let runDir: string;

@@ -5,18 +5,19 @@
 import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster } from "../../pods/cluster.ts";
 import type { KObject } from "../../pods/k8s.ts";
 import { setVolumeOwnership } from "../../pods/ownership.ts";
 import { mountsUnder } from "../../pods/proc.ts";
 import { PodVolumes } from "../../pods/volumes.ts";
-import { IS_ROOT, startCluster, tempDir, until, workload, removeTempDirs } from "./helpers.ts";
+import { requireRoot, startCluster, tempDir, until, workload, removeTempDirs } from "./helpers.ts";
 
 const cm = (data: Record<string, string>): KObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "t" }, data });
 const perm = (p: string) => (statSync(p).mode & 0o7777).toString(8);
 
-describe.skipIf(!IS_ROOT)("pod volumes", () => {
+describe("pod volumes", () => {
+  beforeAll(requireRoot);
   const toTearDown: PodVolumes[] = [];
   afterAll(async () => {
     for (const v of toTearDown) await v.teardown();
@@ -104,7 +105,8 @@ describe.skipIf(!IS_ROOT)("pod volumes", () => {
   });
 });
 
-describe.skipIf(!IS_ROOT)("a ConfigMap update seen from inside a container", () => {
+describe("a ConfigMap update seen from inside a container", () => {
+  beforeAll(requireRoot);
   let cluster: Cluster | undefined;
   afterAll(async () => {
     await cluster?.stop();

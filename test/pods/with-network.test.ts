@@ -4,15 +4,16 @@
  * NetworkPolicy applied, and everything removed on stop.
  */
 import { execFileSync } from "node:child_process";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Cluster } from "../../pods/cluster.ts";
 import { PodNetwork } from "../../pods/network.ts";
-import { IS_ROOT, removeTempDirs, tempDir, testStandIns, until, waitEvent, workload, writeManifests } from "./helpers.ts";
+import { requireRoot, removeTempDirs, tempDir, testStandIns, until, waitEvent, workload, writeManifests } from "./helpers.ts";
 
 const SERVE = ["python3", "-m", "http.server", "--bind", "0.0.0.0", "8080"];
 const WAIT = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done"];
 
-describe.skipIf(!IS_ROOT)("the process side with the real pod network", () => {
+describe("the process side with the real pod network", () => {
+  beforeAll(requireRoot);
   let cluster: Cluster | undefined;
   afterAll(async () => {
     await cluster?.stop();
