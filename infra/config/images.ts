@@ -63,24 +63,31 @@ export interface ImageRefs {
   pgbouncer: string;
 }
 
-/** The image of each server for the configured versions; undefined where no published tag is known. */
-export function serverImages(cfg: Pick<ParsedStackConfig, "postgres" | "redis" | "pgbouncer">): { [K in keyof ImageRefs]: string | undefined } {
-  const tag = (repo: string, t: string | undefined) => (t === undefined ? undefined : `${repo}:${t}`);
-  return {
-    postgres: tag("postgres", lookup(POSTGRES_IMAGE_TAGS, cfg.postgres.version, 1)),
-    redis: tag("redis", lookup(REDIS_IMAGE_TAGS, cfg.redis.version, 2)),
-    pgbouncer: tag("edoburu/pgbouncer", lookup(PGBOUNCER_IMAGE_TAGS, cfg.pgbouncer.version, 2)),
-  };
+/** Each server's image repository, its tag table, and how many version parts index that table. */
+const SERVERS = {
+  postgres: { repository: "postgres", table: POSTGRES_IMAGE_TAGS, parts: 1 },
+  redis: { repository: "redis", table: REDIS_IMAGE_TAGS, parts: 2 },
+  pgbouncer: { repository: "edoburu/pgbouncer", table: PGBOUNCER_IMAGE_TAGS, parts: 2 },
+} as const;
+type Server = keyof typeof SERVERS;
+
+function imageOf(server: Server, version: string): string | undefined {
+  const { repository, table, parts } = SERVERS[server];
+  const tag = lookup(table, version, parts);
+  return tag === undefined ? undefined : `${repository}:${tag}`;
 }
 
-const TABLES = { postgres: [POSTGRES_IMAGE_TAGS, 1], redis: [REDIS_IMAGE_TAGS, 2], pgbouncer: [PGBOUNCER_IMAGE_TAGS, 2] } as const;
+/** The image of each server for the configured versions; undefined where no published tag is known. */
+export function serverImages(cfg: Pick<ParsedStackConfig, "postgres" | "redis" | "pgbouncer">): { [K in keyof ImageRefs]: string | undefined } {
+  return { postgres: imageOf("postgres", cfg.postgres.version), redis: imageOf("redis", cfg.redis.version), pgbouncer: imageOf("pgbouncer", cfg.pgbouncer.version) };
+}
 
 /** One problem per server whose version has no pinned, published image; servers absent from `versions` are skipped. */
 export function imageProblems(versions: Partial<Record<keyof ImageRefs, string>>): Array<{ key: string; value: unknown; message: string }> {
-  return (Object.keys(TABLES) as Array<keyof typeof TABLES>).flatMap((server) => {
+  return (Object.keys(SERVERS) as Server[]).flatMap((server) => {
     const version = versions[server];
-    const [table, parts] = TABLES[server];
-    if (version === undefined || lookup(table, version, parts) !== undefined) return [];
+    const { table, parts } = SERVERS[server];
+    if (version === undefined || imageOf(server, version) !== undefined) return [];
     const known = Object.entries(table).map(([v, t]) => (parts === 1 ? v : `${v} (${t})`));
     return [
       {

@@ -33,8 +33,23 @@ export function onePod(ctx: CheckContext, workload: string): PodInfo {
   return pod;
 }
 
-/** The numbers the checks hold the stack to, read back from the rendered files as the policy pack does. */
-export function stackFacts(ctx: CheckContext) {
+const factsCache = new WeakMap<CheckContext["manifests"], StackFacts>();
+export type StackFacts = ReturnType<typeof readStackFacts>;
+
+/**
+ * The numbers the checks hold the stack to, read back from the rendered files as the policy pack does;
+ * read once per set of manifests (the rollout sampler asks on every sample).
+ */
+export function stackFacts(ctx: CheckContext): StackFacts {
+  let facts = factsCache.get(ctx.manifests);
+  if (!facts) {
+    facts = readStackFacts(ctx);
+    factsCache.set(ctx.manifests, facts);
+  }
+  return facts;
+}
+
+function readStackFacts(ctx: CheckContext) {
   const pgConf = settings(find(ctx.manifests, "ConfigMap", "postgres-config").data!["postgresql.conf"]!);
   const ini = settings(find(ctx.manifests, "ConfigMap", "pgbouncer-config").data!["pgbouncer.ini"]!);
   const deployment = find(ctx.manifests, "Deployment", "pgbouncer");

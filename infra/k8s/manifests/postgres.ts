@@ -114,8 +114,7 @@ function dataMounts() {
 }
 
 /** initdb, the role and the database on first start; PGDATA's mode on every start. */
-function initContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
-  const tmp = scratch("init-tmp", "/tmp");
+function initContainer(cfg: StackConfig, tmp: ReturnType<typeof scratch>): k8s.types.input.core.v1.Container {
   return {
     name: "initdb",
     image: images(cfg).postgres,
@@ -150,7 +149,7 @@ export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.S
           securityContext: { ...podSecurity(POSTGRES_UID), fsGroupChangePolicy: "OnRootMismatch" },
           // Fast shutdown finishes in seconds; the rest is for the checkpoint.
           terminationGracePeriodSeconds: 60,
-          initContainers: [initContainer(cfg)],
+          initContainers: [initContainer(cfg, initTmp)],
           containers: [
             {
               name: "postgres",
