@@ -43,7 +43,7 @@ const registry = new LocalRegistry("kind-registry", {}, opts);
 const probe = new ProbeApp("probe", { config: cfg, secrets, registry, buildContext: join(projectDir, "app-probe"), dependsOn: [ns, pgbouncer, redis] }, opts);
 
 export const namespace = ns.name;
-// Which output each Prisma generation uses (README, "Prisma"). Both get the pool bound and acquire timeout
+// Which output each Prisma generation uses (docs/kubernetes.md, "Which outputs a Prisma app uses"). Both get the pool bound and acquire timeout
 // the connection budget counted for one app instance (pooling:probe.postgresPoolMax and
 // pooling:probe.postgresConnectionTimeout), from the same function.
 /** Prisma 6 and older: `url`, pooled through PgBouncer with `pgbouncer=true&connection_limit=N&pool_timeout=T`. */

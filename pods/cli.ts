@@ -3,7 +3,7 @@
  * manifests, runs every pod of every workload on this machine in Linux namespaces (Debian's binaries
  * standing in for the images), exercises it, stops it as the kubelet would, and reports. A verification
  * layer, not a product feature: what it cannot stand in for (images, scheduler, CNI, cgroup limits) is in
- * README.md. Needs root (namespaces, mounts, nftables). Exits non-zero when a pod never gets Ready or a
+ * docs/pods.md. Needs root (namespaces, mounts, nftables). Exits non-zero when a pod never gets Ready or a
  * check fails.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * The config reference, generated from the schema: the README table and Pulumi.yaml's project-level
+ * The config reference, generated from the schema: the table in docs/config.md and Pulumi.yaml's project-level
  * `config:` block. A test checks both files match, so the docs cannot drift from the code.
  */
 import type { z } from "zod";

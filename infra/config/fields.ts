@@ -1,6 +1,6 @@
 /**
  * Field builders for the stack schema. Each one carries its documentation (description, unit, default)
- * as zod metadata so the README's config reference and Pulumi.yaml's config block are generated from
+ * as zod metadata so the config reference (docs/config.md) and Pulumi.yaml's config block are generated from
  * the schema and cannot drift from it.
  */
 import { z } from "zod";

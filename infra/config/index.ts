@@ -81,7 +81,7 @@ function zodProblems(raw: unknown, error: z.ZodError): Problem[] {
           key: key(path),
           // Not the value: Pulumi hands over decrypted secrets, and a misspelt key may hold one.
           value: undefined,
-          message: "unknown key: check its spelling against the config reference in README.md.",
+          message: "unknown key: check its spelling against the config reference in docs/config.md.",
         };
       });
     }

@@ -1,24 +1,41 @@
 /**
- * `npm run test:faults -- [--report FILE] [--concurrency N] [--settle-ms MS] [--connections N]
- * [--hold-seconds S]`: every fault under steady load through the probe (longer than the `npm test`
- * form), then N client connections held through PgBouncer for S seconds; Markdown tables.
+ * `npm run test:faults -- [--report FILE] [--json FILE] [--concurrency N] [--settle-ms MS]
+ * [--connections N] [--hold-seconds S]`: every fault under steady load through the probe (longer than
+ * the `npm test` form), then N client connections held through PgBouncer for S seconds. `--report`
+ * writes Markdown (docs/reliability.md), `--json` the same run as data (docs/reliability.json, which
+ * `npm run docs` turns into the README's reliability summary).
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { holdConnections } from "./connections.ts";
-import { connectionTable, faultTable } from "./report.ts";
+import { reliabilityReport, type FaultRun } from "./report.ts";
 import { runFaults } from "./run.ts";
-import { startFaultStack } from "./stack.ts";
+import { FAULT_OVERRIDES, startFaultStack } from "./stack.ts";
+
+const USAGE = `npm run test:faults -- [options]
+  --report FILE       write the Markdown report (docs/reliability.md)
+  --json FILE         write the run as JSON (docs/reliability.json; npm run docs reads it)
+  --concurrency N     concurrent /probe loops during the faults (default 16)
+  --settle-ms MS      load before and after each fault (default 3000)
+  --connections N     client connections held through PgBouncer after the faults; 0 skips (default 10000)
+  --hold-seconds S    how long they are held (default 60)
+`;
 
 const { values } = parseArgs({
   options: {
+    help: { type: "boolean", short: "h" },
     report: { type: "string" },
+    json: { type: "string" },
     concurrency: { type: "string", default: "16" },
     "settle-ms": { type: "string", default: "3000" },
     connections: { type: "string", default: "10000" },
     "hold-seconds": { type: "string", default: "60" },
   },
 });
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const say = (m: string) => process.stderr.write(`[faults] ${m}\n`);
 const concurrency = Number(values.concurrency);
 const settleMs = Number(values["settle-ms"]);
@@ -41,27 +58,21 @@ const stop = () => {
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 try {
-  const results = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency, settleMs, say });
-  const bad = results.filter((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0));
-  const lines = [
-    `Fault run: ${new Date().toISOString()}, PostgreSQL ${fs.stack.versions.postgres}, PgBouncer ${fs.stack.versions.pgbouncer}, Redis ${fs.stack.versions.redis},`,
-    `${concurrency} concurrent /probe loops, ${settleMs} ms of load before and after each fault.`,
-    "",
-    faultTable(results),
-    "",
-  ];
+  const startedAt = new Date().toISOString();
+  const faults = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency, settleMs, say });
+  const run: FaultRun = { startedAt, versions: fs.stack.versions, concurrency, settleMs, overrides: FAULT_OVERRIDES, faults };
+  if (faults.some((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0))) process.exitCode = 1;
   if (connections > 0) {
     await fs.close();
     say(`${connections} client connections through PgBouncer for ${holdSeconds} s`);
     fs = await startFaultStack(say, { pgbouncer: { maxClientConn: connections + 200 } });
-    const load = await holdConnections(fs.stack, { clients: connections, holdMs: holdSeconds * 1000, say });
-    lines.push(connectionTable(load), "");
-    if (load.errors > 0 || load.connected < connections || load.probeErrors > 0) process.exitCode = 1;
+    run.connections = await holdConnections(fs.stack, { clients: connections, holdMs: holdSeconds * 1000, say });
+    if (run.connections.errors > 0 || run.connections.connected < connections || run.connections.probeErrors > 0) process.exitCode = 1;
   }
-  const text = lines.join("\n");
+  const text = reliabilityReport(run);
   if (values.report) writeFileSync(values.report, text);
+  if (values.json) writeFileSync(values.json, `${JSON.stringify(run, null, 2)}\n`);
   process.stdout.write(text);
-  if (bad.length > 0) process.exitCode = 1;
 } finally {
   await fs.close();
 }

@@ -156,7 +156,8 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
         requests: during.requests,
         errors: failures.length,
         errorKinds,
-        errorWindowMs: failures.length > 0 ? failures[failures.length - 1]!.at - failures[0]!.at : 0,
+        // Failures are recorded as they complete, not in the order they were sent: take the extremes.
+        errorWindowMs: failures.length > 0 ? Math.max(...failures.map((f) => f.at)) - Math.min(...failures.map((f) => f.at)) : 0,
         recoveryMs: Math.max(0, readyAt - restoredAt),
         failedAfterReady: failures.filter((f) => f.at >= readyAt).length,
         servedAfterReady: acks.filter((a) => a.at >= readyAt).length,

@@ -1,6 +1,6 @@
 /**
  * The short form of `npm run pods`: the dev stack's rendered pods run here in Linux namespaces, every
- * check passes, and the report has the shape the README promises. Needs root, as CI runs it.
+ * check passes, and the report has the shape docs/pods.md promises. Needs root, as CI runs it.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

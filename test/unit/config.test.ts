@@ -11,7 +11,7 @@ const OPTS: ParseOptions = { stack: "test" };
 const IDENTIFIER_MESSAGE = "expected a PostgreSQL identifier: lower-case letters, digits and _, starting with a letter or _, at most 63 characters";
 const DURATION_MESSAGE = 'expected a number with a unit: "500ms", "30s", "10m", "1h", "0s"';
 const SIZE_MESSAGE = 'expected a whole number with a unit: "512kB", "4MB", "256Mi", "1Gi"';
-const UNKNOWN_KEY_MESSAGE = "unknown key: check its spelling against the config reference in README.md.";
+const UNKNOWN_KEY_MESSAGE = "unknown key: check its spelling against the config reference in docs/config.md.";
 
 /** The config, or a failure that lists every problem. */
 function accepted(raw: unknown, opts: ParseOptions = OPTS): StackConfig {

@@ -2,20 +2,41 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { withProjectConfig, withReference } from "../../infra/cli/docs.ts";
+import { CONFIG_DOC, PERFORMANCE_JSON, RELIABILITY_JSON, generatedDocs, withReference, withSummaries } from "../../infra/cli/docs.ts";
+import { markers } from "../../infra/cli/generated.ts";
 import { PROJECT_DIR } from "../../local/stack.ts";
 
 const read = (f: string) => readFileSync(join(PROJECT_DIR, f), "utf8");
 
 describe("generated documentation", () => {
-  it("README's config reference matches the schema (run npm run docs after changing it)", () => {
-    const readme = read("README.md");
-    expect(withReference(readme)).toBe(readme);
+  it.each([...generatedDocs(read)])("%s matches what npm run docs generates (run it after changing the schema or a results JSON)", (file, expected) => {
+    expect(read(file)).toBe(expected);
   });
 
-  it("Pulumi.yaml's config block matches the schema (run npm run docs after changing it)", () => {
-    const pulumiYaml = read("Pulumi.yaml");
-    expect(withProjectConfig(pulumiYaml)).toBe(pulumiYaml);
+  it("the check fails on a config reference with a stale row", () => {
+    const current = read(CONFIG_DOC);
+    const stale = current.replace(/^\| `pooling:pgbouncer\.defaultPoolSize` \|.*$/m, "| `pooling:pgbouncer.defaultPoolSize` | integer 1..10000 | `99` | stale. |");
+    expect(stale).not.toBe(current);
+    expect(withReference(stale)).toBe(current);
+  });
+
+  // One figure each summary shows, changed in its JSON only.
+  const doubled: Array<[string, (data: Record<string, unknown>) => void]> = [
+    [PERFORMANCE_JSON, (d) => (d.scenarios as Array<{ name: string; tps: number }>).filter((s) => s.name === "stack").forEach((s) => (s.tps *= 2))],
+    [RELIABILITY_JSON, (d) => (d.faults as Array<{ requests: number }>).forEach((f) => (f.requests *= 2))],
+  ];
+  it.each(doubled)("the check fails when README's summary disagrees with %s", (json, change) => {
+    const readme = read("README.md");
+    const data = JSON.parse(read(json)) as Record<string, unknown>;
+    change(data);
+    expect(withSummaries(readme, (f) => (f === json ? JSON.stringify(data) : read(f)))).not.toBe(readme);
+  });
+
+  it.each(["performance", "reliability"])("README has the %s summary between its markers, not empty", (name) => {
+    const readme = read("README.md");
+    const { start, end } = markers(name);
+    const body = readme.slice(readme.indexOf(start) + start.length, readme.indexOf(end)).trim();
+    expect(body.split("\n").length, body).toBeGreaterThan(5);
   });
 
   it("Pulumi.yaml declares a default for every section, so no section is required on a stack", () => {

@@ -1,0 +1,62 @@
+/**
+ * The README's reliability summary, generated from the fault run's JSON (`npm run test:faults --
+ * --json docs/reliability.json`). Only the fields read here are required; others are ignored.
+ */
+import { z } from "zod";
+import { count, latency } from "./generated.ts";
+
+const fault = z.object({
+  fault: z.string(),
+  requests: z.number(),
+  errors: z.number(),
+  connectionsLeaked: z.number(),
+  acknowledgedWrites: z.number(),
+  writesLost: z.number(),
+  writesDuplicated: z.number(),
+  longestRequestMs: z.number(),
+});
+
+export const reliabilityResults = z.object({
+  startedAt: z.string(),
+  versions: z.object({ postgres: z.string(), pgbouncer: z.string(), redis: z.string() }),
+  concurrency: z.number(),
+  faults: z.array(fault),
+  connections: z
+    .object({
+      clients: z.number(),
+      connected: z.number(),
+      holdSeconds: z.number(),
+      queries: z.number(),
+      errors: z.number(),
+      peakServerConnections: z.number(),
+      pgbouncerPeakRssMiB: z.number(),
+    })
+    .optional(),
+});
+export type ReliabilityResults = z.infer<typeof reliabilityResults>;
+
+
+function connectionsLine(c: NonNullable<ReliabilityResults["connections"]>): string {
+  return (
+    `${count(c.clients)} client connections held through PgBouncer for ${Math.round(c.holdSeconds)} s: ${count(c.connected)} connected, ` +
+    `${count(c.queries)} queries, ${count(c.errors)} failed, at most ${c.peakServerConnections} PostgreSQL backends, PgBouncer at most ${c.pgbouncerPeakRssMiB} MiB.`
+  );
+}
+
+/** The Markdown between the README's reliability markers: `text` is the fault run's JSON. */
+export function reliabilitySummary(text: string, link = "docs/reliability.md"): string {
+  const r = reliabilityResults.parse(JSON.parse(text));
+  const v = r.versions;
+  return [
+    `From the fault run started ${r.startedAt} ([report](${link})): PostgreSQL ${v.postgres}, PgBouncer ${v.pgbouncer}, Redis ${v.redis},`,
+    `${r.concurrency} concurrent \`/probe\` loops.`,
+    "",
+    "| fault | requests | failed | server connections leaked | acknowledged writes lost | writes applied twice | longest request |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...r.faults.map(
+      (f) =>
+        `| ${f.fault} | ${count(f.requests)} | ${count(f.errors)} | ${f.connectionsLeaked} | ${f.writesLost} of ${count(f.acknowledgedWrites)} | ${f.writesDuplicated} | ${latency(f.longestRequestMs)} |`,
+    ),
+    ...(r.connections ? ["", connectionsLine(r.connections)] : []),
+  ].join("\n");
+}
