@@ -121,6 +121,16 @@ export async function duplicatedWrites(stack: LocalStack, load: ProbeLoad): Prom
   }
 }
 
+/**
+ * From the first failed request's send time to the last one's (0 without failures). Failures are
+ * recorded as they complete, not in the order they were sent, so the extremes are taken.
+ */
+export function errorWindowMs(failures: ReadonlyArray<{ at: number }>): number {
+  if (failures.length === 0) return 0;
+  const sent = failures.map((f) => f.at);
+  return Math.max(...sent) - Math.min(...sent);
+}
+
 export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
   const { stack, say } = opts;
   const probeUrl = stack.probe?.url;
@@ -156,8 +166,7 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
         requests: during.requests,
         errors: failures.length,
         errorKinds,
-        // Failures are recorded as they complete, not in the order they were sent: take the extremes.
-        errorWindowMs: failures.length > 0 ? Math.max(...failures.map((f) => f.at)) - Math.min(...failures.map((f) => f.at)) : 0,
+        errorWindowMs: errorWindowMs(failures),
         recoveryMs: Math.max(0, readyAt - restoredAt),
         failedAfterReady: failures.filter((f) => f.at >= readyAt).length,
         servedAfterReady: acks.filter((a) => a.at >= readyAt).length,
