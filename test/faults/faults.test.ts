@@ -53,8 +53,12 @@ describe("the stack under faults, with steady load through the probe", () => {
     expect(r.postgresRestartMs, JSON.stringify(r)).toBeGreaterThan(0);
   });
 
-  it.each(["PostgreSQL fast shutdown", "PostgreSQL frozen"])("%s: /readyz reports the outage", (name) => {
-    expect(byName(name).readinessNoticed).toBe(true);
+  // Only the frozen PostgreSQL is asserted: it stays out for 5 s, longer than a readiness check may take
+  // (READY_CHECK_TIMEOUT_MS). A fast shutdown and restart is over in a few hundred ms, and a check that
+  // starts in it may wait in PgBouncer's queue and then succeed: whether /readyz sees it depends on
+  // timing, not on the probe, so the report shows it but no test asserts it.
+  it("PostgreSQL frozen: /readyz reports the outage", () => {
+    expect(byName("PostgreSQL frozen").readinessNoticed).toBe(true);
   });
 
   it.each(["Planned PostgreSQL restart", "Pool resize", "Clients beyond maxClientConn", "Query longer than statementTimeout"])("%s: causes no failed request", (name) => {

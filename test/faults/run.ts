@@ -146,13 +146,17 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
       const start = Date.now();
       let notes: string[];
       const measured: Measured = {};
+      let restoredAt: number;
+      let readyAt: number;
       try {
         notes = await fault.apply({ stack, stackFile: opts.stackFile, say, measured });
+        restoredAt = Date.now();
+        // Watched until the probe is ready again: an outage readiness reports only after the fault
+        // is undone still counts.
+        readyAt = await waitReady(probeUrl);
       } finally {
         watch.stop();
       }
-      const restoredAt = Date.now();
-      const readyAt = await waitReady(probeUrl);
       await sleep(opts.settleMs);
       const end = Date.now();
       const during = load.countSince(start);
