@@ -37,6 +37,21 @@ export class ServiceStartError extends PoolingError {
   }
 }
 
+/** Another process took a port of the stack while it started, on every attempt. */
+export class PortsTakenError extends PoolingError {
+  readonly code = "POOLING_PORTS_TAKEN";
+  constructor(
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(
+      `another process took a port of the stack while it started, ${attempts} times in a row (last: ${(cause as Error).message}). ` +
+        "Free the stack file's ports, or start with --free-ports",
+      { cause },
+    );
+  }
+}
+
 /** postgres, pgbouncer or redis-server is not installed (and was not installed for us). */
 export class MissingBinaryError extends PoolingError {
   readonly code = "POOLING_MISSING_BINARY";

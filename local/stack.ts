@@ -13,7 +13,7 @@ import { parseStackConfig, type StackConfig } from "../infra/config/index.ts";
 import { findBinaries, installedVersions, type Binaries } from "./binaries.ts";
 import { layoutOf, makeDirs } from "./files.ts";
 import { reclaimDataDir } from "./leftovers.ts";
-import { choosePorts, logSizesOf, portWasTaken } from "./ports.ts";
+import { choosePorts, logSizesOf, portWasTaken, retryOnTakenPort } from "./ports.ts";
 import { Reloader, type ReloadResult } from "./reloader.ts";
 import { localRuntime, PROJECT_DIR, rawStackConfig, RunState, type StackContext } from "./run-state.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
@@ -142,9 +142,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // Validate before touching anything: an invalid stack starts nothing and writes nothing.
   const config = parseStackConfig(rawStackConfig(configFile, stackName, opts.overrides), { stack: stackName, versions: installedVersions(bins) });
   const dir = await prepareDataDir(opts, stackName, say);
-  // A free port is only free until someone binds it: another stack starting at the same moment may
-  // take one first. Then start over (a stack-file port now taken is moved) rather than fail.
-  for (let attempt = 1; ; attempt++) {
+  let logSizes: number[] = [];
+  const attempt = async (): Promise<LocalStack> => {
     const { ports, moved } = await choosePorts(config, { free: opts.freePorts ?? false });
     for (const m of moved) say(m);
     const ctx: StackContext = {
@@ -158,18 +157,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       probePort: ports.probe,
       say,
     };
-    const logSizes = logSizesOf(dir.layout);
+    logSizes = logSizesOf(dir.layout);
     const stack = new Stack(ctx, config, opts.watch ?? false);
     try {
       await stack.start();
       return stack.view();
     } catch (err) {
       await stack.stop();
-      if (attempt < 3 && portWasTaken(dir.layout, logSizes)) {
-        say("a port was taken by another process meanwhile; starting again");
-        continue;
-      }
       throw err;
     }
-  }
+  };
+  return retryOnTakenPort(attempt, () => portWasTaken(dir.layout, logSizes), say);
 }
