@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { AptInstallError, BinaryVersionError, MissingBinaryError } from "./errors.ts";
 
 export interface Binaries {
   postgresBin: string;
@@ -13,17 +14,6 @@ export interface Binaries {
   pgbouncerVersion: string;
   redisServer: string;
   redisVersion: string;
-}
-
-export class MissingBinaryError extends Error {
-  readonly code = "POOLING_MISSING_BINARY";
-  constructor(
-    readonly binary: string,
-    readonly installCommand: string,
-  ) {
-    super(`${binary} is not installed. Install it with: ${installCommand}`);
-    this.name = "MissingBinaryError";
-  }
 }
 
 const APT_PACKAGES = { postgres: "postgresql", pgbouncer: "pgbouncer", "redis-server": "redis-server" } as const;
@@ -55,7 +45,7 @@ function postgresBinDir(): string | undefined {
 function versionOf(binary: string, args: string[], re: RegExp): string {
   const out = execFileSync(binary, args, { encoding: "utf8" });
   const m = re.exec(out);
-  if (!m?.[1]) throw new Error(`cannot read the version of ${binary} from: ${out.trim()}`);
+  if (!m?.[1]) throw new BinaryVersionError(binary, out);
   return m[1];
 }
 
@@ -72,7 +62,7 @@ function aptInstall(pkgs: string[], say: (m: string) => void): void {
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   for (const args of [["update", "-qq"], ["install", "-y", "-qq", "--no-install-recommends", ...pkgs]]) {
     const r = spawnSync("apt-get", args, { env, stdio: ["ignore", "inherit", "inherit"] });
-    if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed with exit code ${r.status}`);
+    if (r.status !== 0) throw new AptInstallError(args, r.status);
   }
 }
 

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../infra/config/index.ts";
-import { MissingBinaryError } from "./binaries.ts";
+import { CliUsageError, describeCliError, PoolingError } from "../infra/errors.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "./stack.ts";
 
 const USAGE = `Usage: npm start -- [--stack NAME | --config-file PATH] [--data-dir DIR] [--fresh] [--json] [--no-probe] [--free-ports]
@@ -16,10 +16,13 @@ stack file (default Pulumi.dev.yaml), on the stack file's ports (a port another 
 and said so). --free-ports puts every server on a fresh free port instead (tests, stacks side by side).
 Edits to the stack file are validated and applied while it runs. Ctrl-C stops everything.`;
 
-function main(): void {
-  let args;
+const say = (m: string) => process.stderr.write(`[pooling] ${m}\n`);
+
+/** The command line as parsed options; a bad one is a CliUsageError. */
+function parseCommandLine(argv: string[]) {
   try {
-    args = parseArgs({
+    return parseArgs({
+      args: argv,
       options: {
         stack: { type: "string" },
         "config-file": { type: "string" },
@@ -33,28 +36,53 @@ function main(): void {
       strict: true,
     }).values;
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
-    process.exit(2);
+    throw new CliUsageError(`${(err as Error).message}\n\n${USAGE}`, { cause: err });
   }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
+}
+
+/** What stdout gets once the stack answers: one JSON line, or the URLs for a person. */
+function readyReport(s: LocalStack, json: boolean): string {
+  if (json) {
+    const line = {
+      postgres: { url: s.postgres.url, pid: s.postgres.pid },
+      pgbouncer: { url: s.pgbouncer.url, adminUrl: s.pgbouncer.adminUrl, pid: s.pgbouncer.pid },
+      redis: { url: s.redis.url, pid: s.redis.pid },
+      ...(s.probe ? { probe: { url: s.probe.url, pid: s.probe.pid } } : {}),
+      dataDir: s.dataDir,
+    };
+    return `${JSON.stringify(line)}\n`;
   }
-  const say = (m: string) => process.stderr.write(`[pooling] ${m}\n`);
-  const probe = !args["no-probe"] && existsSync(join(PROJECT_DIR, "app-probe", "src", "main.ts"));
-  let stack: LocalStack | undefined;
-  let starting: Promise<LocalStack> | undefined = undefined;
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) {
+  return [
+    `Stack "${s.stack}" is ready (PostgreSQL ${s.versions.postgres}, PgBouncer ${s.versions.pgbouncer}, Redis ${s.versions.redis}).`,
+    `  pooled (PgBouncer):  ${s.pgbouncer.url}`,
+    `  direct (PostgreSQL): ${s.postgres.appUrl}`,
+    `  superuser:           ${s.postgres.url}`,
+    `  PgBouncer console:   ${s.pgbouncer.adminUrl}`,
+    `  Redis:               ${s.redis.url}`,
+    ...(s.probe ? [`  probe app:           ${s.probe.url}  (/probe /readyz /metrics /stats)`] : []),
+    `  data and logs:       ${s.dataDir}`,
+    "Edit the stack file to apply changes; Ctrl-C to stop.",
+    "",
+  ].join("\n");
+}
+
+/** Tracks the stack through start and stop, so a signal at any moment stops whatever already runs. */
+class Lifecycle {
+  stack: LocalStack | undefined;
+  starting: Promise<LocalStack> | undefined;
+  stopping = false;
+
+  /** First signal: stop gracefully (waiting for a start under way). Second: SIGKILL every server, exit. */
+  readonly shutdown = (signal: NodeJS.Signals): void => {
+    if (this.stopping) {
       say(`${signal} again: exiting now`);
-      for (const svc of Object.values(stack?.services ?? {})) svc?.kill("SIGKILL");
+      for (const svc of Object.values(this.stack?.services ?? {})) svc?.kill("SIGKILL");
       process.exit(130);
     }
-    stopping = true;
+    this.stopping = true;
     say(`${signal}: stopping (again to force)`);
     // A stack still starting has servers already: wait for it, then stop them all.
-    const current = stack ? Promise.resolve(stack) : (starting ?? Promise.reject(new Error("not started")));
+    const current = this.stack ? Promise.resolve(this.stack) : (this.starting ?? Promise.reject(new Error("not started")));
     void current
       .then((s) => s.stop(), () => undefined)
       .then(
@@ -65,64 +93,62 @@ function main(): void {
         },
       );
   };
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
-  process.on("SIGHUP", shutdown);
-  // npm does not pass SIGTERM on to its script; if whoever started us is gone, stop rather than
-  // leave the servers running as orphans.
-  const parent = process.ppid;
-  setInterval(() => {
-    if (process.ppid !== parent && !stopping) shutdown("SIGTERM");
-  }, 1000).unref();
 
-  starting = startLocalStack({
+  /** Signals stop the stack; so does losing the parent process. */
+  installHandlers(): void {
+    process.on("SIGINT", this.shutdown);
+    process.on("SIGTERM", this.shutdown);
+    process.on("SIGHUP", this.shutdown);
+    // npm does not pass SIGTERM on to its script; if whoever started us is gone, stop rather than
+    // leave the servers running as orphans.
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent && !this.stopping) this.shutdown("SIGTERM");
+    }, 1000).unref();
+  }
+}
+
+/** Every failure is told as a sentence with its code; a stack trace helps nobody running `npm start`. */
+function reportStartFailure(err: unknown): never {
+  if (err instanceof PoolingError) say(describeCliError(err));
+  else say(`could not start the stack: ${(err as Error).message}`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+}
+
+function main(argv: string[]): void {
+  let args;
+  try {
+    args = parseCommandLine(argv);
+  } catch (err) {
+    process.stderr.write(`${describeCliError(err)}\n`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const life = new Lifecycle();
+  life.installHandlers();
+  life.starting = startLocalStack({
     stack: args.stack,
     configFile: args["config-file"],
     dataDir: args["data-dir"],
     fresh: args.fresh,
     freePorts: args["free-ports"],
-    probe,
+    probe: !args["no-probe"] && existsSync(join(PROJECT_DIR, "app-probe", "src", "main.ts")),
     watch: true,
     log: say,
   });
-  starting.then(
+  const json = args.json;
+  life.starting.then(
     (s) => {
-      stack = s;
-      if (stopping) return;
-      if (args.json) {
-        const line = {
-          postgres: { url: s.postgres.url, pid: s.postgres.pid },
-          pgbouncer: { url: s.pgbouncer.url, adminUrl: s.pgbouncer.adminUrl, pid: s.pgbouncer.pid },
-          redis: { url: s.redis.url, pid: s.redis.pid },
-          ...(s.probe ? { probe: { url: s.probe.url, pid: s.probe.pid } } : {}),
-          dataDir: s.dataDir,
-        };
-        process.stdout.write(`${JSON.stringify(line)}\n`);
-      } else {
-        process.stdout.write(
-          [
-            `Stack "${s.stack}" is ready (PostgreSQL ${s.versions.postgres}, PgBouncer ${s.versions.pgbouncer}, Redis ${s.versions.redis}).`,
-            `  pooled (PgBouncer):  ${s.pgbouncer.url}`,
-            `  direct (PostgreSQL): ${s.postgres.appUrl}`,
-            `  superuser:           ${s.postgres.url}`,
-            `  PgBouncer console:   ${s.pgbouncer.adminUrl}`,
-            `  Redis:               ${s.redis.url}`,
-            ...(s.probe ? [`  probe app:           ${s.probe.url}  (/probe /readyz /metrics /stats)`] : []),
-            `  data and logs:       ${s.dataDir}`,
-            "Edit the stack file to apply changes; Ctrl-C to stop.",
-            "",
-          ].join("\n"),
-        );
-      }
+      life.stack = s;
+      if (!life.stopping) process.stdout.write(readyReport(s, json));
     },
-    (err: Error) => {
-      if (stopping) return;
-      // Every failure is told as a sentence with what to do; a stack trace helps nobody running `npm start`.
-      if (err instanceof ConfigError || err instanceof MissingBinaryError) say(err.message);
-      else say(`could not start the stack: ${err.message}`);
-      process.exit(err instanceof ConfigError ? 2 : 1);
+    (err: unknown) => {
+      if (!life.stopping) reportStartFailure(err);
     },
   );
 }
 
-main();
+main(process.argv.slice(2));

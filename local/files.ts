@@ -1,6 +1,7 @@
 /** Writes rendered files atomically, readable only by the user that runs the servers. */
 import { chmodSync, chownSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { DataDirUnreachableError } from "./errors.ts";
 import type { RunAs } from "./system.ts";
 
 export interface Layout {
@@ -32,7 +33,7 @@ function assertReachable(dir: string, user: RunAs): void {
     const st = statSync(d);
     const canEnter = st.uid === user.uid ? (st.mode & 0o100) !== 0 : st.gid === user.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
     if (!canEnter) {
-      throw new Error(`PostgreSQL and PgBouncer run as user ${user.name}, who cannot enter ${d}: allow it (chmod o+x ${d}) or choose a data folder elsewhere (--data-dir)`);
+      throw new DataDirUnreachableError(user.name, d);
     }
     if (d === dirname(d)) return;
   }

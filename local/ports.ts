@@ -5,7 +5,9 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:net";
 import type { StackConfig } from "../infra/config/index.ts";
+import { PortsTakenError } from "./errors.ts";
 import type { Layout } from "./files.ts";
+import type { Log } from "./supervisor.ts";
 import { freePort } from "./system.ts";
 
 /** `n` ports the OS called free; it may hand out a port twice, so repeats are asked again. */
@@ -77,4 +79,24 @@ export async function choosePorts(cfg: StackConfig, opts: { free: boolean }): Pr
     );
   }
   return { ports, moved };
+}
+
+/** Attempts at starting the stack when other processes keep taking its ports meanwhile. */
+export const START_ATTEMPTS = 3;
+
+/**
+ * A free port is only free until someone binds it: another stack starting at the same moment may take
+ * one first. Then `start` runs again (choosing its ports anew) rather than fail, up to START_ATTEMPTS in
+ * all; `portTaken` says whether the failure was that. Any other failure is rethrown at once.
+ */
+export async function retryOnTakenPort<T>(start: () => Promise<T>, portTaken: () => boolean, say: Log): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!portTaken()) throw err;
+      if (attempt >= START_ATTEMPTS) throw new PortsTakenError(attempt, err);
+      say("a port was taken by another process meanwhile; starting again");
+    }
+  }
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import pg from "pg";
 import type { StackConfig } from "../infra/config/index.ts";
 import { verifierOf, type StackSecrets } from "../infra/render/index.ts";
+import { InitdbError } from "./errors.ts";
 import type { Layout } from "./files.ts";
 import type { RunAs } from "./system.ts";
 
@@ -27,7 +28,7 @@ export function initdb(postgresBin: string, l: Layout, secrets: StackSecrets, us
     );
     if (r.status !== 0) {
       rmSync(l.pgData, { recursive: true, force: true });
-      throw new Error(`initdb failed (exit ${r.status}): ${r.stderr || r.error?.message}`);
+      throw new InitdbError(r.status, r.stderr || (r.error?.message ?? ""));
     }
   } finally {
     rmSync(pwfile, { force: true });

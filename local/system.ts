@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
+import { ServerUserMissingError } from "./errors.ts";
 
 /** A port the kernel says is free on 127.0.0.1 right now. */
 export function freePort(): Promise<number> {
@@ -33,7 +34,7 @@ export function serverUser(): RunAs | undefined {
     .find((l) => l.startsWith("postgres:"));
   const [, , uid, gid] = line?.split(":") ?? [];
   if (uid === undefined || gid === undefined) {
-    throw new Error("running as root, but there is no `postgres` user to run PostgreSQL and PgBouncer as: install the postgresql package or run as an unprivileged user");
+    throw new ServerUserMissingError();
   }
   return { uid: Number(uid), gid: Number(gid), name: "postgres" };
 }

@@ -13,6 +13,7 @@ import { homedir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { describeCliError, PoolingError } from "../infra/errors.ts";
 import { KIND, registryCertsDir, registryHostsToml } from "../infra/k8s/kind.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -29,15 +30,13 @@ const TOOLS = {
 } as const;
 export type Tool = keyof typeof TOOLS;
 
-export class UsageError extends Error {
+export class UsageError extends PoolingError {
   readonly code = "POOLING_SCRIPT_USAGE";
-  override name = "UsageError";
 }
 
 /** A command could not be started at all (not found, not executable). */
-export class CommandStartError extends Error {
+export class CommandStartError extends PoolingError {
   readonly code = "POOLING_COMMAND_NOT_STARTED";
-  override name = "CommandStartError";
   constructor(
     readonly command: string,
     cause: Error,
@@ -47,9 +46,8 @@ export class CommandStartError extends Error {
 }
 
 /** A command the script needs ran and exited non-zero. */
-export class CommandFailedError extends Error {
+export class CommandFailedError extends PoolingError {
   readonly code = "POOLING_COMMAND_FAILED";
-  override name = "CommandFailedError";
   constructor(
     readonly command: string,
     readonly status: number,
@@ -59,9 +57,8 @@ export class CommandFailedError extends Error {
 }
 
 /** Pulumi.yaml cannot be read or parsed, so the backend it names is unknown. */
-export class ProjectFileError extends Error {
+export class ProjectFileError extends PoolingError {
   readonly code = "POOLING_PROJECT_FILE_INVALID";
-  override name = "ProjectFileError";
   constructor(
     readonly file: string,
     cause: Error,
@@ -71,9 +68,8 @@ export class ProjectFileError extends Error {
 }
 
 /** The file backend's state folder could not be created; Pulumi would fail on it ("dir must exist"). */
-export class BackendDirError extends Error {
+export class BackendDirError extends PoolingError {
   readonly code = "POOLING_BACKEND_DIR_UNCREATABLE";
-  override name = "BackendDirError";
   constructor(
     readonly dir: string,
     readonly source: string,
@@ -247,7 +243,7 @@ export function main(argv: readonly string[], overrides: Partial<ScriptDeps> = {
   try {
     parsed = parseCommand(argv);
   } catch (err) {
-    console.error((err as Error).message);
+    console.error(describeCliError(err));
     return 2;
   }
   const missing = missingTools(parsed.command, (t) => deps.runner.onPath(t));
@@ -280,7 +276,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   try {
     process.exitCode = main(process.argv.slice(2));
   } catch (err) {
-    console.error((err as Error).message);
+    console.error(describeCliError(err));
     process.exitCode = 1;
   }
 }

@@ -2,25 +2,23 @@
  * Builds the probe from a validated environment: clients, routes, server and lifecycle. `main.ts` only
  * wires process signals to {@link Probe.close}; tests run the same thing in-process.
  */
-import net, { type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import type { DestinationStream } from "pino";
 import type { ProbeEnv } from "./env.ts";
-import { asError, withTimeout } from "./errors.ts";
+import { asError } from "./errors.ts";
 import { EventLoopMonitor, checkReadiness, type Readiness } from "./health.ts";
 import { HttpClient, defaultUpstreamUrl } from "./http-client.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { createMetrics, registerStatsGauges } from "./metrics.ts";
+import { createMetrics, registerStatsGauges, type Metrics } from "./metrics.ts";
 import { PgDatabase, createPgPool } from "./postgres.ts";
 import { parseProbeQuery, runProbe } from "./probe-route.ts";
 import { passwordsOf, redactText } from "./redact.ts";
 import { RedisCommands } from "./redis.ts";
 import { CachedScrape } from "./scrape.ts";
-import { readPgbouncer, readPostgres } from "./server-stats.ts";
-import { createServer, type Route } from "./server.ts";
+import { readPgbouncer, readPostgres, type PgbouncerFigures, type PostgresFigures } from "./server-stats.ts";
+import { createServer, type ProbeServer, type Route } from "./server.ts";
+import { closeClients, shutdown, type ProbeClients } from "./shutdown.ts";
 import { collectStats, type ProbeStats } from "./stats.ts";
-
-/** How long shutdown lets open connections take their last answer before closing idle ones. */
-const SETTLE_MS = 1000;
 
 /** How long start-up waits for Redis before listening anyway (readiness reports it until it comes). */
 const STARTUP_WAIT_MS = 3000;
@@ -50,28 +48,87 @@ export interface ProbeOptions {
   upstreamTimeoutMs?: number;
 }
 
-export async function createProbe(env: ProbeEnv, options: ProbeOptions = {}): Promise<Probe> {
+/** Everything the probe talks to or reports from, built from the environment; nothing connects yet. */
+interface Parts extends ProbeClients {
+  log: Logger;
+  metrics: Metrics;
+  /** Masks every configured password in a text. */
+  clean: (s: string) => string;
+  pgbouncerScrape: CachedScrape<PgbouncerFigures> | undefined;
+  postgresScrape: CachedScrape<PostgresFigures> | undefined;
+}
+
+function createParts(env: ProbeEnv, options: ProbeOptions): Parts {
   const secrets = passwordsOf([env.databaseUrl, env.directDatabaseUrl, env.pgbouncerAdminUrl, env.redisUrl, env.upstreamUrl]);
   const clean = (s: string) => redactText(s, secrets);
   const log = createLogger(env.logLevel, secrets, options.logDestination);
   const metrics = createMetrics();
-  const db = new PgDatabase(createPgPool(env, log, metrics), env, metrics);
-  const redis = new RedisCommands(env, log, metrics);
-  const http = new HttpClient(env, metrics, options.upstreamTimeoutMs);
-  const eventLoop = new EventLoopMonitor();
   const describe = (err: unknown) => clean(asError(err).message);
-  const pgbouncerScrape =
-    env.pgbouncerAdminUrl === undefined
-      ? undefined
-      : new CachedScrape(() => readPgbouncer(env.pgbouncerAdminUrl as string), env.metricsScrapeIntervalMs, describe);
-  const postgresScrape =
-    env.directDatabaseUrl === undefined
-      ? undefined
-      : new CachedScrape(() => readPostgres(env.directDatabaseUrl as string), env.metricsScrapeIntervalMs, describe);
+  const scrape = <T>(url: string | undefined, read: (url: string) => Promise<T>) =>
+    url === undefined ? undefined : new CachedScrape(() => read(url), env.metricsScrapeIntervalMs, describe);
+  return {
+    log,
+    metrics,
+    clean,
+    db: new PgDatabase(createPgPool(env, log, metrics), env, metrics),
+    redis: new RedisCommands(env, log, metrics),
+    http: new HttpClient(env, metrics, options.upstreamTimeoutMs),
+    eventLoop: new EventLoopMonitor(),
+    pgbouncerScrape: scrape(env.pgbouncerAdminUrl, readPgbouncer),
+    postgresScrape: scrape(env.directDatabaseUrl, readPostgres),
+  };
+}
 
+/** The routes, over the parts and the probe's live state (draining, the upstream URL once known). */
+function probeRoutes(
+  p: Parts,
+  state: { stats: () => Promise<ProbeStats>; readiness: () => Promise<Readiness>; upstreamUrl: () => string },
+): Record<string, Route> {
+  const startedAt = Date.now();
+  return {
+    "/healthz": async () => ({
+      status: 200,
+      body: { status: "ok", uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), eventLoopDelayMs: p.eventLoop.read() },
+    }),
+    "/readyz": async () => {
+      const r = await state.readiness();
+      return { status: r.ready ? 200 : 503, body: r };
+    },
+    "/metrics": async () => ({ status: 200, body: await p.metrics.registry.metrics(), contentType: p.metrics.registry.contentType }),
+    "/stats": async () => ({ status: 200, body: await state.stats() }),
+    "/upstream": async () => ({ status: 200, body: { ok: true } }),
+    "/probe": async (url, _req, signal) => {
+      const query = parseProbeQuery(url.searchParams);
+      const result = await runProbe({ db: p.db, redis: p.redis, http: p.http, upstreamUrl: state.upstreamUrl }, query, signal);
+      return { status: 200, body: { ok: true, ...result } };
+    },
+  };
+}
+
+function listen(srv: ProbeServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    srv.server.once("error", reject);
+    srv.server.listen(port, host, () => {
+      srv.server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Tools (the local stack, tests) read the URL from this line, so it is written even when LOG_LEVEL is
+ * above info; only "silent" suppresses it.
+ */
+function announceListening(log: Logger, fields: Record<string, unknown>): void {
+  const level = log.isLevelEnabled("info") ? "info" : log.level === "silent" ? "silent" : (log.level as "warn");
+  log[level](fields, "listening");
+}
+
+export async function createProbe(env: ProbeEnv, options: ProbeOptions = {}): Promise<Probe> {
+  const p = createParts(env, options);
+  const { log, db, redis, http } = p;
   let draining = false;
   let upstreamUrl = env.upstreamUrl ?? "";
-  const startedAt = Date.now();
 
   const stats = () =>
     collectStats({
@@ -79,62 +136,28 @@ export async function createProbe(env: ProbeEnv, options: ProbeOptions = {}): Pr
       pgPoolMax: env.pgPoolMax,
       redis,
       http,
-      pgbouncer: pgbouncerScrape,
-      postgres: postgresScrape,
+      pgbouncer: p.pgbouncerScrape,
+      postgres: p.postgresScrape,
       lifecycle: () => ({ draining, inFlight: srv.inFlight() }),
     });
-  registerStatsGauges(metrics.registry, stats);
-  const readiness = () => checkReadiness({ db, pgPoolMax: env.pgPoolMax, redis, draining: () => draining, clean });
+  registerStatsGauges(p.metrics.registry, stats);
+  const readiness = () => checkReadiness({ db, pgPoolMax: env.pgPoolMax, redis, draining: () => draining, clean: p.clean });
 
-  const routes: Record<string, Route> = {
-    "/healthz": async () => ({
-      status: 200,
-      body: { status: "ok", uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), eventLoopDelayMs: eventLoop.read() },
-    }),
-    "/readyz": async () => {
-      const r = await readiness();
-      return { status: r.ready ? 200 : 503, body: r };
-    },
-    "/metrics": async () => ({ status: 200, body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }),
-    "/stats": async () => ({ status: 200, body: await stats() }),
-    "/upstream": async () => ({ status: 200, body: { ok: true } }),
-    "/probe": async (url, _req, signal) => {
-      const query = parseProbeQuery(url.searchParams);
-      const result = await runProbe({ db, redis, http, upstreamUrl: () => upstreamUrl }, query, signal);
-      return { status: 200, body: { ok: true, ...result } };
-    },
-  };
   const srv = createServer({
-    routes,
+    routes: probeRoutes(p, { stats, readiness, upstreamUrl: () => upstreamUrl }),
     drainExempt: new Set(["/upstream"]),
     alwaysServed: new Set(["/healthz", "/readyz", "/metrics", "/stats"]),
     keepAliveTimeoutMs: env.serverKeepAliveTimeoutMs,
     isDraining: () => draining,
     log,
-    metrics,
-    clean,
+    metrics: p.metrics,
+    clean: p.clean,
   });
 
-  const closeClients = async (budgetMs: number) => {
-    const results = await Promise.allSettled([
-      withTimeout(http.close(), budgetMs, () => new Error("http agent did not close in time")),
-      withTimeout(db.pool.ended ? Promise.resolve() : db.pool.end(), budgetMs, () => new Error("postgres pool did not close in time")),
-      withTimeout(redis.close(), budgetMs, () => new Error("redis did not close in time")),
-    ]);
-    for (const r of results) if (r.status === "rejected") log.warn({ err: r.reason }, "client close incomplete");
-    eventLoop.stop();
-  };
-
   try {
-    await new Promise<void>((resolve, reject) => {
-      srv.server.once("error", reject);
-      srv.server.listen(env.port, env.host, () => {
-        srv.server.off("error", reject);
-        resolve();
-      });
-    });
+    await listen(srv, env.port, env.host);
   } catch (err) {
-    await closeClients(1000);
+    await closeClients(p, 1000, log);
     throw err;
   }
   const { port } = srv.server.address() as AddressInfo;
@@ -147,43 +170,12 @@ export async function createProbe(env: ProbeEnv, options: ProbeOptions = {}): Pr
     redis.waitUntilReady(STARTUP_WAIT_MS),
     db.ensureSchema().catch((err: unknown) => log.warn({ err }, "schema not created yet; will retry on first write")),
   ]);
-  // Tools (the local stack, tests) read the URL from this line, so it is written even when LOG_LEVEL is
-  // above info; only "silent" suppresses it.
-  const listening = log.isLevelEnabled("info") ? "info" : log.level === "silent" ? "silent" : (log.level as "warn");
-  log[listening]({ url, host: env.host, port, upstream: upstreamUrl }, "listening");
+  announceListening(log, { url, host: env.host, port, upstream: upstreamUrl });
 
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= (async () => {
-      draining = true;
-      const started = Date.now();
-      const clientBudget = Math.min(2000, Math.floor(env.shutdownGraceMs / 4));
-      const deadline = started + env.shutdownGraceMs - clientBudget;
-      log.info({ inFlight: srv.inFlight(), graceMs: env.shutdownGraceMs }, "draining");
-      // Phase 1: the listener stays open so in-flight /probe calls can still reach /upstream (the
-      // default upstream is this very server); new work gets an explicit, retryable 503 `draining`.
-      try {
-        await withTimeout(srv.idle(), Math.max(0, deadline - Date.now()), () => new Error("grace period over"));
-      } catch {
-        log.warn({ inFlight: srv.inFlight() }, "grace period over; closing remaining requests");
-      }
-      // Phase 2: stop accepting. This is net.Server's close on purpose: http.Server's would also cut idle
-      // keep-alive sockets at once, racing any request a client is sending on one right now. Instead every
-      // socket gets one more answer (503 `draining`, Connection: close) and closes itself.
-      const serverClosed = new Promise<void>((resolve) => net.Server.prototype.close.call(srv.server, () => resolve()));
-      await http.close().catch((err: unknown) => log.warn({ err }, "http agent close failed"));
-      const settle = Math.min(SETTLE_MS, Math.max(0, deadline - Date.now()));
-      await withTimeout(serverClosed, settle, () => new Error("settling")).catch(() => undefined);
-      // Now http.Server's own close: it drops the sockets still idle and stops its request-timeout timer.
-      srv.server.close();
-      // Phase 3: past the grace period nothing is waited for.
-      await withTimeout(serverClosed, Math.max(0, deadline - Date.now()), () => new Error("connections still open")).catch(() => {
-        srv.server.closeAllConnections();
-        return serverClosed;
-      });
-      await closeClients(clientBudget);
-      log.info({ ms: Date.now() - started }, "stopped");
-    })();
+    draining = true;
+    closing ??= shutdown(srv, p, env.shutdownGraceMs, log);
     return closing;
   };
 

@@ -60,15 +60,72 @@ export interface ProbeServer {
   idle: () => Promise<void>;
 }
 
+/** Counts requests being served, and wakes whoever waits for the count to reach zero. */
+class InFlight {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Counted until the response is fully handed to the socket, so shutdown never cuts an answer off. */
+  track(res: ServerResponse): void {
+    this.count++;
+    res.once("close", () => {
+      this.count--;
+      if (this.count > 0) return;
+      const ready = this.waiters;
+      this.waiters = [];
+      for (const w of ready) w();
+    });
+  }
+
+  idle(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? "/", "http://probe.invalid");
+  } catch {
+    throw new BadRequestError("malformed request target");
+  }
+}
+
+function handlerFor(opts: ServerOptions, url: URL): Route {
+  const handler = Object.hasOwn(opts.routes, url.pathname) ? opts.routes[url.pathname] : undefined;
+  if (handler === undefined) throw new ProbeHttpError(404, "not_found", `no route ${url.pathname}`);
+  return handler;
+}
+
+/** Refuses what a known route does not serve: a method other than GET, new work while draining. */
+function admit(opts: ServerOptions, route: string, req: IncomingMessage, res: ServerResponse): void {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("allow", "GET, HEAD");
+    throw new ProbeHttpError(405, "method_not_allowed", "only GET is served");
+  }
+  if (opts.isDraining() && !opts.drainExempt.has(route) && !opts.alwaysServed.has(route)) throw new DrainingError();
+}
+
+/** The answer to a failed request, logged as it deserves: expected failures without a stack. */
+function errorReply(opts: ServerOptions, err: unknown, route: string, clientGone: boolean): RouteReply {
+  if (!(err instanceof ProbeHttpError)) {
+    opts.log.error({ route, err }, "unexpected error while serving a request");
+    return { status: 500, body: { error: { code: "internal", message: "internal error" } } };
+  }
+  const extra = err instanceof DependencyError ? { dependency: err.dependency, kind: err.kind } : {};
+  // A stack would only show this file; a refusal while draining is not a failure at all, and a caller
+  // that hung up caused its own failure (the aborted upstream call): not worth a warning.
+  if (err.status >= 500 && !(err instanceof DrainingError)) {
+    opts.log[clientGone ? "debug" : "warn"]({ route, code: err.code, ...extra, reason: opts.clean(err.message) }, "request failed");
+  }
+  return { status: err.status, body: { error: { code: err.code, message: opts.clean(err.message), ...extra } } };
+}
+
 export function createServer(opts: ServerOptions): ProbeServer {
-  let inFlight = 0;
-  let waiters: (() => void)[] = [];
-  const settle = () => {
-    if (inFlight > 0) return;
-    const ready = waiters;
-    waiters = [];
-    for (const w of ready) w();
-  };
+  const inFlight = new InFlight();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let route = "unknown";
@@ -81,47 +138,17 @@ export function createServer(opts: ServerOptions): ProbeServer {
     let reply: RouteReply;
     let closeAfter = false;
     try {
-      let url: URL;
-      try {
-        url = new URL(req.url ?? "/", "http://probe.invalid");
-      } catch {
-        throw new BadRequestError("malformed request target");
-      }
-      const handler = Object.hasOwn(opts.routes, url.pathname) ? opts.routes[url.pathname] : undefined;
-      route = handler === undefined ? "unknown" : url.pathname;
-      if (handler === undefined) throw new ProbeHttpError(404, "not_found", `no route ${url.pathname}`);
-      if (req.method !== "GET" && req.method !== "HEAD") {
-        res.setHeader("allow", "GET, HEAD");
-        throw new ProbeHttpError(405, "method_not_allowed", "only GET is served");
-      }
-      const draining = opts.isDraining();
-      if (draining && !opts.drainExempt.has(route) && !opts.alwaysServed.has(route)) throw new DrainingError();
-      if (!opts.drainExempt.has(route)) {
-        // Counted until the response is fully handed to the socket, so shutdown never cuts an answer off.
-        inFlight++;
-        res.once("close", () => {
-          inFlight--;
-          settle();
-        });
-      }
+      const url = requestUrl(req);
+      const handler = handlerFor(opts, url);
+      route = url.pathname;
+      admit(opts, route, req, res);
+      if (!opts.drainExempt.has(route)) inFlight.track(res);
       await consumeBody(req);
       reply = await handler(url, req, abort.signal);
     } catch (err) {
+      // A body we refused to read leaves the socket unusable.
       if (err instanceof PayloadTooLargeError) closeAfter = true;
-      if (err instanceof ProbeHttpError) {
-        const extra = err instanceof DependencyError ? { dependency: err.dependency, kind: err.kind } : {};
-        reply = { status: err.status, body: { error: { code: err.code, message: opts.clean(err.message), ...extra } } };
-        // Expected failures are logged without a stack (it would only show this file); a refusal while
-        // draining is not a failure at all.
-        if (err.status >= 500 && !(err instanceof DrainingError)) {
-          // A caller that hung up caused its own failure (the aborted upstream call): not worth a warning.
-          const level = abort.signal.aborted ? "debug" : "warn";
-          opts.log[level]({ route, code: err.code, ...extra, reason: opts.clean(err.message) }, "request failed");
-        }
-      } else {
-        opts.log.error({ route, err }, "unexpected error while serving a request");
-        reply = { status: 500, body: { error: { code: "internal", message: "internal error" } } };
-      }
+      reply = errorReply(opts, err, route, abort.signal.aborted);
     }
     // While draining every answer closes its connection, except /upstream: in-flight /probe calls reach
     // it over the agent's keep-alive sockets, and a closed socket would force a new connection.
@@ -143,9 +170,5 @@ export function createServer(opts: ServerOptions): ProbeServer {
   // Node answers malformed requests (400, 431 for huge headers, 408) itself when no 'clientError'
   // listener is installed; that is the behaviour wanted, so none is.
 
-  return {
-    server,
-    inFlight: () => inFlight,
-    idle: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
-  };
+  return { server, inFlight: () => inFlight.size, idle: () => inFlight.idle() };
 }

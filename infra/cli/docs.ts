@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { configReferenceMarkdown, pulumiProjectConfig } from "../config/docs.ts";
 import { projectDirOf } from "../config/file.ts";
+import { describeCliError } from "../errors.ts";
 import { withGenerated } from "./generated.ts";
 import { performanceSummary } from "./readme-performance.ts";
 import { reliabilitySummary } from "./readme-reliability.ts";
@@ -44,8 +45,13 @@ export function generatedDocs(read: (file: string) => string): Map<string, strin
 
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split("/").pop()!);
 if (isMain) {
-  const dir = projectDirOf(import.meta.url, 2);
-  const docs = generatedDocs((file) => readFileSync(join(dir, file), "utf8"));
-  for (const [file, text] of docs) writeFileSync(join(dir, file), text);
-  process.stderr.write(`regenerated ${[...docs.keys()].join(", ")}\n`);
+  try {
+    const dir = projectDirOf(import.meta.url, 2);
+    const docs = generatedDocs((file) => readFileSync(join(dir, file), "utf8"));
+    for (const [file, text] of docs) writeFileSync(join(dir, file), text);
+    process.stderr.write(`regenerated ${[...docs.keys()].join(", ")}\n`);
+  } catch (err) {
+    process.stderr.write(`${describeCliError(err)}\n`);
+    process.exitCode = 1;
+  }
 }

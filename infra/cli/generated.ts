@@ -2,8 +2,9 @@
  * Generated parts of hand-written Markdown: the text between `<!-- generated:NAME -->` and
  * `<!-- /generated:NAME -->` belongs to `npm run docs`; everything around it is left alone.
  */
+import { PoolingError } from "../errors.ts";
 
-export class DocsMarkerError extends Error {
+export class DocsMarkerError extends PoolingError {
   readonly code = "POOLING_DOCS_MARKERS";
 }
 

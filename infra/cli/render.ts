@@ -7,7 +7,8 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { loadStackFile, projectDirOf, resolveStackFile } from "../config/file.ts";
-import { ConfigError } from "../config/index.ts";
+import type { StackConfig } from "../config/index.ts";
+import { CliUsageError, describeCliError, PoolingError } from "../errors.ts";
 import { generateSecrets, renderAll, SECRET_FILES } from "../render/index.ts";
 import { clusterRuntime } from "../k8s/runtime.ts";
 import { renderManifests } from "../k8s/manifests/index.ts";
@@ -21,10 +22,30 @@ manifest (DIR/k8s/, Secret values redacted) for the stack. userlist.txt (verifie
 --with-secrets  writes those freshly generated passwords into the Secret manifests instead of redacting
                 them (mode 0600), for the pod runner (npm run pods), which mounts them.`;
 
-function main(): number {
+/** The output folder (or a file in it) cannot be written. */
+export class RenderOutputError extends PoolingError {
+  readonly code = "POOLING_RENDER_OUTPUT_UNWRITABLE";
+  constructor(
+    readonly path: string,
+    cause: NodeJS.ErrnoException,
+  ) {
+    super(`cannot write ${path}: ${cause.code ?? cause.message}. Choose another --out folder, or make this one writable`, { cause });
+  }
+}
+
+interface RenderArgs {
+  stack?: string;
+  configFile?: string;
+  out: string;
+  withSecrets: boolean;
+}
+
+/** The command line, or undefined after --help; a bad one is a CliUsageError. */
+function parseCommandLine(argv: string[]): RenderArgs | undefined {
   let args;
   try {
     args = parseArgs({
+      args: argv,
       options: {
         stack: { type: "string" },
         "config-file": { type: "string" },
@@ -35,44 +56,58 @@ function main(): number {
       strict: true,
     }).values;
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
+    throw new CliUsageError(`${(err as Error).message}\n\n${USAGE}`, { cause: err });
   }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (!args.out) {
-    process.stderr.write(`--out DIR is required\n\n${USAGE}\n`);
-    return 2;
-  }
-  const projectDir = projectDirOf(import.meta.url, 2);
-  const file = resolveStackFile(projectDir, { stack: args.stack, configFile: args["config-file"] });
-  let cfg;
-  try {
-    cfg = loadStackFile(file, args.stack ? { stack: args.stack } : {});
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
-    return 1;
-  }
-  // Everything is rendered in memory first, so a failure leaves no partial output behind.
+  if (args.help) return undefined;
+  if (!args.out) throw new CliUsageError(`--out DIR is required\n\n${USAGE}`);
+  return { stack: args.stack, configFile: args["config-file"], out: args.out, withSecrets: args["with-secrets"] ?? false };
+}
+
+/** Every file, rendered in memory first so a failure leaves no partial output behind. */
+function renderFiles(cfg: StackConfig, withSecrets: boolean): { files: Record<string, string>; secretFiles: Set<string> } {
   const secrets = generateSecrets();
   const files: Record<string, string> = { ...renderAll(cfg, secrets, clusterRuntime(cfg)) };
   const secretFiles = new Set<string>(SECRET_FILES);
-  for (const m of renderManifests(cfg, args["with-secrets"] ? secrets : undefined)) {
+  for (const m of renderManifests(cfg, withSecrets ? secrets : undefined)) {
     const name = join("k8s", m.file);
     files[name] = stringify(m.object, { lineWidth: 0 });
-    if (args["with-secrets"] && (m.object as { kind?: string }).kind === "Secret") secretFiles.add(name);
+    if (withSecrets && (m.object as { kind?: string }).kind === "Secret") secretFiles.add(name);
   }
-  const out = resolve(args.out);
+  return { files, secretFiles };
+}
+
+function writeFiles(out: string, files: Record<string, string>, secretFiles: ReadonlySet<string>): void {
   for (const [name, text] of Object.entries(files)) {
     const path = join(out, name);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text, { mode: secretFiles.has(name) ? 0o600 : 0o644 });
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, text, { mode: secretFiles.has(name) ? 0o600 : 0o644 });
+    } catch (err) {
+      throw new RenderOutputError(path, err as NodeJS.ErrnoException);
+    }
   }
+}
+
+function main(argv: string[]): number {
+  const args = parseCommandLine(argv);
+  if (!args) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const projectDir = projectDirOf(import.meta.url, 2);
+  const file = resolveStackFile(projectDir, { stack: args.stack, configFile: args.configFile });
+  const cfg = loadStackFile(file, args.stack ? { stack: args.stack } : {});
+  const { files, secretFiles } = renderFiles(cfg, args.withSecrets);
+  const out = resolve(args.out);
+  writeFiles(out, files, secretFiles);
   process.stderr.write(`rendered ${Object.keys(files).length} files for stack "${cfg.stack}" into ${out}\n`);
   return 0;
 }
 
-process.exitCode = main();
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${describeCliError(err)}\n`);
+  // 2 for a command line that cannot be run as given, as before; 1 for everything else.
+  process.exitCode = err instanceof CliUsageError ? 2 : 1;
+}

@@ -39,15 +39,20 @@ export function rawFromStackYaml(text: string, stack: string): Record<string, un
   return raw;
 }
 
-export function loadStackFile(file: string, opts: Partial<ParseOptions> = {}): StackConfig {
-  const stack = opts.stack ?? stackNameOf(file);
+/** The raw `pooling:` values of a stack file; a file that cannot be read is a ConfigError too. */
+export function readStackFile(file: string, stack: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
     throw new ConfigError(stack, [{ key: "pooling", value: undefined, message: `cannot read the stack file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
   }
-  return parseStackConfig(rawFromStackYaml(text, stack), { ...opts, stack });
+  return rawFromStackYaml(text, stack);
+}
+
+export function loadStackFile(file: string, opts: Partial<ParseOptions> = {}): StackConfig {
+  const stack = opts.stack ?? stackNameOf(file);
+  return parseStackConfig(readStackFile(file, stack), { ...opts, stack });
 }
 
 /** Where `--stack NAME` or `--config-file PATH` points, relative to the project directory. */

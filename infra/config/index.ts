@@ -3,6 +3,7 @@
  * problem at once, each naming its full key; nothing downstream ever sees an unchecked value.
  */
 import type { z } from "zod";
+import { PoolingError } from "../errors.ts";
 import { CROSS_FIELD_RULES, derivedMemory, compareVersions, key, type FieldPath, type Problem } from "./checks.ts";
 import { rawStackSchema, REMOVED_KEYS, SECTIONS, type ParsedStackConfig } from "./schema.ts";
 import { show } from "./fields.ts";
@@ -31,14 +32,13 @@ export type StackConfig = Readonly<{
 /** max_prepared_statements PgBouncer gets when the stack does not say: on where the version has it. */
 export const DEFAULT_MAX_PREPARED_STATEMENTS = 200;
 
-export class ConfigError extends Error {
+export class ConfigError extends PoolingError {
   readonly code = "POOLING_INVALID_CONFIG";
   constructor(
     readonly stackName: string,
     readonly problems: readonly Problem[],
   ) {
     super(`Stack "${stackName}" has ${problems.length} config problem${problems.length === 1 ? "" : "s"}; nothing was rendered:\n${problems.map((p) => `  - ${formatProblem(p)}`).join("\n")}`);
-    this.name = "ConfigError";
   }
 }
 

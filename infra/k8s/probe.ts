@@ -5,6 +5,7 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/index.ts";
+import { PoolingError } from "../errors.ts";
 import type { StackSecrets } from "../render/index.ts";
 import { probeDeployment, probeEnv, probeEnvLayout, probeImageName, probeSecret, probeService } from "./manifests/index.ts";
 import type { LocalRegistry } from "./registry.ts";
@@ -28,23 +29,21 @@ export interface ProbeAppArgs {
 }
 
 /** The Dockerfile the probe image is built from is not a file: nothing is registered. */
-export class ProbeDockerfileMissingError extends Error {
+export class ProbeDockerfileMissingError extends PoolingError {
   readonly code = "POOLING_PROBE_DOCKERFILE_MISSING";
   constructor(readonly dockerfile: string) {
     super(`The probe image's Dockerfile ${dockerfile} does not exist. Point ProbeAppArgs.dockerfile (relative to buildContext) at it.`);
-    this.name = "ProbeDockerfileMissingError";
   }
 }
 
 /** The Dockerfile is outside the build context, which must hold everything the image is built from. */
-export class ProbeDockerfileOutsideContextError extends Error {
+export class ProbeDockerfileOutsideContextError extends PoolingError {
   readonly code = "POOLING_PROBE_DOCKERFILE_OUTSIDE_CONTEXT";
   constructor(
     readonly dockerfile: string,
     readonly context: string,
   ) {
     super(`The probe image's Dockerfile ${dockerfile} is outside its build context ${context}. Keep it in the context (app-probe/ ships alone).`);
-    this.name = "ProbeDockerfileOutsideContextError";
   }
 }
 

@@ -59,4 +59,26 @@ describe("npm start (local/cli.ts)", () => {
     expect(r.stderr).toMatch(/pooling:pgbouncer\.poolMode = "sometimes"/);
     expect(existsSync(join(dir, "bad"))).toBe(false);
   });
+
+  // A stack trace's frames are lines starting with "at": a user error must show none.
+  const STACK_FRAME = /^\s+at /m;
+  const runCli = (args: string[]) =>
+    spawnSync(process.execPath, ["--import", "tsx", join(PROJECT_DIR, "local", "cli.ts"), ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
+
+  it("refuses an unknown flag with its code and the usage, no stack trace, exit 2", () => {
+    const r = runCli(["--bogus", "--data-dir", join(dir, "bogus")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^error POOLING_CLI_USAGE: Unknown option '--bogus'[^]*Usage: npm start/);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+    expect(existsSync(join(dir, "bogus"))).toBe(false);
+  });
+
+  it("names a stack file that does not exist, with its code, no stack trace, exit 2", () => {
+    const missing = join(dir, "Pulumi.missing.yaml");
+    const r = runCli(["--config-file", missing, "--data-dir", join(dir, "missing")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("error POOLING_INVALID_CONFIG: ");
+    expect(r.stderr).toContain(`cannot read the stack file ${missing}: ENOENT`);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+  });
 });

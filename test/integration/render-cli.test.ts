@@ -73,4 +73,23 @@ describe("npm run render", () => {
     expect(r.stderr).toMatch(/pooling:pgbouncer\.defaultPoolSize = 120: .*\(replicas 2 \+ 1 surging during a rollout\) × \(defaultPoolSize 120 \+ reservePoolSize 5\) = 375 > maxConnections 200/);
     expect(existsSync(join(dir, "budget"))).toBe(false);
   });
+
+  // A stack trace's frames are lines starting with "at": a user error must show none.
+  const STACK_FRAME = /^\s+at /m;
+
+  it("refuses a missing --out with its code and the usage, no stack trace, exit 2", () => {
+    const r = render(["--stack", "dev"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^error POOLING_CLI_USAGE: --out DIR is required\n\nUsage: npm run render/);
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+  });
+
+  it("says which output path cannot be written, with its code, no stack trace, exit 1", () => {
+    const blocker = join(dir, "a-file");
+    writeFileSync(blocker, "not a folder\n");
+    const r = render(["--stack", "dev", "--out", join(blocker, "out")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^error POOLING_RENDER_OUTPUT_UNWRITABLE: cannot write ${blocker}/out/\\S+: ENOTDIR`));
+    expect(r.stderr).not.toMatch(STACK_FRAME);
+  });
 });

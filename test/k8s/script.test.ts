@@ -47,6 +47,12 @@ describe("scripts/pulumi.ts", () => {
     expect(passphraseEnv({ PULUMI_CONFIG_PASSPHRASE_FILE: "/p" }).defaulted).toBe(false);
   });
 
+  it("refuses an unknown command with its code and no stack trace, exit 2", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/pulumi.ts", "apply"], { cwd: PROJECT_DIR, env: { PATH: "/nonexistent" }, encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("error POOLING_SCRIPT_USAGE: usage: tsx scripts/pulumi.ts <up|preview|down> [pulumi arguments]\n");
+  });
+
   it("exits 1 with a clear message, touching nothing, when pulumi, kind and docker are missing", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/pulumi.ts", "preview"], {
       cwd: PROJECT_DIR,

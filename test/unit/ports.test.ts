@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { layoutOf } from "../../local/files.ts";
-import { distinctFreePorts, logSizesOf, portWasTaken } from "../../local/ports.ts";
+import { distinctFreePorts, logSizesOf, portWasTaken, retryOnTakenPort, START_ATTEMPTS } from "../../local/ports.ts";
 
 const dirs: string[] = [];
 function layoutWithLogs(logs: Record<string, string>) {
@@ -42,5 +42,40 @@ describe("starting again on new ports", () => {
     const offered = [5001, 5001, 5002, 5001, 5003];
     const ports = await distinctFreePorts(3, async () => offered.shift()!);
     expect(ports).toEqual([5001, 5002, 5003]);
+  });
+});
+
+describe("retryOnTakenPort", () => {
+  const failing = (errors: Error[]) => {
+    let calls = 0;
+    const start = async () => {
+      const err = errors[calls++];
+      if (err) throw err;
+      return "started";
+    };
+    return { start, calls: () => calls };
+  };
+
+  it("starts again after a port was taken, saying so, and returns what the later attempt started", async () => {
+    const said: string[] = [];
+    const run = failing([new Error("postgres exited during start-up")]);
+    await expect(retryOnTakenPort(run.start, () => true, (m) => said.push(m))).resolves.toBe("started");
+    expect(run.calls()).toBe(2);
+    expect(said).toEqual(["a port was taken by another process meanwhile; starting again"]);
+  });
+
+  it("gives up with POOLING_PORTS_TAKEN, keeping the last failure as its cause, when every attempt lost a port", async () => {
+    const last = new Error("redis exited during start-up");
+    const run = failing([...Array.from({ length: START_ATTEMPTS - 1 }, () => new Error("taken")), last]);
+    const err = await retryOnTakenPort(run.start, () => true, () => undefined).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: "PortsTakenError", code: "POOLING_PORTS_TAKEN", attempts: START_ATTEMPTS, cause: last });
+    expect(run.calls()).toBe(START_ATTEMPTS);
+  });
+
+  it("rethrows any other failure at once", async () => {
+    const other = new Error("initdb failed");
+    const run = failing([other]);
+    await expect(retryOnTakenPort(run.start, () => false, () => undefined)).rejects.toBe(other);
+    expect(run.calls()).toBe(1);
   });
 });

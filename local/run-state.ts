@@ -1,0 +1,126 @@
+/**
+ * What the local stack runs with: the facts fixed at start (binaries, folders, ports, secrets) and the
+ * state a reload changes (the config, the files written from it, the probe's URL).
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { readStackFile } from "../infra/config/file.ts";
+import type { StackConfig } from "../infra/config/index.ts";
+import { probeEnvironment, SECRET_FILES, type RenderedFiles, type Runtime, type StackSecrets } from "../infra/render/index.ts";
+import { postgresUrl, redisUrl } from "../infra/render/urls.ts";
+import type { Binaries } from "./binaries.ts";
+import { writeAtomic, type Layout } from "./files.ts";
+import type { LocalPorts } from "./ports.ts";
+import type { ProbeState } from "./services.ts";
+import type { Log } from "./supervisor.ts";
+import type { RunAs } from "./system.ts";
+
+export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
+
+/** Everything fixed for one start of the stack. */
+export interface StackContext {
+  stackName: string;
+  configFile: string;
+  /** Raw `pooling:` values merged over the stack file's, at start and at every reload. */
+  overrides: Record<string, unknown> | undefined;
+  /** Whether the probe app runs too. */
+  probe: boolean;
+  bins: Binaries;
+  layout: Layout;
+  /** The user PostgreSQL and PgBouncer run as (when we are root). */
+  user: RunAs | undefined;
+  secrets: StackSecrets;
+  runtime: Runtime;
+  probePort: number;
+  say: Log;
+}
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  if (b === undefined) return a;
+  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
+    return out;
+  }
+  return b;
+}
+
+/** The stack file's raw `pooling:` values with the overrides merged over them; unreadable is a ConfigError. */
+export function rawStackConfig(configFile: string, stackName: string, overrides: Record<string, unknown> | undefined): unknown {
+  return deepMerge(readStackFile(configFile, stackName), overrides);
+}
+
+/** Every server on loopback, its files in the data folder's conf/. */
+export function localRuntime(layout: Layout, ports: LocalPorts): Runtime {
+  const conf = (f: string) => join(layout.confDir, f);
+  return {
+    postgres: { listenAddresses: "127.0.0.1", port: ports.postgres, unixSocketDir: "", hbaFile: conf("pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
+    pgbouncer: {
+      listenAddr: "127.0.0.1",
+      listenPort: ports.pgbouncer,
+      serverHost: "127.0.0.1",
+      serverPort: ports.postgres,
+      authFile: conf("userlist.txt"),
+      hbaFile: conf("pgbouncer_hba.conf"),
+      clientNetworks: ["127.0.0.0/8"],
+      unixSocketDir: "",
+    },
+    redis: { bind: "127.0.0.1", port: ports.redis, dir: layout.redisDir, authFile: conf("redis-auth.conf") },
+  };
+}
+
+const url = (user: string, password: string, port: number, db: string) => postgresUrl(user, password, "127.0.0.1", port, db);
+
+/** Files PostgreSQL and PgBouncer read after dropping root: they must belong to the server user. */
+const SERVER_OWNED = new Set(["postgresql.conf", "pg_hba.conf", "pgbouncer.ini", "pgbouncer_hba.conf", "userlist.txt"]);
+
+/** The config the stack runs now, the files written from it, and what follows from them. */
+export class RunState {
+  private current!: RenderedFiles;
+  readonly probeState: ProbeState = {};
+
+  constructor(
+    private readonly ctx: StackContext,
+    public config: StackConfig,
+  ) {}
+
+  get files(): RenderedFiles {
+    return this.current;
+  }
+
+  get urls() {
+    const { secrets: s, runtime: rt } = this.ctx;
+    const c = this.config;
+    return {
+      superuser: url("postgres", s.superuser.password, rt.postgres.port, "postgres"),
+      appDirect: url(c.postgres.user, s.app.password, rt.postgres.port, c.postgres.database),
+      pooled: url(c.postgres.user, s.app.password, rt.pgbouncer.listenPort!, c.postgres.database),
+      admin: url(c.pgbouncer.adminUser, s.pgbouncerAdmin.password, rt.pgbouncer.listenPort!, "pgbouncer"),
+      stats: url(c.pgbouncer.statsUser, s.pgbouncerStats.password, rt.pgbouncer.listenPort!, "pgbouncer"),
+      redis: redisUrl(s.redisPassword, "127.0.0.1", rt.redis.port!),
+    };
+  }
+
+  probeEnv(): Record<string, string> {
+    const u = this.urls;
+    return probeEnvironment(this.config, {
+      databaseUrl: u.pooled,
+      directDatabaseUrl: u.appDirect,
+      pgbouncerStatsUrl: u.stats,
+      redisUrl: u.redis,
+      host: "127.0.0.1",
+      port: this.ctx.probePort,
+    });
+  }
+
+  /** Every rendered file into conf/; PostgreSQL's and PgBouncer's belong to the user that runs them. */
+  writeFiles(files: RenderedFiles): void {
+    for (const [name, text] of Object.entries(files)) {
+      writeAtomic(join(this.ctx.layout.confDir, name), text, {
+        owner: SERVER_OWNED.has(name) ? this.ctx.user : undefined,
+        secret: (SECRET_FILES as readonly string[]).includes(name),
+      });
+    }
+    this.current = files;
+  }
+}
