@@ -66,8 +66,8 @@ describe("error classes", () => {
     expect(loadOrCreateSecrets(file)).toEqual(first);
   });
 
-  it("a README without the generated-reference markers is POOLING_DOCS_MARKERS_MISSING", () => {
-    expect(() => withReference("# README\n")).toThrow(expect.objectContaining({ code: "POOLING_DOCS_MARKERS_MISSING" }));
+  it("a config reference page without its generated-part markers is POOLING_DOCS_MARKERS", () => {
+    expect(() => withReference("# Config\n")).toThrow(expect.objectContaining({ code: "POOLING_DOCS_MARKERS", name: "DocsMarkerError" }));
   });
 });
 
