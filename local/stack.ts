@@ -11,6 +11,7 @@ import { checkStackConfig, formatProblem, parseStackConfig, type StackConfig } f
 import { probeEnvironment, renderAll, SECRET_FILES, type RenderedFiles, type Runtime, type StackSecrets } from "../infra/render/index.ts";
 import { postgresUrl, redisUrl } from "../infra/render/urls.ts";
 import { findBinaries, installedVersions, type Binaries } from "./binaries.ts";
+import { localMachine } from "./machine.ts";
 import { layoutOf, makeDirs, writeAtomic, type Layout } from "./files.ts";
 import { bootstrapApp, initdb } from "./postgres-init.ts";
 import { processRef, reclaimDataDir, removeRunFile, writeRunFile, type RunFile } from "./leftovers.ts";
@@ -201,7 +202,7 @@ class Stack {
     } catch (err) {
       return { ok: false, problems: [(err as Error).message] };
     }
-    const checked = checkStackConfig(raw, { stack: this.stackName, versions: installedVersions(this.bins) });
+    const checked = checkStackConfig(raw, { stack: this.stackName, versions: installedVersions(this.bins), machine: localMachine() });
     if (!checked.ok) return { ok: false, problems: checked.problems.map(formatProblem) };
     const before = { config: this.config, files: this.files, probeEnv: this.opts.probe ? JSON.stringify(this.probeEnv()) : "" };
     // The console as PgBouncer knows it now: a renamed admin user only exists after the reload.
@@ -320,8 +321,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const versions = installedVersions(bins);
   // Validate before touching anything: an invalid stack starts nothing and writes nothing.
   const config = opts.overrides
-    ? parseStackConfig(deepMerge(rawFromStackYaml(readFileSync(configFile, "utf8"), stackName), opts.overrides), { stack: stackName, versions })
-    : loadStackFile(configFile, { stack: stackName, versions });
+    ? parseStackConfig(deepMerge(rawFromStackYaml(readFileSync(configFile, "utf8"), stackName), opts.overrides), { stack: stackName, versions, machine: localMachine() })
+    : loadStackFile(configFile, { stack: stackName, versions, machine: localMachine() });
   const layout = layoutOf(resolve(opts.dataDir ?? join(PROJECT_DIR, ".local", stackName)));
   // Before anything touches the folder (--fresh least of all): nothing of an earlier run may hold it.
   await reclaimDataDir(layout, say);

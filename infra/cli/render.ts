@@ -7,7 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { loadStackFile, projectDirOf, resolveStackFile } from "../config/file.ts";
-import { ConfigError } from "../config/index.ts";
+import { ConfigError, poolDerivationNote } from "../config/index.ts";
 import { generateSecrets, renderAll, SECRET_FILES } from "../render/index.ts";
 import { clusterRuntime } from "../k8s/runtime.ts";
 import { renderManifests } from "../k8s/manifests/index.ts";
@@ -71,7 +71,8 @@ function main(): number {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, text, { mode: secretFiles.has(name) ? 0o600 : 0o644 });
   }
-  process.stderr.write(`rendered ${Object.keys(files).length} files for stack "${cfg.stack}" into ${out}\n`);
+  const pools = poolDerivationNote(cfg);
+  process.stderr.write(`rendered ${Object.keys(files).length} files for stack "${cfg.stack}" into ${out}\n${pools === undefined ? "" : `${pools}\n`}`);
   return 0;
 }
 
