@@ -5,7 +5,7 @@
  * not, so the user sees every problem at once.
  */
 import type { ParsedStackConfig } from "./schema.ts";
-import { DEFAULT_POOL_FIELDS, defaultPoolSizeOf, derivationOf, DERIVED_RESERVE_RULE, minPoolSizeOf, reservePoolSizeOf } from "./pools.ts";
+import { DEFAULT_POOL_FIELDS, defaultPoolSizeOf, derivationOf, DERIVED_RESERVE_RULE, minPoolSizeOf, reservePoolSizeOf, type PoolInputs } from "./pools.ts";
 import { formatDuration, formatSize } from "./units.ts";
 
 export interface Problem {
@@ -74,7 +74,7 @@ export function connectionBudget(cfg: ParsedStackConfig) {
 }
 
 /** Server connections one PgBouncer pod may open: its pool and its reserve, explicit or derived. */
-function perReplicaConnections(cfg: ParsedStackConfig): number {
+function perReplicaConnections(cfg: PoolInputs): number {
   return defaultPoolSizeOf(cfg) + reservePoolSizeOf(cfg);
 }
 
@@ -97,8 +97,9 @@ function largestFitting(lo: number, hi: number, fits: (n: number) => boolean): n
  */
 function budgetFixes(cfg: ParsedStackConfig, usable: number): string[] {
   const pb = cfg.pgbouncer;
-  const fits = (over: Partial<ParsedStackConfig["pgbouncer"]>) => {
-    const next = { ...cfg, pgbouncer: { ...pb, ...over } };
+  // Only the fields the budget rule declares: a rule reads nothing else (test/unit/rules.test.ts).
+  const fits = (over: { defaultPoolSize?: number; replicas?: number; reservePoolSize?: number }) => {
+    const next = { postgres: { cpu: cfg.postgres.cpu }, pgbouncer: { replicas: pb.replicas, defaultPoolSize: pb.defaultPoolSize, reservePoolSize: pb.reservePoolSize, ...over } };
     return (next.pgbouncer.replicas + PGBOUNCER_MAX_SURGE) * perReplicaConnections(next) <= usable;
   };
   const maxPool = largestFitting(1, usable, (n) => fits({ defaultPoolSize: n }));

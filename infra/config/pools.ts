@@ -45,7 +45,7 @@ export const derivedMinPoolSize = (pool: number) => Math.round(pool * MIN_POOL_S
 export const derivedReservePoolSize = (pool: number) => Math.max(1, Math.round(pool * RESERVE_POOL_SHARE));
 
 /** What the pool sizes are read from: each function reads only the fields it needs (rules declare them). */
-type PoolInputs = {
+export type PoolInputs = {
   postgres: Pick<ParsedStackConfig["postgres"], "cpu">;
   pgbouncer: Partial<Pick<ParsedStackConfig["pgbouncer"], PoolSizeKey>> & Pick<ParsedStackConfig["pgbouncer"], "replicas">;
 };
