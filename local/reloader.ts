@@ -7,6 +7,7 @@ import { unwatchFile, watchFile, type StatsListener } from "node:fs";
 import { checkStackConfig, ConfigError, formatProblem } from "../infra/config/index.ts";
 import { renderAll } from "../infra/render/index.ts";
 import { installedVersions } from "./binaries.ts";
+import { localMachine } from "./machine.ts";
 import { bootstrapApp } from "./postgres-init.ts";
 import { planReload, type ReloadPlan } from "./reload.ts";
 import { rawStackConfig, type RunState, type StackContext } from "./run-state.ts";
@@ -63,7 +64,7 @@ export class Reloader {
     } catch (err) {
       return { ok: false, problems: err instanceof ConfigError ? err.problems.map(formatProblem) : [(err as Error).message] };
     }
-    const checked = checkStackConfig(raw, { stack: stackName, versions: installedVersions(bins) });
+    const checked = checkStackConfig(raw, { stack: stackName, versions: installedVersions(bins), machine: localMachine() });
     if (!checked.ok) return { ok: false, problems: checked.problems.map(formatProblem) };
     const before = { config: this.state.config, files: this.state.files, probeEnv: this.ctx.probe ? JSON.stringify(this.state.probeEnv()) : "" };
     // The console as PgBouncer knows it now: a renamed admin user only exists after the reload.

@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { resolveStackFile, stackNameOf } from "../infra/config/file.ts";
 import { parseStackConfig, type StackConfig } from "../infra/config/index.ts";
 import { findBinaries, installedVersions, type Binaries } from "./binaries.ts";
+import { localMachine } from "./machine.ts";
 import { layoutOf, makeDirs } from "./files.ts";
 import { reclaimDataDir } from "./leftovers.ts";
 import { choosePorts, logSizesOf, portWasTaken, retryOnTakenPort } from "./ports.ts";
@@ -140,7 +141,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const stackName = opts.stack ?? stackNameOf(configFile);
   const bins = findBinaries({ install: opts.installMissing ?? true, say });
   // Validate before touching anything: an invalid stack starts nothing and writes nothing.
-  const config = parseStackConfig(rawStackConfig(configFile, stackName, opts.overrides), { stack: stackName, versions: installedVersions(bins) });
+  const config = parseStackConfig(rawStackConfig(configFile, stackName, opts.overrides), { stack: stackName, versions: installedVersions(bins), machine: localMachine() });
   const dir = await prepareDataDir(opts, stackName, say);
   let logSizes: number[] = [];
   const attempt = async (): Promise<LocalStack> => {

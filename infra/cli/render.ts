@@ -7,7 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { loadStackFile, projectDirOf, resolveStackFile } from "../config/file.ts";
-import type { StackConfig } from "../config/index.ts";
+import { poolDerivationNote, type StackConfig } from "../config/index.ts";
 import { CliUsageError, describeCliError, PoolingError } from "../errors.ts";
 import { generateSecrets, renderAll, SECRET_FILES } from "../render/index.ts";
 import { clusterRuntime } from "../k8s/runtime.ts";
@@ -100,7 +100,8 @@ function main(argv: string[]): number {
   const { files, secretFiles } = renderFiles(cfg, args.withSecrets);
   const out = resolve(args.out);
   writeFiles(out, files, secretFiles);
-  process.stderr.write(`rendered ${Object.keys(files).length} files for stack "${cfg.stack}" into ${out}\n`);
+  const pools = poolDerivationNote(cfg);
+  process.stderr.write(`rendered ${Object.keys(files).length} files for stack "${cfg.stack}" into ${out}\n${pools === undefined ? "" : `${pools}\n`}`);
   return 0;
 }
 

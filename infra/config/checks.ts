@@ -5,6 +5,7 @@
  * not, so the user sees every problem at once.
  */
 import type { ParsedStackConfig } from "./schema.ts";
+import { DEFAULT_POOL_FIELDS, defaultPoolSizeOf, derivationOf, DERIVED_RESERVE_RULE, minPoolSizeOf, reservePoolSizeOf, type PoolInputs } from "./pools.ts";
 import { formatDuration, formatSize } from "./units.ts";
 
 export interface Problem {
@@ -64,43 +65,67 @@ export const PGBOUNCER_MAX_SURGE = 1;
  */
 export function connectionBudget(cfg: ParsedStackConfig) {
   const { postgres: pg, pgbouncer: pb } = cfg;
-  const perReplica = pb.defaultPoolSize + pb.reservePoolSize;
+  const perReplica = perReplicaConnections(cfg);
   const podsDuringRollout = pb.replicas + PGBOUNCER_MAX_SURGE;
-  const atRestServerConnections = atRestConnections(pb);
+  const atRestServerConnections = atRestConnections(cfg);
   const pgbouncerServerConnections = podsDuringRollout * perReplica;
   const usable = pg.maxConnections - pg.superuserReservedConnections - pg.headroomConnections;
   return { perReplica, podsDuringRollout, atRestServerConnections, pgbouncerServerConnections, usable, spare: usable - pgbouncerServerConnections };
 }
 
+/** Server connections one PgBouncer pod may open: its pool and its reserve, explicit or derived. */
+function perReplicaConnections(cfg: PoolInputs): number {
+  return defaultPoolSizeOf(cfg) + reservePoolSizeOf(cfg);
+}
+
 /** Server connections the PgBouncer pods hold outside a rollout. */
-function atRestConnections(pb: Pick<ParsedStackConfig["pgbouncer"], "replicas" | "defaultPoolSize" | "reservePoolSize">): number {
-  return pb.replicas * (pb.defaultPoolSize + pb.reservePoolSize);
+function atRestConnections(cfg: ParsedStackConfig): number {
+  return cfg.pgbouncer.replicas * perReplicaConnections(cfg);
+}
+
+/** The largest n in [lo, hi] for which fits(n) holds, or lo − 1 when none does. */
+function largestFitting(lo: number, hi: number, fits: (n: number) => boolean): number {
+  for (let n = hi; n >= lo; n--) if (fits(n)) return n;
+  return lo - 1;
 }
 
 /**
  * The largest values that fit `usable` during a rollout, each changed alone: the pool size when any fits,
  * otherwise the replicas and the reserve pool, where some value of theirs does. Each is exact: one more
- * does not fit.
+ * does not fit. A derived value follows the one changed (a derived reserve follows the pool, a derived
+ * pool the replicas), so each candidate is judged with what it would derive.
  */
 function budgetFixes(cfg: ParsedStackConfig, usable: number): string[] {
   const pb = cfg.pgbouncer;
-  const pods = pb.replicas + PGBOUNCER_MAX_SURGE;
-  const maxPool = Math.floor(usable / pods) - pb.reservePoolSize;
+  // Only the fields the budget rule declares: a rule reads nothing else (test/unit/rules.test.ts).
+  const fits = (over: { defaultPoolSize?: number; replicas?: number; reservePoolSize?: number }) => {
+    const next = { postgres: { cpu: cfg.postgres.cpu }, pgbouncer: { replicas: pb.replicas, defaultPoolSize: pb.defaultPoolSize, reservePoolSize: pb.reservePoolSize, ...over } };
+    return (next.pgbouncer.replicas + PGBOUNCER_MAX_SURGE) * perReplicaConnections(next) <= usable;
+  };
+  const maxPool = largestFitting(1, usable, (n) => fits({ defaultPoolSize: n }));
   if (maxPool >= 1) return [`lower it to at most ${maxPool}`];
   const fixes: string[] = [];
-  const maxReplicas = Math.floor(usable / (pb.defaultPoolSize + pb.reservePoolSize)) - PGBOUNCER_MAX_SURGE;
+  const maxReplicas = largestFitting(1, pb.replicas, (n) => fits({ replicas: n }));
   if (maxReplicas >= 1) fixes.push(`lower ${key("pgbouncer.replicas")} to at most ${maxReplicas}`);
-  const maxReserve = Math.floor(usable / pods) - pb.defaultPoolSize;
+  const maxReserve = largestFitting(0, reservePoolSizeOf(cfg), (n) => fits({ reservePoolSize: n }));
   if (maxReserve >= 0) fixes.push(`lower ${key("pgbouncer.reservePoolSize")} to at most ${maxReserve}`);
   return fixes;
 }
 
+/** What a message adds when pool sizes were derived: how, so the user knows what to set instead. */
+function derivedNote(cfg: ParsedStackConfig, which: { pool: boolean; reserve: boolean }): string {
+  const notes = [
+    ...(which.pool && cfg.pgbouncer.defaultPoolSize === undefined ? [`defaultPoolSize ${defaultPoolSizeOf(cfg)} was derived: ${derivationOf(cfg)}`] : []),
+    ...(which.reserve && cfg.pgbouncer.reservePoolSize === undefined ? [`reservePoolSize ${reservePoolSizeOf(cfg)} was derived: ${DERIVED_RESERVE_RULE}`] : []),
+  ];
+  return notes.length === 0 ? "" : ` ${notes.join("; ")}; an explicit value in the stack file wins.`;
+}
+
 const BUDGET_FIELDS = [
+  ...DEFAULT_POOL_FIELDS,
   "postgres.maxConnections",
   "postgres.superuserReservedConnections",
   "postgres.headroomConnections",
-  "pgbouncer.replicas",
-  "pgbouncer.defaultPoolSize",
   "pgbouncer.reservePoolSize",
 ] as const satisfies readonly FieldPath[];
 
@@ -119,28 +144,33 @@ function budgetProblem(cfg: ParsedStackConfig): Problem | undefined {
   if (b.spare >= 0) return undefined;
   const raise = `raise ${key("postgres.maxConnections")} to at least ${b.pgbouncerServerConnections + pg.superuserReservedConnections + pg.headroomConnections}`;
   const lower = budgetFixes(cfg, b.usable);
+  const pool = defaultPoolSizeOf(cfg);
   return {
     key: key("pgbouncer.defaultPoolSize"),
-    value: pb.defaultPoolSize,
+    value: pool,
     message:
       `the PgBouncer pools need more server connections than PostgreSQL can give: (replicas ${pb.replicas} + ${PGBOUNCER_MAX_SURGE} surging during a rollout)` +
-      ` × (defaultPoolSize ${pb.defaultPoolSize} + reservePoolSize ${pb.reservePoolSize}) = ${b.pgbouncerServerConnections} > maxConnections ${pg.maxConnections}` +
+      ` × (defaultPoolSize ${pool} + reservePoolSize ${reservePoolSizeOf(cfg)}) = ${b.pgbouncerServerConnections} > maxConnections ${pg.maxConnections}` +
       ` − superuserReservedConnections ${pg.superuserReservedConnections} − headroomConnections ${pg.headroomConnections} = ${b.usable}.` +
-      (lower.length > 0 ? ` Either ${lower.join(", ")}, or ${raise}.` : ` ${raise.charAt(0).toUpperCase()}${raise.slice(1)}.`),
+      (lower.length > 0 ? ` Either ${lower.join(", ")}, or ${raise}.` : ` ${raise.charAt(0).toUpperCase()}${raise.slice(1)}.`) +
+      derivedNote(cfg, { pool: true, reserve: true }),
   };
 }
 
 const budgetRules: Rule[] = [
   rule(BUDGET_FIELDS, budgetProblem),
-  rule(["pgbouncer.minPoolSize", "pgbouncer.defaultPoolSize"], ({ pgbouncer: pb }) =>
-    pb.minPoolSize > pb.defaultPoolSize
-      ? {
-          key: key("pgbouncer.minPoolSize"),
-          value: pb.minPoolSize,
-          message: `minPoolSize ${pb.minPoolSize} > defaultPoolSize ${pb.defaultPoolSize}: PgBouncer would keep more idle connections than the pool may hold. Set it to at most ${pb.defaultPoolSize}.`,
-        }
-      : undefined,
-  ),
+  rule(["pgbouncer.minPoolSize", ...DEFAULT_POOL_FIELDS], (cfg) => {
+    const [min, pool] = [minPoolSizeOf(cfg), defaultPoolSizeOf(cfg)];
+    if (min <= pool) return undefined;
+    const derived = cfg.pgbouncer.defaultPoolSize === undefined;
+    return {
+      key: key("pgbouncer.minPoolSize"),
+      value: min,
+      message:
+        `minPoolSize ${min} > defaultPoolSize ${pool}${derived ? ` (derived: ${derivationOf(cfg)})` : ""}: PgBouncer would keep more idle connections than the pool may hold.` +
+        ` Set it to at most ${pool}${derived ? `, or set ${key("pgbouncer.defaultPoolSize")} to at least ${min}` : ""}.`,
+    };
+  }),
   rule(["probe.replicas", "probe.postgresPoolMax", "pgbouncer.maxClientConn"], ({ probe, pgbouncer: pb }) => {
     const probeClients = probe.replicas * probe.postgresPoolMax;
     if (probeClients <= pb.maxClientConn) return undefined;
@@ -245,14 +275,14 @@ const memoryRules: Rule[] = [
       "postgres.maintenanceWorkMem",
       "postgres.workMem",
       "postgres.headroomConnections",
-      "pgbouncer.replicas",
-      "pgbouncer.defaultPoolSize",
+      ...DEFAULT_POOL_FIELDS,
       "pgbouncer.reservePoolSize",
     ],
-    ({ postgres: pg, pgbouncer: pb }) => {
+    (cfg) => {
+      const pg = cfg.postgres;
       // Sized for the steady state, not the rollout's extra pod: the surge lasts only while an old pod drains,
       // and this is an estimate, unlike max_connections, which refuses logins outright.
-      const serverConnections = atRestConnections(pb) + pg.headroomConnections;
+      const serverConnections = atRestConnections(cfg) + pg.headroomConnections;
       const sharedBuffers = sharedBuffersOf(pg);
       const need = sharedBuffers + pg.maintenanceWorkMem + serverConnections * pg.workMem;
       if (need <= pg.memory) return undefined;

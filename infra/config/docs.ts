@@ -20,8 +20,8 @@ function docOf(schema: z.ZodType): FieldDoc {
   return meta;
 }
 
-function shown(kind: string, value: unknown): string {
-  if (value === undefined) return "derived";
+function shown({ kind, derived }: FieldDoc, value: unknown): string {
+  if (value === undefined) return derived === undefined ? "derived" : `derived: ${derived}`;
   if (kind.startsWith("duration")) return formatDuration(value as number);
   if (kind === "size") return formatSize(value as number);
   return typeof value === "string" ? value : JSON.stringify(value);
@@ -34,7 +34,7 @@ export function configKeys(): KeyDoc[] {
   for (const [section, schema] of Object.entries(SECTIONS)) {
     for (const [field, fieldSchema] of Object.entries(schema.shape)) {
       const doc = docOf(fieldSchema as z.ZodType);
-      keys.push({ key: `${section}.${field}`, kind: doc.kind, default: shown(doc.kind, defaults[section]?.[field]), description: doc.description });
+      keys.push({ key: `${section}.${field}`, kind: doc.kind, default: shown(doc, defaults[section]?.[field]), description: doc.description });
     }
   }
   return keys;

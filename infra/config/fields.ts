@@ -10,6 +10,8 @@ export interface FieldDoc {
   description: string;
   /** How the value is written in the stack file: "integer", "duration", "size", "string", ... */
   kind: string;
+  /** How the value is derived when the stack file leaves it unset: shown as the default in the docs. */
+  derived?: string;
 }
 
 /** A value as it appears in a message; never throws, whatever YAML produced (cycles, null prototypes). */
@@ -85,8 +87,13 @@ export function int(def: number, min: number, max: number, description: string) 
   return z.int().min(min).max(max).default(def).meta({ description, kind: `integer ${min}..${max}` } satisfies FieldDoc);
 }
 
-export function optionalInt(min: number, max: number, description: string) {
-  return z.int().min(min).max(max).optional().meta({ description, kind: `integer ${min}..${max}` } satisfies FieldDoc);
+export function optionalInt(min: number, max: number, description: string, derived?: string) {
+  return z
+    .int()
+    .min(min)
+    .max(max)
+    .optional()
+    .meta({ description, kind: `integer ${min}..${max}`, ...(derived === undefined ? {} : { derived }) } satisfies FieldDoc);
 }
 
 export function bool(def: boolean, description: string) {

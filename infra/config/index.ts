@@ -8,11 +8,13 @@ import { CROSS_FIELD_RULES, derivedMemory, compareVersions, key, type FieldPath,
 import { rawStackSchema, REMOVED_KEYS, SECTIONS, type ParsedStackConfig } from "./schema.ts";
 import { show } from "./fields.ts";
 import { imageProblems } from "./images.ts";
+import { defaultPoolSizeOf, derivedPoolSizeKeys, minPoolSizeOf, reservePoolSizeOf, type PoolSizeKey } from "./pools.ts";
 
 export type { Problem } from "./checks.ts";
 export { connectionBudget, PGBOUNCER_MAX_SURGE } from "./checks.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 export { EXPORTER_BINARIES, EXPORTER_IMAGES, serverImages } from "./images.ts";
+export { poolDerivationNote, SERVER_CONNECTIONS_PER_CPU } from "./pools.ts";
 
 type Parsed = ParsedStackConfig;
 
@@ -21,12 +23,17 @@ export type StackConfig = Readonly<{
   stack: string;
   namespace: string;
   postgres: Readonly<Omit<Parsed["postgres"], "sharedBuffers" | "effectiveCacheSize"> & { sharedBuffers: number; effectiveCacheSize: number }>;
-  pgbouncer: Readonly<Omit<Parsed["pgbouncer"], "maxPreparedStatements"> & {
+  pgbouncer: Readonly<Omit<Parsed["pgbouncer"], "maxPreparedStatements" | PoolSizeKey> & {
     /** undefined: the target version does not know the setting, so it is not rendered. */
     maxPreparedStatements: number | undefined;
+    defaultPoolSize: number;
+    minPoolSize: number;
+    reservePoolSize: number;
   }>;
   redis: Readonly<Omit<Parsed["redis"], "maxMemory"> & { maxMemory: number }>;
   probe: Readonly<Parsed["probe"]>;
+  /** The pool sizes the stack file left unset, so derived from postgres.cpu and pgbouncer.replicas (pools.ts). */
+  derivedPoolSizes: readonly PoolSizeKey[];
 }>;
 
 /** max_prepared_statements PgBouncer gets when the stack does not say: on where the version has it. */
@@ -59,6 +66,12 @@ export interface ParseOptions {
    * and version-dependent defaults then follow what really runs.
    */
   versions?: { postgres?: string; pgbouncer?: string };
+  /**
+   * What really runs, replacing the stack's own `postgres.cpu` and `pgbouncer.replicas`: the local stack
+   * runs PostgreSQL on every core of its machine behind one PgBouncer, so the pool sizes it derives
+   * follow that machine, not the cluster the stack file describes.
+   */
+  machine?: { postgresCores?: number; pgbouncerReplicas?: number };
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
@@ -92,13 +105,21 @@ function zodProblems(raw: unknown, error: z.ZodError): Problem[] {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
-function withVersions(raw: unknown, versions: ParseOptions["versions"]): unknown {
-  if (!versions || !isPlainObject(raw)) return raw;
+/** The stack's values with what really runs (ParseOptions' versions and machine) put in their place. */
+function withFacts(raw: unknown, opts: ParseOptions): unknown {
+  const { versions, machine } = opts;
+  if ((!versions && !machine) || !isPlainObject(raw)) return raw;
   const r = raw;
-  // Only a missing or mapping section takes the version; anything else is left for the schema to refuse.
-  const section = (name: "postgres" | "pgbouncer", v: string | undefined) =>
-    v === undefined || (r[name] !== undefined && !isPlainObject(r[name])) ? r[name] : { ...(r[name] ?? {}), version: v };
-  return { ...r, postgres: section("postgres", versions.postgres), pgbouncer: section("pgbouncer", versions.pgbouncer) };
+  // Only a missing or mapping section takes a fact; anything else is left for the schema to refuse.
+  const section = (name: "postgres" | "pgbouncer", facts: Record<string, unknown>) => {
+    const given = Object.fromEntries(Object.entries(facts).filter(([, v]) => v !== undefined));
+    return Object.keys(given).length === 0 || (r[name] !== undefined && !isPlainObject(r[name])) ? r[name] : { ...(r[name] ?? {}), ...given };
+  };
+  return {
+    ...r,
+    postgres: section("postgres", { version: versions?.postgres, cpu: machine?.postgresCores === undefined ? undefined : String(machine.postgresCores) }),
+    pgbouncer: section("pgbouncer", { version: versions?.pgbouncer, replicas: machine?.pgbouncerReplicas }),
+  };
 }
 
 function resolve(stack: string, cfg: Parsed): StackConfig {
@@ -110,10 +131,14 @@ function resolve(stack: string, cfg: Parsed): StackConfig {
     postgres: { ...cfg.postgres, sharedBuffers: mem.sharedBuffers, effectiveCacheSize: mem.effectiveCacheSize },
     pgbouncer: {
       ...pb,
+      defaultPoolSize: defaultPoolSizeOf(cfg),
+      minPoolSize: minPoolSizeOf(cfg),
+      reservePoolSize: reservePoolSizeOf(cfg),
       maxPreparedStatements: pb.maxPreparedStatements ?? (compareVersions(pb.version, "1.21") >= 0 ? DEFAULT_MAX_PREPARED_STATEMENTS : undefined),
     },
     redis: { ...cfg.redis, maxMemory: mem.redisMaxMemory },
     probe: { ...cfg.probe },
+    derivedPoolSizes: derivedPoolSizeKeys(cfg),
   };
   return deepFreeze(resolved);
 }
@@ -178,7 +203,7 @@ function ruleProblems(input: unknown, overridden: ReadonlySet<string>): Problem[
  * the schema, and those of every cross-field rule whose inputs parsed, even when other fields did not.
  */
 export function checkStackConfig(raw: unknown, opts: ParseOptions): ParseResult {
-  const input = withVersions(raw ?? {}, opts.versions);
+  const input = withFacts(raw ?? {}, opts);
   const parsed = rawStackSchema.safeParse(input);
   const problems = [...(parsed.success ? [] : zodProblems(input, parsed.error)), ...ruleProblems(input, new Set(Object.keys(opts.versions ?? {})))];
   if (!parsed.success || problems.length > 0) return { ok: false, problems };

@@ -1,8 +1,9 @@
 /**
  * The stack config schema: every key under the `pooling` namespace, its type, range and default.
- * Defaults are the seed's tuned values and live here only.
+ * Defaults are the seed's tuned values and live here only; pool sizes left unset are derived (pools.ts).
  */
 import { z } from "zod";
+import { DERIVED_MIN_RULE, DERIVED_POOL_RULE, DERIVED_RESERVE_RULE, MIN_DERIVED_POOL_SIZE, SERVER_CONNECTIONS_PER_CPU } from "./pools.ts";
 import { bool, choice, cpu, dnsLabel, duration, identifier, int, optionalInt, optionalSize, size, version } from "./fields.ts";
 
 const KiB = 1024;
@@ -48,9 +49,19 @@ export const pgbouncerSchema = z.strictObject({
   memory: size("128Mi", 16 * MiB, "Memory limit of each PgBouncer container."),
   poolMode: choice(POOL_MODES, "transaction", "pool_mode: when a server connection goes back to the pool."),
   maxClientConn: int(1000, 1, 100_000, "max_client_conn: client connections one PgBouncer accepts."),
-  defaultPoolSize: int(25, 1, 10_000, "default_pool_size: server connections per user/database pair."),
-  minPoolSize: int(10, 0, 10_000, "min_pool_size: server connections kept open even when idle."),
-  reservePoolSize: int(5, 0, 10_000, "reserve_pool_size: extra server connections for a pool whose clients wait."),
+  defaultPoolSize: optionalInt(
+    1,
+    10_000,
+    `default_pool_size: server connections per user/database pair, in each PgBouncer replica. Unset, it follows PostgreSQL's CPUs: ${SERVER_CONNECTIONS_PER_CPU} server connections per core, split across the replicas, at least ${MIN_DERIVED_POOL_SIZE} per replica, because past a few busy backends per core a bigger pool buys contention, not throughput (the pool-size sweep in docs/performance).`,
+    DERIVED_POOL_RULE,
+  ),
+  minPoolSize: optionalInt(0, 10_000, "min_pool_size: server connections kept open even when idle. Unset, it keeps the seed's proportion (10 of 25) of defaultPoolSize.", DERIVED_MIN_RULE),
+  reservePoolSize: optionalInt(
+    0,
+    10_000,
+    "reserve_pool_size: extra server connections for a pool whose clients wait. Unset, it keeps the seed's proportion (5 of 25) of defaultPoolSize.",
+    DERIVED_RESERVE_RULE,
+  ),
   reservePoolTimeout: duration("3s", "reserve_pool_timeout: how long a client waits before the reserve pool is used."),
   serverLifetime: duration("1h", "server_lifetime: a server connection older than this is closed once idle."),
   serverIdleTimeout: duration("10m", "server_idle_timeout: an idle server connection is closed after this."),

@@ -1,6 +1,6 @@
 /** pgbouncer.ini and userlist.txt from the typed stack config. */
 import type { StackConfig } from "../config/index.ts";
-import { connectionBudget } from "../config/index.ts";
+import { connectionBudget, poolDerivationNote } from "../config/index.ts";
 import { verifierOf, type StackSecrets } from "./secrets.ts";
 import { contentHash, renderFile, sortedSettings } from "./template.ts";
 
@@ -92,7 +92,10 @@ export function pgbouncerSettings(cfg: StackConfig, rt: PgbouncerRuntime): Recor
 export function renderPgbouncerIni(cfg: StackConfig, rt: PgbouncerRuntime): string {
   const pg = cfg.postgres;
   const databases = [{ name: pg.database, connection: `host=${rt.serverHost} port=${rt.serverPort} dbname=${pg.database}` }];
-  return renderFile("pgbouncerIni", "pgbouncer.ini", cfg.stack, { databases, settings: sortedSettings(pgbouncerSettings(cfg, rt), String) }, ";;");
+  // Only derived sizes get a note, so a stack file that sets all three renders exactly as before.
+  const note = poolDerivationNote(cfg);
+  const notes = note === undefined ? [] : [note];
+  return renderFile("pgbouncerIni", "pgbouncer.ini", cfg.stack, { notes, databases, settings: sortedSettings(pgbouncerSettings(cfg, rt), String) }, ";;");
 }
 
 /** A hash of the settings PgBouncer cannot reload: the pod-template annotation that rolls pods. */

@@ -25,7 +25,9 @@ const restarts = (p: PodInfo) => p.containers.reduce((n, c) => n + c.restarts, 0
 export async function reloadWithoutRestart(ctx: CheckContext): Promise<CheckResult> {
   const name = "reload-without-restart";
   const facts = stackFacts(ctx);
-  const wanted = Math.max(1, facts.defaultPoolSize - 5);
+  // A value that differs and is at least 1: 5 fewer where that leaves a pool, else one more (a pool derived
+  // from a small PostgreSQL can be as small as 2, where one more still fits the budget).
+  const wanted = facts.defaultPoolSize > 5 ? facts.defaultPoolSize - 5 : facts.defaultPoolSize + 1;
   const before = podsOf(ctx, "pgbouncer").map((p) => ({ name: p.name, pid: pgbouncerPid(p), restarts: restarts(p) }));
   const next = await ctx.rerender({ "pgbouncer.defaultPoolSize": wanted });
   const started = Date.now();

@@ -74,9 +74,16 @@ async function probeRetries(stack: LocalStack): Promise<{ recovered: number; fai
 }
 
 /** Edits one value in the stack file, as a user would, and applies it; the actions the stack took. */
-async function editAndApply(stack: LocalStack, stackFile: string, key: string, before: number, after: number): Promise<{ actions: string[] }> {
+/**
+ * Sets `section.key` to `after` in the stack file and applies it. A key the file leaves unset (a derived
+ * pool size) is added at the top of its section.
+ */
+async function editAndApply(stack: LocalStack, stackFile: string, section: string, key: string, before: number, after: number): Promise<{ actions: string[] }> {
   const text = readFileSync(stackFile, "utf8");
-  writeFileSync(stackFile, text.replace(new RegExp(`${key}: ${before}\\b`), `${key}: ${after}`));
+  const set = new RegExp(`${key}: ${before}\\b`);
+  const header = new RegExp(`^( *)pooling:${section}:\\n`, "m");
+  if (!set.test(text) && !header.test(text)) throw new Error(`the stack file has neither ${key}: ${before} nor a pooling:${section} section`);
+  writeFileSync(stackFile, set.test(text) ? text.replace(set, `${key}: ${after}`) : text.replace(header, (line, indent: string) => `${line}${indent}  ${key}: ${after}\n`));
   const result = await stack.reloadConfig();
   if (!result.ok) throw new Error(`reload refused: ${result.problems.join("; ")}`);
   return result;
@@ -127,7 +134,7 @@ export const FAULTS: Fault[] = [
       const pid = stack.postgres.pid;
       const before = stack.config.postgres.maxConnections;
       const after = before + 10;
-      const result = await editAndApply(stack, stackFile, "maxConnections", before, after);
+      const result = await editAndApply(stack, stackFile, "postgres", "maxConnections", before, after);
       if (stack.postgres.pid === pid) throw new Error(`postgres was not restarted (${result.actions.join(", ")})`);
       const rows = await query<{ max_connections: string }>(stack.postgres.url, "SHOW max_connections");
       if (Number(rows[0]!.max_connections) !== after) throw new Error(`max_connections is ${rows[0]!.max_connections}, expected ${after}`);
@@ -173,7 +180,7 @@ export const FAULTS: Fault[] = [
     async apply({ stack, stackFile }) {
       const before = stack.config.pgbouncer.defaultPoolSize;
       const after = before + 10;
-      const result = await editAndApply(stack, stackFile, "defaultPoolSize", before, after);
+      const result = await editAndApply(stack, stackFile, "pgbouncer", "defaultPoolSize", before, after);
       const rows = await query<{ name: string; pool_size: number }>(stack.pgbouncer.adminUrl, "SHOW DATABASES");
       const size = rows.find((r) => r.name === stack.config.postgres.database)?.pool_size;
       if (Number(size) !== after) throw new Error(`SHOW DATABASES pool_size is ${size}, expected ${after}`);

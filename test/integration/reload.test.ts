@@ -1,8 +1,9 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { derivedDefaultPoolSize } from "../../infra/config/pools.ts";
 import { PROJECT_DIR } from "../../local/stack.ts";
 import { pgbouncerConfig, query, useStack, waitFor } from "./fixture.ts";
 
@@ -46,13 +47,26 @@ function steadyLoad(url: string) {
 describe("a change to the stack file while the local stack runs", () => {
   const stack = useStack({ configFile: stackFile, watch: true });
 
+  // The dev stack leaves the pool to the derivation: the test sets it, to a value that differs from it.
+  let resized = 0;
+
+  it("runs PgBouncer with the pool derived from this machine's cores and its one PgBouncer, not the stack file's cluster", async () => {
+    const s = stack();
+    const pool = derivedDefaultPoolSize(String(availableParallelism()), 1);
+    expect(s.config.pgbouncer.defaultPoolSize).toBe(pool);
+    expect((await pgbouncerConfig(s.pgbouncer.adminUrl)).default_pool_size).toBe(String(pool));
+  });
+
   it("reloads PgBouncer with the new defaultPoolSize and drops no client", async () => {
     const s = stack();
     const pid = s.pgbouncer.pid;
+    resized = s.config.pgbouncer.defaultPoolSize + 10;
     const load = steadyLoad(s.pgbouncer.url);
     await new Promise((r) => setTimeout(r, 300));
-    edit(/defaultPoolSize: 25/, "defaultPoolSize: 40");
-    const seen = await waitFor("default_pool_size 40 in SHOW CONFIG", async () => ((await pgbouncerConfig(s.pgbouncer.adminUrl)).default_pool_size === "40" ? true : undefined));
+    edit(/^( *)pooling:pgbouncer:\n/m, `$&$1  defaultPoolSize: ${resized}\n`);
+    const seen = await waitFor(`default_pool_size ${resized} in SHOW CONFIG`, async () =>
+      (await pgbouncerConfig(s.pgbouncer.adminUrl)).default_pool_size === String(resized) ? true : undefined,
+    );
     await new Promise((r) => setTimeout(r, 300));
     const { done, errors } = await load.finish();
     expect(seen).toBe(true);
@@ -63,12 +77,12 @@ describe("a change to the stack file while the local stack runs", () => {
 
   it("keeps running the previous config when the new one is invalid, and says why", async () => {
     const s = stack();
-    edit(/defaultPoolSize: 40/, "defaultPoolSize: 400");
+    edit(new RegExp(`defaultPoolSize: ${resized}\\b`), "defaultPoolSize: 400");
     const result = await s.reloadConfig();
     expect(result.ok).toBe(false);
     expect(result.ok ? [] : result.problems.join("\n")).toMatch(/pooling:pgbouncer\.defaultPoolSize = 400: the PgBouncer pools need more server connections/);
-    expect((await pgbouncerConfig(s.pgbouncer.adminUrl)).default_pool_size).toBe("40");
-    edit(/defaultPoolSize: 400/, "defaultPoolSize: 40");
+    expect((await pgbouncerConfig(s.pgbouncer.adminUrl)).default_pool_size).toBe(String(resized));
+    edit(/defaultPoolSize: 400/, `defaultPoolSize: ${resized}`);
   });
 
   it("restarts PostgreSQL for a setting it cannot reload, and the pooled URL works afterwards", async () => {

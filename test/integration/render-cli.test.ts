@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { derivedDefaultPoolSize, derivedReservePoolSize } from "../../infra/config/pools.ts";
 import { REDACTED } from "../../infra/k8s/manifests/index.ts";
 import { PROJECT_DIR } from "../../local/stack.ts";
 
@@ -22,7 +23,14 @@ describe("npm run render", () => {
     for (const f of ["postgresql.conf", "pg_hba.conf", "pgbouncer.ini", "pgbouncer_hba.conf", "userlist.txt", "redis.conf", "redis-auth.conf"]) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
-    expect(readFileSync(join(out, "pgbouncer.ini"), "utf8")).toMatch(/^;; pgbouncer\.ini for stack "dev"/);
+    const ini = readFileSync(join(out, "pgbouncer.ini"), "utf8");
+    expect(ini).toMatch(/^;; pgbouncer\.ini for stack "dev"/);
+    // The dev stack leaves its pool sizes to the derivation: the file and the summary say the values and how.
+    const pool = derivedDefaultPoolSize("1", 2);
+    expect(ini).toMatch(new RegExp(`^default_pool_size = ${pool}$`, "m"));
+    expect(ini).toContain(`;; pool sizes derived (unset in the stack file): defaultPoolSize ${pool} = max(`);
+    expect(r.stderr).toContain(`pool sizes derived (unset in the stack file): defaultPoolSize ${pool} = max(`);
+    expect(r.stderr).toContain(`reservePoolSize ${derivedReservePoolSize(pool)} = 20% of defaultPoolSize`);
     const manifests = readdirSync(join(out, "k8s"), { recursive: true }).map(String).filter((f) => f.endsWith(".yaml"));
     expect(manifests.length).toBeGreaterThan(10);
   });
@@ -70,7 +78,11 @@ describe("npm run render", () => {
     writeFileSync(bad, "config:\n  pooling:pgbouncer:\n    defaultPoolSize: 120\n");
     const r = render(["--config-file", bad, "--out", join(dir, "budget")]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/pooling:pgbouncer\.defaultPoolSize = 120: .*\(replicas 2 \+ 1 surging during a rollout\) × \(defaultPoolSize 120 \+ reservePoolSize 5\) = 375 > maxConnections 200/);
+    const reserve = derivedReservePoolSize(120);
+    expect(r.stderr).toContain(
+      `pooling:pgbouncer.defaultPoolSize = 120: the PgBouncer pools need more server connections than PostgreSQL can give: (replicas 2 + 1 surging during a rollout) × (defaultPoolSize 120 + reservePoolSize ${reserve}) = ${3 * (120 + reserve)} > maxConnections 200`,
+    );
+    expect(r.stderr).toContain(`reservePoolSize ${reserve} was derived: 20% of defaultPoolSize`);
     expect(existsSync(join(dir, "budget"))).toBe(false);
   });
 

@@ -8,6 +8,12 @@ const find = (all: Manifest[], kind: string, name: string) => all.find((m) => m.
 const iniOf = (all: Manifest[]) => (find(all, "ConfigMap", "pgbouncer-config").data as Record<string, string>)["pgbouncer.ini"]!;
 const confOf = (all: Manifest[]) => (find(all, "ConfigMap", "postgres-config").data as Record<string, string>)["postgresql.conf"]!;
 
+/**
+ * The arithmetic below is written for 30 server connections per pod: the seed's pool sizes, set
+ * explicitly, so it does not move with the derived default (whose rendering the first tests check).
+ */
+const seedPools = () => realManifests({ pgbouncer: { defaultPoolSize: 25, minPoolSize: 10, reservePoolSize: 5 } });
+
 describe("policy pgbouncer-pools-fit-max-connections", () => {
   it("passes the rendered stack", async () => {
     expect(messages(await validateStack(connectionBudgetFits, realManifests()))).toEqual([]);
@@ -28,7 +34,7 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
   });
 
   it("reports (replicas + surge) × max_db_connections above max_connections − superuser_reserved_connections, on the Deployment", async () => {
-    const all = withPgbouncerRollout(realManifests(), { replicas: 7 });
+    const all = withPgbouncerRollout(seedPools(), { replicas: 7 });
     const report = await validateStack(connectionBudgetFits, all);
     expect(messages(report)).toEqual([
       'PgBouncer Deployment "pgbouncer" may open (7 replicas + 1 surging during a rollout: maxSurge 1) × 30 server connections ' +
@@ -41,7 +47,7 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
 
   it("reports a Deployment that fits at rest but not while a rollout surges, and says so", async () => {
     // 6 × 30 = 180 fits 197; (6 + 1) × 30 = 210 does not.
-    const all = withPgbouncerRollout(realManifests(), { replicas: 6 });
+    const all = withPgbouncerRollout(seedPools(), { replicas: 6 });
     expect(messages(await validateStack(connectionBudgetFits, all))).toEqual([
       'PgBouncer Deployment "pgbouncer" may open (6 replicas + 1 surging during a rollout: maxSurge 1) × 30 server connections ' +
         '(app: max_db_connections 30; ConfigMap "pgbouncer-config") = 210, ' +
@@ -53,19 +59,19 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
 
   it("passes the largest Deployment that fits during a rollout", async () => {
     // (5 + 1) × 30 = 180 ≤ 197.
-    expect(messages(await validateStack(connectionBudgetFits, withPgbouncerRollout(realManifests(), { replicas: 5 })))).toEqual([]);
+    expect(messages(await validateStack(connectionBudgetFits, withPgbouncerRollout(seedPools(), { replicas: 5 })))).toEqual([]);
   });
 
   it("rounds a percentage maxSurge up against the replicas, as Kubernetes does", async () => {
     // 25% of 5 replicas is 1.25, so 2 pods surge: (5 + 2) × 30 = 210 > 197, where maxSurge 1 fits.
-    const all = withPgbouncerRollout(realManifests(), { replicas: 5, maxSurge: "25%" });
+    const all = withPgbouncerRollout(seedPools(), { replicas: 5, maxSurge: "25%" });
     expect(messages(await validateStack(connectionBudgetFits, all))).toEqual([
       expect.stringContaining('may open (5 replicas + 2 surging during a rollout: maxSurge "25%" of 5 replicas, rounded up) × 30 server connections'),
     ]);
   });
 
   it("takes Kubernetes' default maxSurge of 25% when the Deployment does not say", async () => {
-    const all = withPgbouncerRollout(realManifests(), { replicas: 5, withoutRollingUpdate: true });
+    const all = withPgbouncerRollout(seedPools(), { replicas: 5, withoutRollingUpdate: true });
     expect(messages(await validateStack(connectionBudgetFits, all))).toEqual([
       expect.stringContaining("may open (5 replicas + 2 surging during a rollout: maxSurge absent, so Kubernetes' default 25% of 5 replicas, rounded up)"),
     ]);
@@ -73,12 +79,12 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
 
   it("counts no surge for the Recreate strategy", async () => {
     // 6 × 30 = 180 ≤ 197: Recreate stops the old pods before it starts new ones.
-    const all = withPgbouncerRollout(realManifests(), { replicas: 6, type: "Recreate", withoutRollingUpdate: true });
+    const all = withPgbouncerRollout(seedPools(), { replicas: 6, type: "Recreate", withoutRollingUpdate: true });
     expect(messages(await validateStack(connectionBudgetFits, all))).toEqual([]);
   });
 
   it("reports a maxSurge it cannot count instead of guessing", async () => {
-    const all = withPgbouncerRollout(realManifests(), { maxSurge: "one" });
+    const all = withPgbouncerRollout(seedPools(), { maxSurge: "one" });
     const report = await validateStack(connectionBudgetFits, all);
     expect(messages(report)).toEqual([
       'PgBouncer Deployment "pgbouncer": spec.strategy.rollingUpdate.maxSurge "one" is neither a whole number nor a percentage, ' +
@@ -88,7 +94,7 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
   });
 
   it("uses default_pool_size + reserve_pool_size when max_db_connections is not set", async () => {
-    const all = realManifests();
+    const all = seedPools();
     const data = find(all, "ConfigMap", "pgbouncer-config").data as Record<string, string>;
     data["pgbouncer.ini"] = iniOf(all).replace(/^max_db_connections = .*$/m, "").replace("default_pool_size = 25", "default_pool_size = 95");
     const conf = find(all, "ConfigMap", "postgres-config").data as Record<string, string>;

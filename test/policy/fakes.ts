@@ -15,8 +15,9 @@ export function pulumiTypeOf(m: Manifest): string {
   return `kubernetes:${apiVersion.includes("/") ? apiVersion : `core/${apiVersion}`}:${String(m.kind)}`;
 }
 
-export function realManifests(): Manifest[] {
-  return renderManifests(parseStackConfig({}, { stack: "test" })).map((m) => structuredClone(m.object));
+/** The manifests of a stack with the default config, or with `raw` as its stack file's `pooling:` values. */
+export function realManifests(raw: Record<string, unknown> = {}): Manifest[] {
+  return renderManifests(parseStackConfig(raw, { stack: "test" })).map((m) => structuredClone(m.object));
 }
 
 /** A deep copy of the real manifest of that kind and name, to mutate. */

@@ -1,30 +1,18 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { checkStackConfig, ConfigError, connectionBudget, DEFAULT_MAX_PREPARED_STATEMENTS, formatProblem, parseStackConfig, PGBOUNCER_MAX_SURGE, type ParseOptions, type Problem, type StackConfig } from "../../infra/config/index.ts";
+import { checkStackConfig, ConfigError, connectionBudget, DEFAULT_MAX_PREPARED_STATEMENTS, formatProblem, parseStackConfig, PGBOUNCER_MAX_SURGE, type ParseOptions } from "../../infra/config/index.ts";
 import { loadStackFile, rawFromStackYaml } from "../../infra/config/file.ts";
+import { derivedDefaultPoolSize, derivedMinPoolSize, derivedReservePoolSize } from "../../infra/config/pools.ts";
+import { accepted, OPTS, problemsOf } from "./parse.ts";
 
 const DEV_STACK_FILE = fileURLToPath(new URL("../../Pulumi.dev.yaml", import.meta.url));
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
-const OPTS: ParseOptions = { stack: "test" };
 const IDENTIFIER_MESSAGE = "expected a PostgreSQL identifier: lower-case letters, digits and _, starting with a letter or _, at most 63 characters";
 const DURATION_MESSAGE = 'expected a number with a unit: "500ms", "30s", "10m", "1h", "0s"';
 const SIZE_MESSAGE = 'expected a whole number with a unit: "512kB", "4MB", "256Mi", "1Gi"';
 const UNKNOWN_KEY_MESSAGE = "unknown key: check its spelling against the config reference in docs/config.md.";
-
-/** The config, or a failure that lists every problem. */
-function accepted(raw: unknown, opts: ParseOptions = OPTS): StackConfig {
-  const result = checkStackConfig(raw, opts);
-  if (!result.ok) expect.fail(`expected the config to be accepted, got:\n${result.problems.map(formatProblem).join("\n")}`);
-  return result.config;
-}
-
-function problemsOf(raw: unknown, opts: ParseOptions = OPTS): Problem[] {
-  const result = checkStackConfig(raw, opts);
-  if (result.ok) expect.fail("expected the config to be rejected, but it was accepted");
-  return result.problems;
-}
 
 /** The one problem of a rejected config, as the user reads it. */
 function problemOf(raw: unknown, opts: ParseOptions = OPTS): string {
@@ -40,8 +28,10 @@ describe("the dev stack file", () => {
     expect(dev.stack).toBe("dev");
   });
 
-  test("keeps the documented pool sizes", () => {
-    expect(dev.pgbouncer).toMatchObject({ replicas: 2, poolMode: "transaction", maxClientConn: 1000, defaultPoolSize: 25, minPoolSize: 10, reservePoolSize: 5 });
+  test("derives its pool sizes from its postgres.cpu and pgbouncer.replicas", () => {
+    const pool = derivedDefaultPoolSize(dev.postgres.cpu, dev.pgbouncer.replicas);
+    expect(dev.pgbouncer).toMatchObject({ replicas: 2, poolMode: "transaction", maxClientConn: 1000, defaultPoolSize: pool, minPoolSize: derivedMinPoolSize(pool), reservePoolSize: derivedReservePoolSize(pool) });
+    expect(dev.derivedPoolSizes).toEqual(["defaultPoolSize", "minPoolSize", "reservePoolSize"]);
   });
 
   test("reads durations as milliseconds", () => {
@@ -88,7 +78,8 @@ describe("defaults", () => {
     const cfg = accepted({});
     expect(cfg.namespace).toBe("pooling");
     expect(cfg.postgres).toMatchObject({ version: "17", port: 5432, maxConnections: 200, superuserReservedConnections: 3, headroomConnections: 10, database: "app", user: "app", memory: GiB, workMem: 4 * MiB, maintenanceWorkMem: 64 * MiB, statementTimeout: 30_000 });
-    expect(cfg.pgbouncer).toMatchObject({ version: "1.24", port: 6432, poolMode: "transaction", defaultPoolSize: 25, reservePoolSize: 5, queryTimeout: 60_000, queryWaitTimeout: 120_000, clientIdleTimeout: 0, logConnections: false, adminUser: "pgbouncer_admin", statsUser: "pgbouncer_stats" });
+    const pool = derivedDefaultPoolSize("1", 2);
+    expect(cfg.pgbouncer).toMatchObject({ version: "1.24", port: 6432, poolMode: "transaction", defaultPoolSize: pool, reservePoolSize: derivedReservePoolSize(pool), queryTimeout: 60_000, queryWaitTimeout: 120_000, clientIdleTimeout: 0, logConnections: false, adminUser: "pgbouncer_admin", statsUser: "pgbouncer_stats" });
     expect(cfg.redis).toMatchObject({ version: "7.4", port: 6379, maxMemoryPolicy: "noeviction", maxClients: 1000, timeout: 300_000, appendOnly: true, maxMemory: 192 * MiB });
     expect(cfg.probe).toMatchObject({ replicas: 2, port: 8080, postgresPoolMax: 20, httpKeepAliveTimeout: 4000, serverKeepAliveTimeout: 5000, shutdownGrace: 10_000 });
   });
@@ -99,9 +90,9 @@ describe("defaults", () => {
   });
 
   test("a section given partly keeps the defaults of its other fields", () => {
-    const cfg = accepted({ pgbouncer: { defaultPoolSize: 30 } });
-    expect(cfg.pgbouncer.defaultPoolSize).toBe(30);
-    expect(cfg.pgbouncer.reservePoolSize).toBe(5);
+    const cfg = accepted({ pgbouncer: { maxClientConn: 500 } });
+    expect(cfg.pgbouncer.maxClientConn).toBe(500);
+    expect(cfg.pgbouncer.poolMode).toBe("transaction");
   });
 
   test("the stack name comes from the options", () => {
@@ -423,14 +414,16 @@ describe("the connection budget", () => {
 describe("the dev stack's connection budget", () => {
   const devRaw = () => rawFromStackYaml(readFileSync(DEV_STACK_FILE, "utf8"), "dev") as { pgbouncer: Record<string, unknown> };
 
-  test("fits during a rollout: (2 + 1) × (25 + 5) = 90 ≤ 200 − 3 − 10 = 187", () => {
+  test("fits during a rollout: (2 + 1) × (derived pool + derived reserve) ≤ 200 − 3 − 10 = 187", () => {
+    const pool = derivedDefaultPoolSize("1", 2);
+    const perReplica = pool + derivedReservePoolSize(pool);
     expect(connectionBudget(loadStackFile(DEV_STACK_FILE))).toEqual({
-      perReplica: 30,
+      perReplica,
       podsDuringRollout: 3,
-      atRestServerConnections: 60,
-      pgbouncerServerConnections: 90,
+      atRestServerConnections: 2 * perReplica,
+      pgbouncerServerConnections: 3 * perReplica,
       usable: 187,
-      spare: 97,
+      spare: 187 - 3 * perReplica,
     });
   });
 
@@ -454,23 +447,25 @@ describe("the dev stack's connection budget", () => {
   });
 
   test("the value README's example suggests fits, and one more does not", () => {
+    const readme = readFileSync(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+    const suggested = Number(/defaultPoolSize = 120: [^`]*?lower it to at most (\d+)/.exec(readme)?.[1]);
     const raw = devRaw();
-    raw.pgbouncer.defaultPoolSize = 57;
+    raw.pgbouncer.defaultPoolSize = suggested;
     accepted(raw, { stack: "dev" });
-    raw.pgbouncer.defaultPoolSize = 58;
+    raw.pgbouncer.defaultPoolSize = suggested + 1;
     expect(problemsOf(raw, { stack: "dev" }).map((p) => p.key)).toEqual(["pooling:pgbouncer.defaultPoolSize"]);
   });
 });
 
 describe("pool relations", () => {
   test("minPoolSize above defaultPoolSize is refused", () => {
-    expect(problemOf({ pgbouncer: { minPoolSize: 26 } })).toBe(
+    expect(problemOf({ pgbouncer: { defaultPoolSize: 25, minPoolSize: 26 } })).toBe(
       "pooling:pgbouncer.minPoolSize = 26: minPoolSize 26 > defaultPoolSize 25: PgBouncer would keep more idle connections than the pool may hold. Set it to at most 25.",
     );
   });
 
   test("minPoolSize equal to defaultPoolSize is accepted", () => {
-    expect(accepted({ pgbouncer: { minPoolSize: 25 } }).pgbouncer.minPoolSize).toBe(25);
+    expect(accepted({ pgbouncer: { defaultPoolSize: 25, minPoolSize: 25 } }).pgbouncer.minPoolSize).toBe(25);
   });
 
   test("probe pools that open more connections than one PgBouncer accepts are refused", () => {
@@ -603,14 +598,14 @@ describe("memory", () => {
   });
 
   test("shared_buffers, maintenance and per-connection work memory above the limit are refused with the sum", () => {
-    expect(problemOf({ postgres: { workMem: "16MB" } })).toBe(
+    expect(problemOf({ postgres: { workMem: "16MB" }, pgbouncer: { defaultPoolSize: 25, reservePoolSize: 5 } })).toBe(
       'pooling:postgres.memory = "1Gi": PostgreSQL needs more memory than its limit: sharedBuffers 256Mi + maintenanceWorkMem 64Mi' +
         " + 70 connections × workMem 16Mi = 1440Mi > memory 1Gi. Raise pooling:postgres.memory or lower pooling:postgres.workMem.",
     );
   });
 
   test("memory needs that fit the limit are accepted", () => {
-    accepted({ postgres: { workMem: "10MB" } });
+    accepted({ postgres: { workMem: "10MB" }, pgbouncer: { defaultPoolSize: 25, reservePoolSize: 5 } });
   });
 
   test("Redis maxmemory above the Redis memory is refused", () => {
@@ -691,7 +686,7 @@ describe("several problems", () => {
   });
 
   test("a pool relation is reported beside type errors in the same section", () => {
-    expect(problemsOf({ pgbouncer: { minPoolSize: 30, poolMode: "bogus", memory: "lots" } }).map(formatProblem)).toEqual([
+    expect(problemsOf({ pgbouncer: { defaultPoolSize: 25, minPoolSize: 30, poolMode: "bogus", memory: "lots" } }).map(formatProblem)).toEqual([
       'pooling:pgbouncer.memory = "lots": expected a whole number with a unit: "512kB", "4MB", "256Mi", "1Gi", got "lots"',
       'pooling:pgbouncer.poolMode = "bogus": Invalid option: expected one of "session"|"transaction"|"statement"',
       "pooling:pgbouncer.minPoolSize = 30: minPoolSize 30 > defaultPoolSize 25: PgBouncer would keep more idle connections than the pool may hold. Set it to at most 25.",
@@ -719,7 +714,7 @@ describe("several problems", () => {
   });
 
   test("cross-field problems are all reported at once", () => {
-    const keys = problemsOf({ postgres: { lockTimeout: "30s", workMem: "16MB" }, pgbouncer: { minPoolSize: 26 } }).map((p) => p.key);
+    const keys = problemsOf({ postgres: { lockTimeout: "30s", workMem: "16MB" }, pgbouncer: { defaultPoolSize: 25, minPoolSize: 26, reservePoolSize: 5 } }).map((p) => p.key);
     expect(keys).toEqual(["pooling:pgbouncer.minPoolSize", "pooling:postgres.lockTimeout", "pooling:postgres.memory"]);
   });
 });

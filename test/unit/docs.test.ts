@@ -2,6 +2,9 @@ import { describe, expect, test } from "vitest";
 import { configKeys, configReferenceMarkdown, pulumiProjectConfig } from "../../infra/config/docs.ts";
 import { z } from "zod";
 import { rawStackSchema, SECTIONS } from "../../infra/config/schema.ts";
+import { MIN_DERIVED_POOL_SIZE, SERVER_CONNECTIONS_PER_CPU } from "../../infra/config/pools.ts";
+
+const DERIVED_POOL = `derived: max(${MIN_DERIVED_POOL_SIZE}, ⌈${SERVER_CONNECTIONS_PER_CPU} × postgres.cpu ÷ pgbouncer.replicas⌉)`;
 
 const KEYS = configKeys();
 /**
@@ -49,9 +52,17 @@ describe("configKeys", () => {
     expect(byKey.get("pgbouncer.queryTimeout")).toMatchObject({ kind: "duration", default: "1m" });
     expect(byKey.get("pgbouncer.clientIdleTimeout")).toMatchObject({ kind: "duration", default: "0s" });
     expect(byKey.get("postgres.memory")).toMatchObject({ kind: "size", default: "1Gi" });
-    expect(byKey.get("pgbouncer.defaultPoolSize")).toMatchObject({ kind: "integer 1..10000", default: "25" });
+    expect(byKey.get("pgbouncer.maxClientConn")).toMatchObject({ kind: "integer 1..100000", default: "1000" });
     expect(byKey.get("pgbouncer.poolMode")).toMatchObject({ kind: "session, transaction, statement", default: "transaction" });
     expect(byKey.get("namespace")).toMatchObject({ kind: "dns label", default: "pooling" });
+  });
+
+  test("shows how a derived pool size is derived instead of a number", () => {
+    const byKey = new Map(KEYS.map((k) => [k.key, k]));
+    expect(byKey.get("pgbouncer.defaultPoolSize")).toMatchObject({ kind: "integer 1..10000", default: DERIVED_POOL });
+    expect(byKey.get("pgbouncer.minPoolSize")?.default).toBe("derived: 40% of defaultPoolSize, rounded");
+    expect(byKey.get("pgbouncer.reservePoolSize")?.default).toBe("derived: 20% of defaultPoolSize, rounded, at least 1");
+    expect(byKey.get("pgbouncer.defaultPoolSize")?.description).toMatch(/docs\/performance/);
   });
 });
 
@@ -65,9 +76,7 @@ describe("configReferenceMarkdown", () => {
 
   test("names each key in its full dotted form", () => {
     expect(rows[2]).toMatch(/^\| `pooling:namespace` \| /);
-    expect(rows).toContain(
-      "| `pooling:pgbouncer.defaultPoolSize` | integer 1..10000 | `25` | default_pool_size: server connections per user/database pair. |",
-    );
+    expect(rows).toContain("| `pooling:pgbouncer.maxClientConn` | integer 1..100000 | `1000` | max_client_conn: client connections one PgBouncer accepts. |");
   });
 });
 

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { checkStackConfig, ConfigError, formatDuration, parseStackConfig, type StackConfig } from "../../infra/config/index.ts";
 import { POOL_MODES, REDIS_EVICTION_POLICIES, SECTIONS } from "../../infra/config/schema.ts";
+import { derivedDefaultPoolSize, derivedMinPoolSize, derivedReservePoolSize, MIN_DERIVED_POOL_SIZE, SERVER_CONNECTIONS_PER_CPU } from "../../infra/config/pools.ts";
 import { renderPgbouncerIni, renderPgHbaConf, renderPostgresqlConf, renderRedisConf, renderUserlist, type Runtime, type StackSecrets } from "../../infra/render/index.ts";
 
 const salt = (byte: number) => Buffer.alloc(16, byte).toString("base64");
@@ -108,8 +109,15 @@ const secondsText = (min: number, max: number) => durationText(min * 1000, max *
 const sizeText = (units: ReadonlyArray<"kB" | "MB" | "Mi" | "GB" | "Gi">, min: number, max: number) =>
   fc.tuple(fc.integer({ min, max }), fc.constantFrom(...units)).map(([n, unit]) => `${n}${unit}`);
 const identifier = fc.stringMatching(/^[a-z_][a-z0-9_]{0,20}$/);
+/** A Kubernetes CPU quantity in each form the schema takes, and its millicores. */
+const cpuText = fc.oneof(
+  fc.integer({ min: 1, max: 64 }).map((n) => ({ text: String(n), milli: n * 1000 })),
+  fc.integer({ min: 1, max: 16_000 }).map((m) => ({ text: `${m}m`, milli: m })),
+  fc.integer({ min: 1, max: 160 }).map((tenths) => ({ text: (tenths / 10).toFixed(1), milli: tenths * 100 })),
+);
 
 const postgresModel = {
+  cpu: cpuText.map((c) => c.text),
   maxConnections: fc.integer({ min: 10, max: 2000 }),
   superuserReservedConnections: fc.integer({ min: 0, max: 10 }),
   headroomConnections: fc.integer({ min: 0, max: 50 }),
@@ -224,6 +232,25 @@ const bytesOf = (text: unknown) => {
 
 // ---------------------------------------------------------------------------------------------------
 
+describe("a derived pool size", () => {
+  test("is the smallest per-replica pool that gives PostgreSQL its connections per CPU, never below the minimum, and its min and reserve fit it", () => {
+    fc.assert(
+      fc.property(cpuText, fc.integer({ min: 1, max: 50 }), ({ text, milli }, replicas) => {
+        const pool = derivedDefaultPoolSize(text, replicas);
+        const wanted = (SERVER_CONNECTIONS_PER_CPU * milli) / 1000;
+        expect(pool).toBeGreaterThanOrEqual(MIN_DERIVED_POOL_SIZE);
+        // Enough in total: every replica's pool together reaches the connections per CPU...
+        expect(pool * replicas).toBeGreaterThanOrEqual(wanted);
+        // ...and not one more than needed, unless the minimum holds it up.
+        if (pool > MIN_DERIVED_POOL_SIZE) expect((pool - 1) * replicas).toBeLessThan(wanted);
+        expect(derivedMinPoolSize(pool)).toBeLessThanOrEqual(pool);
+        expect(derivedReservePoolSize(pool)).toBeGreaterThanOrEqual(1);
+        expect(derivedReservePoolSize(pool)).toBeLessThanOrEqual(pool);
+      }),
+    );
+  });
+});
+
 describe("every accepted config renders files that read back to its values", () => {
   test("pgbouncer.ini, postgresql.conf and redis.conf hold exactly the configured values", () => {
     let acceptedCount = 0;
@@ -237,8 +264,12 @@ describe("every accepted config renders files that read back to its values", () 
           raw[section]?.[field] === undefined ? fallback : read(raw[section]![field]);
         const asIs = (v: unknown) => v;
 
+        // Pool sizes left unset follow postgres.cpu and pgbouncer.replicas.
+        const derivedPool = derivedDefaultPoolSize(String(raw.postgres?.cpu ?? "1"), Number(raw.pgbouncer?.replicas ?? 2));
+        const pool = want("pgbouncer", "defaultPoolSize", Number, derivedPool);
+
         // The parse itself keeps what was written.
-        expect(cfg.pgbouncer.defaultPoolSize).toBe(want("pgbouncer", "defaultPoolSize", asIs, 25));
+        expect(cfg.pgbouncer.defaultPoolSize).toBe(pool);
         expect(cfg.pgbouncer.queryTimeout).toBe(want("pgbouncer", "queryTimeout", msOf, 60_000));
         expect(cfg.postgres.workMem).toBe(want("postgres", "workMem", bytesOf, 4 * MiB));
 
@@ -246,9 +277,9 @@ describe("every accepted config renders files that read back to its values", () 
         const pb = ini.get("pgbouncer")!;
         expect([...ini.keys()]).toEqual(["", "databases", "pgbouncer"]);
         expect(ini.get("databases")).toEqual(new Map([[cfg.postgres.database, `host=postgres port=5432 dbname=${cfg.postgres.database}`]]));
-        expect(int(pb.get("default_pool_size"))).toBe(want("pgbouncer", "defaultPoolSize", asIs, 25));
-        expect(int(pb.get("min_pool_size"))).toBe(want("pgbouncer", "minPoolSize", asIs, 10));
-        expect(int(pb.get("reserve_pool_size"))).toBe(want("pgbouncer", "reservePoolSize", asIs, 5));
+        expect(int(pb.get("default_pool_size"))).toBe(pool);
+        expect(int(pb.get("min_pool_size"))).toBe(want("pgbouncer", "minPoolSize", asIs, derivedMinPoolSize(pool)));
+        expect(int(pb.get("reserve_pool_size"))).toBe(want("pgbouncer", "reservePoolSize", asIs, derivedReservePoolSize(pool)));
         expect(int(pb.get("max_client_conn"))).toBe(want("pgbouncer", "maxClientConn", asIs, 1000));
         expect(int(pb.get("listen_port"))).toBe(want("pgbouncer", "port", asIs, 6432));
         expect(int(pb.get("max_db_connections"))).toBe(cfg.pgbouncer.defaultPoolSize + cfg.pgbouncer.reservePoolSize);

@@ -1,7 +1,8 @@
 import { createHash, createHmac } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { loadStackFile } from "../../infra/config/file.ts";
+import { readFileSync } from "node:fs";
+import { loadStackFile, rawFromStackYaml } from "../../infra/config/file.ts";
 import { parseStackConfig, type StackConfig } from "../../infra/config/index.ts";
 import {
   contentHash,
@@ -21,7 +22,14 @@ import {
   type StackSecrets,
 } from "../../infra/render/index.ts";
 
-const DEV = loadStackFile(fileURLToPath(new URL("../../Pulumi.dev.yaml", import.meta.url)));
+const DEV_STACK_FILE = fileURLToPath(new URL("../../Pulumi.dev.yaml", import.meta.url));
+const DEV = loadStackFile(DEV_STACK_FILE);
+const devRaw = rawFromStackYaml(readFileSync(DEV_STACK_FILE, "utf8"), "dev") as { pgbouncer?: object };
+/**
+ * The dev stack with the seed's pool sizes set: pgbouncer.ini's snapshot is rendered from it, so the
+ * snapshot does not move with SERVER_CONNECTIONS_PER_CPU (pools.test.ts tests the derived sizes).
+ */
+const DEV_SEED_POOLS = parseStackConfig({ ...devRaw, pgbouncer: { ...devRaw.pgbouncer, defaultPoolSize: 25, minPoolSize: 10, reservePoolSize: 5 } }, { stack: "dev" });
 
 const salt = (byte: number) => Buffer.alloc(16, byte).toString("base64");
 /** Fixed test-only secrets, so every render is the same and snapshots are stable. */
@@ -74,7 +82,7 @@ describe("rendered files of the dev stack", () => {
   });
 
   test("pgbouncer.ini matches its snapshot", async () => {
-    await expect(FILES["pgbouncer.ini"]).toMatchFileSnapshot("__snapshots__/pgbouncer.ini");
+    await expect(renderAll(DEV_SEED_POOLS, SECRETS, RUNTIME)["pgbouncer.ini"]).toMatchFileSnapshot("__snapshots__/pgbouncer.ini");
   });
 
   test("userlist.txt matches its snapshot", async () => {
@@ -209,7 +217,7 @@ describe("pgbouncer.ini", () => {
   });
 
   test("max_db_connections equals defaultPoolSize + reservePoolSize", () => {
-    expect(settings.get("max_db_connections")).toBe("30");
+    expect(settings.get("max_db_connections")).toBe(String(DEV.pgbouncer.defaultPoolSize + DEV.pgbouncer.reservePoolSize));
     const ini = renderPgbouncerIni(withConfig({ pgbouncer: { defaultPoolSize: 40, reservePoolSize: 7 } }), RUNTIME.pgbouncer);
     expect(settingsOf(pgbouncerSection(ini)).get("max_db_connections")).toBe("47");
   });
