@@ -5,8 +5,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError } from "../infra/config/index.ts";
+import { ConfigError, poolDerivationNote } from "../infra/config/index.ts";
 import { CliUsageError, describeCliError, PoolingError } from "../infra/errors.ts";
+import { localMachine } from "./machine.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "./stack.ts";
 
 const USAGE = `Usage: npm start -- [--stack NAME | --config-file PATH] [--data-dir DIR] [--fresh] [--json] [--no-probe] [--free-ports]
@@ -61,6 +62,7 @@ function readyReport(s: LocalStack, json: boolean): string {
     `  Redis:               ${s.redis.url}`,
     ...(s.probe ? [`  probe app:           ${s.probe.url}  (/probe /readyz /metrics /stats)`] : []),
     `  data and logs:       ${s.dataDir}`,
+    ...[poolDerivationNote(s.config)].filter((n) => n !== undefined).map((n) => `  ${n} (from this machine: ${localMachine().postgresCores} cores, ${localMachine().pgbouncerReplicas} PgBouncer)`),
     "Edit the stack file to apply changes; Ctrl-C to stop.",
     "",
   ].join("\n");
