@@ -157,7 +157,9 @@ export class Cluster extends EventEmitter {
       const info = pod.info();
       const why = info.containers.filter((c) => c.standIn && !c.ready).map((c) => `${c.name}${c.running ? "" : " (not running)"}${c.lastError ? `: ${c.lastError}` : ""}`);
       const detail = why.length ? why.join("; ") : (pod.events.at(-1)?.message ?? "not ready");
-      return `  ${n} (${info.phase}): ${detail}`;
+      // A pod that failed says why: the last warning is the error that ended it.
+      const warning = info.phase === "Failed" ? [...pod.events].reverse().find((e) => e.type === "Warning") : undefined;
+      return `  ${n} (${info.phase}): ${detail}${warning ? ` — ${warning.reason}: ${warning.message}` : ""}`;
     });
     return `not every pod was Ready within ${Math.round(timeoutMs / 1000)} s:\n${lines.join("\n")}`;
   }
