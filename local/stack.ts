@@ -7,7 +7,8 @@ import { readFileSync, rmSync, unwatchFile, watchFile, type StatsListener } from
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadStackFile, rawFromStackYaml, resolveStackFile, stackNameOf } from "../infra/config/file.ts";
-import { checkStackConfig, formatProblem, parseStackConfig, type StackConfig } from "../infra/config/index.ts";
+import { checkStackConfig, formatProblem, type StackConfig } from "../infra/config/index.ts";
+import { mergeRaw } from "../infra/config/overrides.ts";
 import { probeEnvironment, renderAll, SECRET_FILES, type RenderedFiles, type Runtime, type StackSecrets } from "../infra/render/index.ts";
 import { postgresUrl, redisUrl } from "../infra/render/urls.ts";
 import { findBinaries, installedVersions, type Binaries } from "./binaries.ts";
@@ -64,16 +65,6 @@ export interface LocalStack {
 
 export type ServiceName = "postgres" | "pgbouncer" | "redis" | "probe";
 export type ReloadResult = { ok: false; problems: string[] } | { ok: true; actions: string[] };
-
-function deepMerge(a: unknown, b: unknown): unknown {
-  if (b === undefined) return a;
-  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
-    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
-    return out;
-  }
-  return b;
-}
 
 const url = (user: string, password: string, port: number, db: string) => postgresUrl(user, password, "127.0.0.1", port, db);
 
@@ -197,7 +188,7 @@ class Stack {
     if (this.stopped) return { ok: true, actions: [] };
     let raw: unknown;
     try {
-      raw = deepMerge(rawFromStackYaml(readFileSync(this.configFile, "utf8"), this.stackName), this.opts.overrides);
+      raw = mergeRaw(rawFromStackYaml(readFileSync(this.configFile, "utf8"), this.stackName), this.opts.overrides);
     } catch (err) {
       return { ok: false, problems: [(err as Error).message] };
     }
@@ -319,9 +310,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const bins = findBinaries({ install: opts.installMissing ?? true, say });
   const versions = installedVersions(bins);
   // Validate before touching anything: an invalid stack starts nothing and writes nothing.
-  const config = opts.overrides
-    ? parseStackConfig(deepMerge(rawFromStackYaml(readFileSync(configFile, "utf8"), stackName), opts.overrides), { stack: stackName, versions })
-    : loadStackFile(configFile, { stack: stackName, versions });
+  const config = loadStackFile(configFile, { stack: stackName, versions }, opts.overrides);
   const layout = layoutOf(resolve(opts.dataDir ?? join(PROJECT_DIR, ".local", stackName)));
   // Before anything touches the folder (--fresh least of all): nothing of an earlier run may hold it.
   await reclaimDataDir(layout, say);

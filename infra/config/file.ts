@@ -7,6 +7,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { ConfigError, parseStackConfig, type ParseOptions, type StackConfig } from "./index.ts";
+import { mergeRaw } from "./overrides.ts";
 
 export const PROJECT = "pooling";
 
@@ -39,7 +40,8 @@ export function rawFromStackYaml(text: string, stack: string): Record<string, un
   return raw;
 }
 
-export function loadStackFile(file: string, opts: Partial<ParseOptions> = {}): StackConfig {
+/** The stack file parsed, with `overrides` (raw `pooling:` values) merged over its own values first. */
+export function loadStackFile(file: string, opts: Partial<ParseOptions> = {}, overrides?: Record<string, unknown>): StackConfig {
   const stack = opts.stack ?? stackNameOf(file);
   let text: string;
   try {
@@ -47,7 +49,7 @@ export function loadStackFile(file: string, opts: Partial<ParseOptions> = {}): S
   } catch (err) {
     throw new ConfigError(stack, [{ key: "pooling", value: undefined, message: `cannot read the stack file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
   }
-  return parseStackConfig(rawFromStackYaml(text, stack), { ...opts, stack });
+  return parseStackConfig(mergeRaw(rawFromStackYaml(text, stack), overrides), { ...opts, stack });
 }
 
 /** Where `--stack NAME` or `--config-file PATH` points, relative to the project directory. */
