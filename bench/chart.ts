@@ -28,6 +28,8 @@ interface Axis {
   min: number;
   max: number;
   log: boolean;
+  /** Ticks at these values instead of round ones (the swept values). */
+  at?: number[];
 }
 
 function scale(a: Axis, from: number, to: number) {
@@ -38,6 +40,7 @@ function scale(a: Axis, from: number, to: number) {
 }
 
 function ticks(a: Axis): number[] {
+  if (a.at) return a.at;
   if (!a.log) {
     const raw = (a.max - a.min) / 5;
     const e = 10 ** Math.floor(Math.log10(raw));
@@ -136,7 +139,8 @@ export function renderSweepChart(sweep: SweepResult, caption: string): string {
   }));
   const all = sweep.points;
   const values = sweep.values.filter((v) => v > 0);
-  const xs: Axis = { min: Math.min(...values, 1), max: Math.max(...values, 2), log: true };
+  // A margin either side, so that no point sits on the frame.
+  const xs: Axis = { min: Math.min(...values, 1) / 1.25, max: Math.max(...values, 2) * 1.25, log: true, at: values };
   const marks = [
     { x: sweep.currentValue, color: "#2ca02c", label: `stack: ${sweep.currentValue}` },
     ...(sweep.seedValue !== null && sweep.seedValue !== sweep.currentValue ? [{ x: sweep.seedValue, color: "#777777", label: `seed: ${sweep.seedValue}` }] : []),

@@ -77,8 +77,3 @@ export function raisedMaxConnections(plan: Plan, cfg: StackConfig): number {
 export function plannedPoints(plan: Plan): number {
   return plan.pgbenchClients.length * 2 + 1 + plan.levels.length * 4 + 4;
 }
-
-/** Points a sweep over `values` runs. */
-export function plannedSweepPoints(plan: Plan, values: number): number {
-  return plan.sweepLevels.length * values;
-}
