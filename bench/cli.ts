@@ -90,6 +90,22 @@ interface Measured {
   failure?: unknown;
 }
 
+/** Every scenario, point by point, into `measured.runner` (so an interrupted run keeps what it measured). */
+async function runScenarios(plan: Plan, stacks: BenchStacks, measured: Measured, signal: AbortSignal): Promise<void> {
+  const probe = stacks.main.stack.probe;
+  const upstream: Upstream = probe && stacks.main.probe ? probeUpstream(probe.url, probe.pid) : await standInUpstream(plan.serverKeepAliveTimeoutMs);
+  try {
+    measured.upstream = upstream.what;
+    say(`HTTP server: ${upstream.what}${stacks.probeNote ? ` — ${stacks.probeNote}` : ""}`);
+    measured.runner = new Runner(plan, stacks, say, signal);
+    await measured.runner.pgbench();
+    await measured.runner.postgres();
+    await measured.runner.sideScenarios(upstream);
+  } finally {
+    await upstream.close().catch(() => undefined);
+  }
+}
+
 /**
  * Starts the stacks (the scenarios' and the sweep's at once), runs the scenarios, stops their stacks,
  * then runs the sweep; every server is stopped however it ends. undefined when nothing could start.
@@ -98,7 +114,6 @@ async function measure(s: Setup, signal: AbortSignal, live: LocalStack[]): Promi
   const { args, cfg, plan } = s;
   let stacks: BenchStacks | undefined;
   let sweepStacks: SweepStacks | undefined;
-  let upstream: Upstream | undefined;
   let measured: Measured | undefined;
   try {
     const raised = raisedMaxConnections(plan, cfg);
@@ -123,17 +138,8 @@ async function measure(s: Setup, signal: AbortSignal, live: LocalStack[]): Promi
       ...(s.sweep ? { sweep: emptySweep(s.sweep, plan) } : {}),
     };
     if (stacks) {
-      const probe = stacks.main.stack.probe;
-      upstream = probe && stacks.main.probe ? probeUpstream(probe.url, probe.pid) : await standInUpstream(plan.serverKeepAliveTimeoutMs);
-      measured.upstream = upstream.what;
-      say(`HTTP server: ${upstream.what}${stacks.probeNote ? ` — ${stacks.probeNote}` : ""}`);
-      measured.runner = new Runner(plan, stacks, say, signal);
-      await measured.runner.pgbench();
-      await measured.runner.postgres();
-      await measured.runner.sideScenarios(upstream);
+      await runScenarios(plan, stacks, measured, signal);
       // The sweep gets the machine to itself.
-      await upstream.close();
-      upstream = undefined;
       await stacks.stop();
       stacks = undefined;
     }
@@ -145,7 +151,6 @@ async function measure(s: Setup, signal: AbortSignal, live: LocalStack[]): Promi
     killAllWorkers();
     killAllPgbench();
     say("stopping the servers");
-    await upstream?.close().catch(() => undefined);
     await stacks?.stop().catch((err: Error) => say(`stop failed: ${err.message}`));
     await sweepStacks?.stop().catch((err: Error) => say(`stop failed: ${err.message}`));
   }

@@ -50,6 +50,11 @@ export interface ProtocolCost {
   pgbenchPostgresUs: number;
   /** stack ÷ pgbench PostgreSQL CPU per transaction. */
   ratio: number;
+  /**
+   * The same ratio against every pgbench-pgbouncer point, lowest and highest: how much the choice of
+   * the match matters (mean busy backends are a fraction of one where a statement takes microseconds).
+   */
+  ratioRange: [number, number];
   met: boolean;
   stackShape: StatementShape;
   pgbenchShape: StatementShape;
@@ -68,6 +73,7 @@ export function protocolCost(stack: ScenarioPoint | undefined, pgbench: readonly
   const m = match?.cpuPerTransactionUs;
   if (!match || !m || m.postgres <= 0) return undefined;
   const ratio = r3(s.postgres / m.postgres);
+  const all = pgbench.flatMap((p) => (p.cpuPerTransactionUs && p.cpuPerTransactionUs.postgres > 0 ? [r3(s.postgres / p.cpuPerTransactionUs.postgres)] : []));
   const stackShape = statementShape(stack);
   const pgbenchShape = statementShape(match);
   const met = ratio <= PROTOCOL_COST_TARGET;
@@ -79,6 +85,7 @@ export function protocolCost(stack: ScenarioPoint | undefined, pgbench: readonly
     stackPostgresUs: s.postgres,
     pgbenchPostgresUs: m.postgres,
     ratio,
+    ratioRange: [Math.min(...all), Math.max(...all)],
     met,
     stackShape,
     pgbenchShape,
@@ -180,7 +187,7 @@ export function protocolCostTarget(c: ProtocolCost | undefined, referenceClients
   if (!c) return { target, measured: "not measured (no stack point at this level, or no pgbench-pgbouncer point)", met: null };
   return {
     target,
-    measured: `${c.ratio}×: ${c.stackPostgresUs} µs (stack, ${c.stackClients} clients, ${c.stackBusyBackends} busy backends on average) vs ${c.pgbenchPostgresUs} µs (pgbench-pgbouncer ${c.pgbenchClients} clients, ${c.pgbenchBusyBackends} busy, the nearest)`,
+    measured: `${c.ratio}×: ${c.stackPostgresUs} µs (stack, ${c.stackClients} clients, ${c.stackBusyBackends} busy backends on average) vs ${c.pgbenchPostgresUs} µs (pgbench-pgbouncer ${c.pgbenchClients} clients, ${c.pgbenchBusyBackends} busy, the nearest); ${c.ratioRange[0]}–${c.ratioRange[1]}× against every pgbench-pgbouncer point`,
     met: c.met,
   };
 }

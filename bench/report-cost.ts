@@ -31,7 +31,7 @@ export function cpuPerTransactionTable(points: readonly ScenarioPoint[]): string
 function protocolLines(c: ProtocolCost | undefined): string[] {
   if (!c) return ["- The stack against pgbench through PgBouncer: not measured in this run."];
   return [
-    `- The stack at ${n(c.stackClients)} clients (${c.stackBusyBackends} busy backends on average) costs PostgreSQL ${us(c.stackPostgresUs)} µs per transaction; pgbench through the same PgBouncer at ${n(c.pgbenchClients)} clients, the pgbench point nearest in busy backends (${c.pgbenchBusyBackends}), costs it ${us(c.pgbenchPostgresUs)} µs: **${c.ratio}×** (target ≤ ${PROTOCOL_COST_TARGET}×${c.met ? ", met" : ", missed"}).`,
+    `- The stack at ${n(c.stackClients)} clients (${c.stackBusyBackends} busy backends on average) costs PostgreSQL ${us(c.stackPostgresUs)} µs per transaction; pgbench through the same PgBouncer at ${n(c.pgbenchClients)} clients, the pgbench point nearest in busy backends (${c.pgbenchBusyBackends}), costs it ${us(c.pgbenchPostgresUs)} µs: **${c.ratio}×** (target ≤ ${PROTOCOL_COST_TARGET}×${c.met ? ", met" : ", missed"}). Against every pgbench-pgbouncer point it is ${c.ratioRange[0]}–${c.ratioRange[1]}×: a backend is *busy* (\`state = 'active'\`) only while it executes, so for one indexed read the mean is a fraction of one backend and the match is loose.`,
     ...c.explanation.map((e) => `  ${e}`),
   ];
 }

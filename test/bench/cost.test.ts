@@ -69,7 +69,12 @@ describe("the stack against pgbench through PgBouncer", () => {
   test("reports the ratio of PostgreSQL CPU per transaction and which point was matched", () => {
     const stack = point("stack", 1000, { busyBackends: { peak: 25, mean: 10.5 }, cpuSeconds: { postgres: 0.55, pgbouncer: 0.3, load: 1, machineBusy: 2, machineIdle: 0 } });
     const c = protocolCost(stack, pgbench)!;
-    expect(c).toMatchObject({ pgbenchClients: 64, stackPostgresUs: 55, pgbenchPostgresUs: 50, ratio: 1.1, met: true, explanation: [] });
+    expect(c).toMatchObject({ pgbenchClients: 64, stackPostgresUs: 55, pgbenchPostgresUs: 50, ratio: 1.1, ratioRange: [1.1, 1.1], met: true, explanation: [] });
+  });
+
+  test("gives the ratio against every pgbench point too, lowest and highest", () => {
+    const pts = [point("pgbench-pgbouncer", 4, { cpuSeconds: { postgres: 0.4 } }), point("pgbench-pgbouncer", 64, { cpuSeconds: { postgres: 0.8 } })];
+    expect(protocolCost(point("stack", 1000, { cpuSeconds: { postgres: 0.8 } }), pts)?.ratioRange).toEqual([1, 2]);
   });
 
   test("above target, says whether more transactions per request or dearer ones make the ratio", () => {
