@@ -8,7 +8,7 @@ const PART_NAMES: Record<(typeof PARTS)[number], string> = {
   postgres: "PostgreSQL",
   pgbouncer: "PgBouncer",
   load: "load generator",
-  other: "the rest of the machine",
+  other: "the rest of the machine (Redis, the probe, the bench process, other work)",
   idle: "the machine's idle time",
 };
 
