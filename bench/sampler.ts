@@ -199,8 +199,10 @@ export class Sampler {
 }
 
 /**
- * A backend reports its counters when it goes idle, but no sooner than a second after its last report;
- * one that is then left idle reports only after PGSTAT_IDLE_INTERVAL, 10 s (PostgreSQL 15+, pgstat.c).
+ * A backend reports its counters when it goes idle, but no sooner than a second after its last report
+ * (PGSTAT_MIN_INTERVAL); one that is then left idle reports only after PGSTAT_IDLE_INTERVAL, 10 s
+ * (PostgreSQL 15+: src/backend/utils/activity/pgstat.c, and PostgresMain in tcop/postgres.c, which
+ * reports before it sends ReadyForQuery).
  * PgBouncer's server connections outlive the load, so the load's last second would be missing from
  * pg_stat_database. A second after the load, `count` concurrent transactions through PgBouncer take
  * every idle server connection once, and each backend reports as it goes idle, before it answers.
