@@ -75,7 +75,7 @@ function benchDir(): string {
 
 export interface SweepStack extends BenchStack {
   value: number;
-  /** Stops this value's servers (once measured, so they take nothing from the next). */
+  /** Stops this value's servers; idempotent. */
   stop(): Promise<void>;
 }
 

@@ -7,7 +7,7 @@ import type { NumericSweep } from "../infra/config/overrides.ts";
 import type { Plan } from "./plan.ts";
 import type { ScenarioPoint } from "./results.ts";
 import { describePoint, measureLoad, settle } from "./run.ts";
-import type { SweepStacks } from "./stacks.ts";
+import type { SweepStack, SweepStacks } from "./stacks.ts";
 import type { Target } from "./summary.ts";
 
 /** The seed's values, marked in the sweep's table: its PgBouncer pool was 25 server connections. */
@@ -42,13 +42,20 @@ export function emptySweep(sweep: NumericSweep, plan: Plan): SweepResult {
   };
 }
 
-/** Runs every value's points into `result.points` (so an interrupted run keeps what it measured), one value's stack at a time. */
+/**
+ * Runs every value's points into `result.points` (so an interrupted run keeps what it measured). Level
+ * by level, every value in turn, as the other scenarios do, so that slow drift on a shared machine hits
+ * every value alike; each value's stack waits idle between its points.
+ */
 export async function runSweep(plan: Plan, stacks: SweepStacks, result: SweepResult, say: (m: string) => void, signal: AbortSignal): Promise<void> {
   const total = stacks.stacks.length * plan.sweepLevels.length;
-  for (const target of stacks.stacks) {
-    for (const clients of plan.sweepLevels) {
+  let previous: SweepStack | undefined;
+  for (const clients of plan.sweepLevels) {
+    for (const target of stacks.stacks) {
       signal.throwIfAborted();
-      await settle(target, `sweep ${target.value}`, say);
+      // The stack just measured may still be working off its load; the others have been idle.
+      for (const s of new Set([previous, target])) if (s) await settle(s, `sweep ${s.value}`, say);
+      previous = target;
       const p = await measureLoad(
         plan,
         { name: "stack", target, mode: "pg-pool", url: target.stack.pgbouncer.url, clients, instances: plan.instances, durationMs: plan.sweepDurationMs },
@@ -58,7 +65,6 @@ export async function runSweep(plan: Plan, stacks: SweepStacks, result: SweepRes
       result.points.push({ value: target.value, ...p });
       say(`[sweep ${result.points.length}/${total}] ${result.key}=${target.value}: ${describePoint(p)}`);
     }
-    await target.stop();
   }
 }
 
