@@ -1,9 +1,11 @@
 /**
- * The report's chart as plain SVG: throughput and p99 latency against concurrent clients (log scale),
- * one line per scenario, and pgbench's best throughput as dashed reference lines.
+ * The report's charts as plain SVG: throughput and p99 latency against concurrent clients (log scale),
+ * one line per scenario, and pgbench's best throughput as dashed reference lines; and for a sweep, the
+ * same two against the swept value, one line per client count.
  */
 import type { ScenarioName, ScenarioPoint } from "./results.ts";
 import type { Points } from "./summary.ts";
+import type { SweepResult } from "./sweep.ts";
 
 const SERIES: Array<{ name: ScenarioName; color: string }> = [
   { name: "before", color: "#d62728" },
@@ -26,6 +28,8 @@ interface Axis {
   min: number;
   max: number;
   log: boolean;
+  /** Ticks at these values instead of round ones (the swept values). */
+  at?: number[];
 }
 
 function scale(a: Axis, from: number, to: number) {
@@ -36,6 +40,7 @@ function scale(a: Axis, from: number, to: number) {
 }
 
 function ticks(a: Axis): number[] {
+  if (a.at) return a.at;
   if (!a.log) {
     const raw = (a.max - a.min) / 5;
     const e = 10 ** Math.floor(Math.log10(raw));
@@ -52,7 +57,20 @@ function ticks(a: Axis): number[] {
   return out;
 }
 
-function panel(x0: number, title: string, xs: Axis, ys: Axis, lines: Array<{ color: string; pts: Array<[number, number]> }>, refs: Array<{ color: string; y: number; label: string }>): string {
+interface Mark {
+  color: string;
+  label: string;
+}
+
+function panel(
+  x0: number,
+  title: string,
+  xs: Axis,
+  ys: Axis,
+  lines: Array<{ color: string; pts: Array<[number, number]> }>,
+  refs: Array<Mark & { y: number }>,
+  x: { label: string; marks?: Array<Mark & { x: number }> } = { label: "concurrent clients" },
+): string {
   const sx = scale(xs, x0 + M.left, x0 + W - M.right);
   const sy = scale(ys, H - M.bottom, M.top);
   const parts = [`<text x="${x0 + W / 2}" y="20" text-anchor="middle" font-weight="bold">${esc(title)}</text>`];
@@ -65,7 +83,11 @@ function panel(x0: number, title: string, xs: Axis, ys: Axis, lines: Array<{ col
     parts.push(`<line x1="${x0 + M.left}" x2="${x0 + W - M.right}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`);
     parts.push(`<text x="${x0 + M.left - 6}" y="${sy(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
   }
-  parts.push(`<text x="${x0 + W / 2}" y="${H - 8}" text-anchor="middle">concurrent clients</text>`);
+  parts.push(`<text x="${x0 + W / 2}" y="${H - 8}" text-anchor="middle">${esc(x.label)}</text>`);
+  (x.marks ?? []).forEach((m, i) => {
+    parts.push(`<line x1="${sx(m.x)}" x2="${sx(m.x)}" y1="${M.top}" y2="${H - M.bottom}" stroke="${m.color}" stroke-dasharray="3 3"/>`);
+    parts.push(`<text x="${sx(m.x) + 3}" y="${M.top + 12 + i * 12}" fill="${m.color}">${esc(m.label)}</text>`);
+  });
   refs.forEach((r, i) => {
     parts.push(`<line x1="${x0 + M.left}" x2="${x0 + W - M.right}" y1="${sy(r.y)}" y2="${sy(r.y)}" stroke="${r.color}" stroke-dasharray="5 4"/>`);
     // Alternate above and below the line so that two close references stay readable.
@@ -92,14 +114,43 @@ export function renderChart(points: Points, caption: string): string {
   const p99Panel = panel(W, "p99 latency (ms, log scale)", xs, { min: Math.max(0.1, Math.min(...p99s, 1) / 1.5), max: Math.max(...p99s, 10) * 1.5, log: true },
     series.map((s) => ({ color: s.color, pts: s.pts.filter((p) => p.p99Ms > 0).map((p) => [p.clients, p.p99Ms] as [number, number]) })), []);
   const legend = series.map((s, i) => `<rect x="${M.left + i * 215}" y="${H + 6}" width="12" height="12" fill="${s.color}"/><text x="${M.left + i * 215 + 18}" y="${H + 16}">${esc(s.name)}</text>`);
+  return svg([tpsPanel, p99Panel, ...legend], caption);
+}
+
+function svg(body: string[], caption: string): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 44}" viewBox="0 0 ${2 * W} ${H + 44}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    tpsPanel,
-    p99Panel,
-    ...legend,
+    ...body,
     `<text x="${M.left}" y="${H + 36}" fill="#555">${esc(caption)}</text>`,
     `</svg>`,
     "",
   ].join("\n");
+}
+
+const LEVEL_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+
+/** Throughput and p99 against the swept value (log scale), one line per client count; the stack's value and the seed's marked. */
+export function renderSweepChart(sweep: SweepResult, caption: string): string {
+  const lines = sweep.levels.map((clients, i) => ({
+    clients,
+    color: LEVEL_COLORS[i % LEVEL_COLORS.length] ?? "#000",
+    pts: sweep.points.filter((p) => p.clients === clients).sort((a, b) => a.value - b.value),
+  }));
+  const all = sweep.points;
+  const values = sweep.values.filter((v) => v > 0);
+  // A margin either side, so that no point sits on the frame.
+  const xs: Axis = { min: Math.min(...values, 1) / 1.25, max: Math.max(...values, 2) * 1.25, log: true, at: values };
+  const marks = [
+    { x: sweep.currentValue, color: "#2ca02c", label: `stack: ${sweep.currentValue}` },
+    ...(sweep.seedValue !== null && sweep.seedValue !== sweep.currentValue ? [{ x: sweep.seedValue, color: "#777777", label: `seed: ${sweep.seedValue}` }] : []),
+  ].filter((m) => m.x >= xs.min && m.x <= xs.max);
+  const axis = { label: sweep.key.replace(/^pooling:/, ""), marks };
+  const p99s = all.map((p) => p.p99Ms).filter((v) => v > 0);
+  const tpsPanel = panel(0, "Throughput (transactions/s)", xs, { min: 0, max: Math.max(1, ...all.map((p) => p.tps)) * 1.1, log: false },
+    lines.map((l) => ({ color: l.color, pts: l.pts.map((p) => [p.value, p.tps] as [number, number]) })), [], axis);
+  const p99Panel = panel(W, "p99 latency (ms, log scale)", xs, { min: Math.max(0.1, Math.min(...p99s, 1) / 1.5), max: Math.max(...p99s, 10) * 1.5, log: true },
+    lines.map((l) => ({ color: l.color, pts: l.pts.filter((p) => p.p99Ms > 0).map((p) => [p.value, p.p99Ms] as [number, number]) })), [], axis);
+  const legend = lines.map((l, i) => `<rect x="${M.left + i * 160}" y="${H + 6}" width="12" height="12" fill="${l.color}"/><text x="${M.left + i * 160 + 18}" y="${H + 16}">${esc(`${l.clients.toLocaleString("en-US")} clients`)}</text>`);
+  return svg([tpsPanel, p99Panel, ...legend], caption);
 }

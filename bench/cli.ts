@@ -1,63 +1,67 @@
 /**
- * `npm run bench`: every scenario in one run on the local stack, then a Markdown report, an SVG chart
- * and (with --json) the figures as JSON. Progress goes to stderr. Ctrl-C stops the load and the
- * servers and still writes what was measured.
+ * `npm run bench`: every scenario in one run on the local stack (and with --sweep, the stack scenario
+ * at each value of one stack key), then a Markdown report, SVG charts and (with --json) the figures as
+ * JSON. Progress goes to stderr. Ctrl-C stops the load and the servers and still writes what was
+ * measured.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { loadStackFile, resolveStackFile } from "../infra/config/file.ts";
+import type { StackConfig } from "../infra/config/index.ts";
+import { checkSweepValues, parseSweepSpec, SweepSpecError, type NumericSweep } from "../infra/config/overrides.ts";
 import { findBinaries, installedVersions } from "../local/binaries.ts";
-import { PROJECT_DIR } from "../local/stack.ts";
-import { renderChart } from "./chart.ts";
+import { localMachine } from "../local/machine.ts";
+import { PROJECT_DIR, type LocalStack } from "../local/stack.ts";
+import { parseBenchArgs, USAGE, UsageError, type BenchArgs } from "./args.ts";
+import { renderChart, renderSweepChart } from "./chart.ts";
+import { costSummary, protocolCostTarget } from "./cost.ts";
 import { killAllWorkers } from "./load.ts";
 import { describeMachine, type Machine } from "./machine.ts";
 import { killAllPgbench } from "./pgbench.ts";
-import { makePlan, raisedMaxConnections } from "./plan.ts";
+import { makePlan, raisedMaxConnections, type Plan } from "./plan.ts";
 import { renderReport } from "./report.ts";
 import { Runner } from "./run.ts";
-import { startStacks, type BenchStacks } from "./stacks.ts";
-import { computeRatios, evaluateTargets, Points } from "./summary.ts";
+import { startStacks, startSweepStacks, type BenchStacks, type SweepStacks } from "./stacks.ts";
+import { computeRatios, evaluateTargets, Points, type Target } from "./summary.ts";
+import { emptySweep, runSweep, sweepTarget, type SweepResult } from "./sweep.ts";
 import { probeUpstream, standInUpstream, type Upstream } from "./upstream.ts";
-
-const USAGE = `Usage: npm run bench -- [--quick] [--out DIR] [--json FILE]
-
-Measures connection pooling on the local stack: a new connection per request, app pools straight to
-PostgreSQL, and the stack through PgBouncer, swept over concurrent clients, with pgbench, HTTP and
-Redis references. Writes report.md, chart.svg and results.json to DIR (default bench/out/).
-  --quick      fewer levels and shorter points (under 90 s)
-  --json FILE  also write the results as JSON to FILE`;
 
 const t0 = performance.now();
 const say = (m: string) => process.stderr.write(`[bench +${((performance.now() - t0) / 1000).toFixed(1)}s] ${m}\n`);
 
-function parse() {
+/** What a run is asked to do, every part of it checked before anything starts. */
+interface Setup {
+  args: BenchArgs;
+  cfg: StackConfig;
+  plan: Plan;
+  sweep?: NumericSweep;
+}
+
+/** The command line and the stack config, or exit 2 with the reason (no stack trace). */
+function setUp(): Setup {
   try {
-    return parseArgs({
-      options: {
-        quick: { type: "boolean", default: false },
-        out: { type: "string", default: join(PROJECT_DIR, "bench", "out") },
-        json: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-    }).values;
+    const args = parseBenchArgs(process.argv.slice(2), join(PROJECT_DIR, "bench", "out"));
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    const file = resolveStackFile(PROJECT_DIR, {});
+    const versions = installedVersions(findBinaries({ install: false }));
+    // The same parser, with the same versions, as the local stack that will run each value.
+    const load = (overrides?: Record<string, unknown>) => loadStackFile(file, { versions, machine: localMachine() }, overrides);
+    const cfg = load();
+    const sweep = args.sweep === undefined ? undefined : parseSweepSpec(args.sweep, cfg);
+    if (sweep) checkSweepValues(sweep, load);
+    return { args, cfg, plan: makePlan(args.quick, cfg), ...(sweep ? { sweep } : {}) };
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    if (!(err instanceof UsageError || err instanceof SweepSpecError)) throw err;
+    process.stderr.write(err instanceof UsageError ? `${err.message}\n\n${USAGE}\n` : `${err.message}\n`);
     process.exit(2);
   }
 }
 
-async function main(): Promise<number> {
-  const args = parse();
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const wallStart = performance.now();
-  const controller = new AbortController();
-  let stacks: BenchStacks | undefined;
-  let upstream: Upstream | undefined;
+/** Ctrl-C (or the parent's exit) aborts the run; a second one kills every process it started at once. */
+function watchInterrupts(controller: AbortController, live: () => LocalStack[]): void {
   let interrupts = 0;
   const interrupt = (signal: string) => {
     interrupts++;
@@ -65,7 +69,7 @@ async function main(): Promise<number> {
       say(`${signal} again: killing everything now`);
       killAllWorkers();
       killAllPgbench();
-      for (const s of [stacks?.main.stack, stacks?.raised.stack, stacks?.storm.stack]) for (const svc of Object.values(s?.services ?? {})) svc?.kill("SIGKILL");
+      for (const s of live()) for (const svc of Object.values(s.services)) svc?.kill("SIGKILL");
       process.exit(130);
     }
     say(`${signal}: stopping the load and the servers (again to force)`);
@@ -75,60 +79,131 @@ async function main(): Promise<number> {
   // npm does not pass SIGTERM on to its script: if whoever started us is gone, stop.
   const parent = process.ppid;
   setInterval(() => process.ppid !== parent && interrupts === 0 && interrupt("parent exit"), 1000).unref();
+}
 
-  const bins = findBinaries({ install: false });
-  const cfg = loadStackFile(resolveStackFile(PROJECT_DIR, {}), { versions: installedVersions(bins) });
-  const plan = makePlan(args.quick ?? false, cfg);
-  let runner: Runner | undefined;
-  let machine: Machine | undefined;
-  let failure: unknown;
+/** What was measured, complete or not. */
+interface Measured {
+  machine: Machine;
+  runner?: Runner;
+  sweep?: SweepResult;
+  maxConnections: { main: number; raised: number };
+  upstream: string;
+  failure?: unknown;
+}
+
+/** Every scenario, point by point, into `measured.runner` (so an interrupted run keeps what it measured). */
+async function runScenarios(plan: Plan, stacks: BenchStacks, measured: Measured, signal: AbortSignal): Promise<void> {
+  const probe = stacks.main.stack.probe;
+  const upstream: Upstream = probe && stacks.main.probe ? probeUpstream(probe.url, probe.pid) : await standInUpstream(plan.serverKeepAliveTimeoutMs);
   try {
-    say(`starting two local stacks (max_connections ${cfg.postgres.maxConnections} and ${raisedMaxConnections(plan, cfg)})`);
-    stacks = await startStacks(raisedMaxConnections(plan, cfg), say, controller.signal);
-    machine = describeMachine(stacks);
-    const probe = stacks.main.stack.probe;
-    upstream = probe && stacks.main.probe ? probeUpstream(probe.url, probe.pid) : await standInUpstream(plan.serverKeepAliveTimeoutMs);
+    measured.upstream = upstream.what;
     say(`HTTP server: ${upstream.what}${stacks.probeNote ? ` — ${stacks.probeNote}` : ""}`);
-    runner = new Runner(plan, stacks, say, controller.signal);
-    await runner.pgbench();
-    await runner.postgres();
-    await runner.sideScenarios(upstream);
+    measured.runner = new Runner(plan, stacks, say, signal);
+    await measured.runner.pgbench();
+    await measured.runner.postgres();
+    await measured.runner.sideScenarios(upstream);
+  } finally {
+    await upstream.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Starts the stacks (the scenarios' and the sweep's at once), runs the scenarios, stops their stacks,
+ * then runs the sweep; every server is stopped however it ends. undefined when nothing could start.
+ */
+async function measure(s: Setup, signal: AbortSignal, live: LocalStack[]): Promise<Measured | undefined> {
+  const { args, cfg, plan } = s;
+  let stacks: BenchStacks | undefined;
+  let sweepStacks: SweepStacks | undefined;
+  let measured: Measured | undefined;
+  try {
+    const raised = raisedMaxConnections(plan, cfg);
+    if (!args.sweepOnly) say(`starting three local stacks (max_connections ${cfg.postgres.maxConnections} and ${raised})`);
+    if (s.sweep) say(`starting ${s.sweep.values.length} stacks for the sweep of pooling:${s.sweep.path}`);
+    const [a, b] = await Promise.allSettled([
+      args.sweepOnly ? undefined : startStacks(raised, say, signal),
+      s.sweep ? startSweepStacks(s.sweep, say, signal) : undefined,
+    ]);
+    stacks = a.status === "fulfilled" ? a.value : undefined;
+    sweepStacks = b.status === "fulfilled" ? b.value : undefined;
+    if (a.status === "rejected") throw a.reason;
+    if (b.status === "rejected") throw b.reason;
+    if (stacks) live.push(stacks.main.stack, stacks.raised.stack, stacks.storm.stack);
+    live.push(...(sweepStacks?.stacks.map((x) => x.stack) ?? []));
+    const first = stacks?.main.stack ?? sweepStacks?.stacks[0]?.stack;
+    if (!first) return undefined;
+    measured = {
+      machine: describeMachine(first),
+      maxConnections: stacks?.maxConnections ?? { main: first.config.postgres.maxConnections, raised: first.config.postgres.maxConnections },
+      upstream: "–",
+      ...(s.sweep ? { sweep: emptySweep(s.sweep, plan) } : {}),
+    };
+    if (stacks) {
+      await runScenarios(plan, stacks, measured, signal);
+      // The sweep gets the machine to itself.
+      await stacks.stop();
+      stacks = undefined;
+    }
+    if (sweepStacks && measured.sweep) await runSweep(plan, sweepStacks, measured.sweep, say, signal);
   } catch (err) {
-    failure = err;
-    if (!controller.signal.aborted) say(`failed: ${(err as Error).message}`);
+    if (measured) measured.failure = err;
+    if (!signal.aborted) say(`failed: ${(err as Error).message}`);
   } finally {
     killAllWorkers();
     killAllPgbench();
     say("stopping the servers");
-    await upstream?.close().catch(() => undefined);
     await stacks?.stop().catch((err: Error) => say(`stop failed: ${err.message}`));
+    await sweepStacks?.stop().catch((err: Error) => say(`stop failed: ${err.message}`));
   }
-  if (!runner || !machine || !stacks) return controller.signal.aborted ? 130 : 1;
+  return measured;
+}
 
-  const interrupted = controller.signal.aborted;
-  const points = new Points(runner.points);
+/** Figures, targets, report and charts into `args.out` (and `args.json`). */
+function writeResults(s: Setup, m: Measured, interrupted: boolean, wallSeconds: number): Target[] {
+  const { args, plan } = s;
+  const points = new Points(m.runner?.points ?? []);
   const ratios = computeRatios(points, plan);
+  const cost = costSummary(points, plan.referenceLevel);
+  const measuredTargets = [
+    ...(m.runner ? [...evaluateTargets(points, ratios, plan, m.maxConnections.main), protocolCostTarget(cost.protocol, plan.referenceLevel)] : []),
+    ...(m.sweep ? [sweepTarget(m.sweep)] : []),
+  ];
   // An interrupted run has partial figures: no target is judged on them.
-  const targets = evaluateTargets(points, ratios, plan, cfg.postgres.maxConnections).map((t) =>
-    interrupted ? { ...t, met: null, measured: `${t.measured} (interrupted run)` } : t,
-  );
-  const out = resolve(args.out ?? "bench/out");
+  const targets = measuredTargets.map((t) => (interrupted ? { ...t, met: null, measured: `${t.measured} (interrupted run)` } : t));
+  const out = resolve(args.out);
   mkdirSync(out, { recursive: true });
-  const chartFile = "chart.svg";
-  const json = { machine, plan, scenarios: runner.points, ratios, targets, interrupted, failure: failure ? String((failure as Error).message) : undefined };
-  writeFileSync(join(out, chartFile), renderChart(points, `${machine.cpus} × ${machine.cpuModel}, PostgreSQL ${machine.versions.postgres}, PgBouncer ${machine.versions.pgbouncer}; ${machine.startedAt}`));
+  const caption = `${m.machine.cpus} × ${m.machine.cpuModel}, PostgreSQL ${m.machine.versions.postgres}, PgBouncer ${m.machine.versions.pgbouncer}; ${m.machine.startedAt}`;
+  const charts = { main: m.runner ? "chart.svg" : undefined, sweep: m.sweep ? "sweep-chart.svg" : undefined };
+  if (charts.main) writeFileSync(join(out, charts.main), renderChart(points, caption));
+  if (charts.sweep && m.sweep) writeFileSync(join(out, charts.sweep), renderSweepChart(m.sweep, caption));
+  const failure = m.failure ? String((m.failure as Error).message) : undefined;
+  const json = { machine: m.machine, plan, scenarios: points.all, ratios, cost, sweep: m.sweep, targets, interrupted, failure };
   writeFileSync(
     join(out, "report.md"),
-    renderReport({ machine, plan, points, ratios, targets, maxConnections: stacks.maxConnections, upstream: upstream?.what ?? "–", wallSeconds: (performance.now() - wallStart) / 1000, chartFile, interrupted }),
+    renderReport({ machine: m.machine, plan, points, ratios, cost, sweep: m.sweep, targets, maxConnections: m.maxConnections, upstream: m.upstream, wallSeconds, charts, interrupted }),
   );
-  writeFileSync(join(out, "results.json"), `${JSON.stringify(json, null, 2)}\n`);
+  const text = `${JSON.stringify(json, null, 2)}\n`;
+  writeFileSync(join(out, "results.json"), text);
   if (args.json) {
     mkdirSync(dirname(resolve(args.json)), { recursive: true });
-    writeFileSync(resolve(args.json), `${JSON.stringify(json, null, 2)}\n`);
+    writeFileSync(resolve(args.json), text);
   }
   say(`report: ${join(out, "report.md")}`);
+  return targets;
+}
+
+async function main(): Promise<number> {
+  const setup = setUp();
+  const wallStart = performance.now();
+  const controller = new AbortController();
+  const live: LocalStack[] = [];
+  watchInterrupts(controller, () => live);
+  const measured = await measure(setup, controller.signal, live);
+  const interrupted = controller.signal.aborted;
+  if (!measured) return interrupted ? 130 : 1;
+  const targets = writeResults(setup, measured, interrupted, (performance.now() - wallStart) / 1000);
   for (const t of targets) say(`target ${t.met === null ? "not measured" : t.met ? "met" : "MISSED"}: ${t.target} — ${t.measured}`);
-  return interrupted ? 130 : failure ? 1 : 0;
+  return interrupted ? 130 : measured.failure ? 1 : 0;
 }
 
 main().then(

@@ -1,7 +1,7 @@
 /** The machine a run happened on, and which CPUs each part was allowed to use. */
 import os from "node:os";
 import { cpusAllowed } from "./procfs.ts";
-import type { BenchStacks } from "./stacks.ts";
+import type { LocalStack } from "../local/stack.ts";
 
 export interface Machine {
   cpuModel: string;
@@ -17,9 +17,9 @@ export interface Machine {
   note: string;
 }
 
-export function describeMachine(stacks: BenchStacks): Machine {
+/** `s`: the stack whose servers' CPU affinity is reported (they all run alike). */
+export function describeMachine(s: LocalStack): Machine {
   const cpus = os.cpus();
-  const s = stacks.main.stack;
   const allowed: Record<string, string> = {
     bench: cpusAllowed("self"),
     postgres: cpusAllowed(s.postgres.pid),

@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { percentileOf } from "./histogram.ts";
+import { reapedChildrenCpuSeconds } from "./procfs.ts";
 
 const running = new Set<ChildProcess>();
 
@@ -16,10 +17,14 @@ export function killAllPgbench(): void {
   running.clear();
 }
 
-function run(url: string, args: string[], cwd: string, signal: AbortSignal): Promise<string> {
+/** pgbench's output and the CPU seconds it used (user + system, all its threads). */
+function run(url: string, args: string[], cwd: string, signal: AbortSignal): Promise<{ out: string; cpuSeconds: number }> {
   const u = new URL(url);
   const argv = ["-h", u.hostname, "-p", u.port, "-U", decodeURIComponent(u.username), ...args, u.pathname.slice(1)];
   return new Promise((resolve, reject) => {
+    // pgbench runs alone: the run measures pgbench points before any load point, and the servers,
+    // the other children of this process, outlive it. So the counter grows by pgbench's time only.
+    const reapedBefore = reapedChildrenCpuSeconds();
     const child = spawn("pgbench", argv, { cwd, env: { PATH: process.env.PATH, PGPASSWORD: decodeURIComponent(u.password) }, stdio: ["ignore", "pipe", "pipe"] });
     running.add(child);
     const stop = () => child.kill("SIGINT");
@@ -31,7 +36,8 @@ function run(url: string, args: string[], cwd: string, signal: AbortSignal): Pro
     child.once("exit", (code) => {
       running.delete(child);
       signal.removeEventListener("abort", stop);
-      if (code === 0) resolve(out);
+      // Node emits "exit" after it has waited for the child, so its time is in the counter by now.
+      if (code === 0) resolve({ out, cpuSeconds: Math.max(0, reapedChildrenCpuSeconds() - reapedBefore) });
       else reject(new Error(`pgbench ${args.join(" ")} exited with ${code}: ${out.trim().split("\n").slice(-3).join(" / ")}`));
     });
   });
@@ -53,9 +59,11 @@ export interface PgbenchResult {
   /** pgbench's "initial connection time", ms. */
   connectMs: number;
   elapsedMs: number;
+  /** CPU seconds pgbench itself used: the load generator's share of the point. */
+  cpuSeconds: number;
 }
 
-export function parsePgbench(out: string): Omit<PgbenchResult, "clients" | "p50Ms" | "p99Ms" | "elapsedMs"> {
+export function parsePgbench(out: string): Omit<PgbenchResult, "clients" | "p50Ms" | "p99Ms" | "elapsedMs" | "cpuSeconds"> {
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? Number.NaN);
   const transactions = num(/number of transactions actually processed: (\d+)/);
   const tps = num(/tps = ([\d.]+) \(without initial connection time\)/);
@@ -82,10 +90,10 @@ export async function pgbenchSelect(url: string, clients: number, seconds: numbe
   try {
     const started = performance.now();
     const threads = Math.min(clients, 2);
-    const out = await run(url, ["-S", "-n", "-M", "extended", "-c", String(clients), "-j", String(threads), "-T", String(seconds), "-l", "--log-prefix", join(dir, "pgbench_log")], dir, signal);
+    const { out, cpuSeconds } = await run(url, ["-S", "-n", "-M", "extended", "-c", String(clients), "-j", String(threads), "-T", String(seconds), "-l", "--log-prefix", join(dir, "pgbench_log")], dir, signal);
     const elapsedMs = performance.now() - started;
     const lat = loggedLatencies(dir);
-    return { clients, ...parsePgbench(out), p50Ms: percentileOf(lat, 50) / 1000, p99Ms: percentileOf(lat, 99) / 1000, elapsedMs };
+    return { clients, ...parsePgbench(out), p50Ms: percentileOf(lat, 50) / 1000, p99Ms: percentileOf(lat, 99) / 1000, elapsedMs, cpuSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

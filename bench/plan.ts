@@ -24,6 +24,9 @@ export interface Plan {
   sideDurationMs: number;
   /** Where the "at 1,000 clients" targets are read: 1,000, or the largest level below it. */
   referenceLevel: number;
+  /** --sweep: the stack scenario's client counts at each swept value, and how long each point lasts. */
+  sweepLevels: number[];
+  sweepDurationMs: number;
   /** From the stack config, as the probe uses them. */
   poolMax: number;
   poolIdleTimeoutMs: number;
@@ -53,6 +56,9 @@ export function makePlan(quick: boolean, cfg: StackConfig): Plan {
     sideInstances: cfg.probe.replicas,
     sideDurationMs: quick ? 1500 : 8000,
     referenceLevel: Math.max(...levels.filter((l) => l <= 1000)),
+    // Below the pool (100 clients, fewer than K × poolMax = 200 pool connections) and far above it.
+    sweepLevels: quick ? [100] : [100, 1000],
+    sweepDurationMs: quick ? 1500 : 10_000,
     poolMax: cfg.probe.postgresPoolMax,
     poolIdleTimeoutMs: cfg.probe.postgresIdleTimeout,
     connectionTimeoutMs: cfg.probe.postgresConnectionTimeout,

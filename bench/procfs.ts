@@ -35,7 +35,7 @@ interface ProcStat {
   children: number;
 }
 
-function procStat(pid: number): ProcStat | undefined {
+function procStat(pid: number | "self"): ProcStat | undefined {
   const text = read(`/proc/${pid}/stat`);
   if (text === undefined) return undefined;
   // The command name is in parentheses and may hold spaces; fields after it are space-separated.
@@ -74,6 +74,14 @@ export function treeCpuSeconds(a: TreeSnapshot, b: TreeSnapshot): number {
 export function processCpuSeconds(pid: number): number {
   const s = procStat(pid);
   return s ? s.own / CLOCK_TICKS_PER_SECOND : 0;
+}
+
+/**
+ * CPU seconds of this process's children that have exited and been waited for. Around one child's
+ * whole life, with no other child exiting meanwhile, the difference is that child's CPU time.
+ */
+export function reapedChildrenCpuSeconds(): number {
+  return (procStat("self")?.children ?? 0) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** Busy and total ticks of the whole machine (all CPUs), from the first line of /proc/stat. */

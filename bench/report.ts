@@ -1,8 +1,17 @@
-/** The Markdown report: the seed's Before/After table with measured figures, targets, ratios, every point. */
+/**
+ * The Markdown report: the seed's Before/After table with measured figures, targets, ratios, every
+ * point, where each transaction's CPU is paid, and the sweep.
+ */
+import type { CostSummary } from "./cost.ts";
+import { kinds, mb, ms, n, pct } from "./format.ts";
 import type { Machine } from "./machine.ts";
 import type { Plan } from "./plan.ts";
+import { costSection } from "./report-cost.ts";
+import { sweepSection } from "./report-sweep.ts";
 import { SCENARIOS, type ScenarioPoint } from "./results.ts";
+import { SAMPLE_EVERY_MS } from "./sampler.ts";
 import type { Points, Ratios, Target } from "./summary.ts";
+import type { SweepResult } from "./sweep.ts";
 
 export interface ReportInput {
   machine: Machine;
@@ -13,15 +22,13 @@ export interface ReportInput {
   maxConnections: { main: number; raised: number };
   upstream: string;
   wallSeconds: number;
-  chartFile: string;
+  cost: CostSummary;
+  sweep: SweepResult | undefined;
+  /** Chart files beside the report; undefined where that part did not run. */
+  charts: { main: string | undefined; sweep: string | undefined };
   interrupted: boolean;
 }
 
-const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : v < 1 ? v.toFixed(3) : v < 100 ? v.toFixed(2) : v.toFixed(0));
-const pct = (v: number | null | undefined, d = 2) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(d)}%`);
-const mb = (kb: number | undefined) => (kb ? (kb / 1024).toFixed(1) : "–");
-const n = (v: number) => v.toLocaleString("en-US");
-const kinds = (p: ScenarioPoint) => (p.errors === 0 ? "0" : `${n(p.errors)} (${Object.entries(p.errorsByKind).map(([k, v]) => `${k} ${n(v)}`).join(", ")})`);
 const listOrDash = (xs: string[]) => (xs.length === 0 ? "–" : xs.join(", "));
 const verdict = (t: Target) => (t.met === null ? "not measured" : t.met ? "**met**" : "**missed**");
 
@@ -69,16 +76,15 @@ function cpuTable(points: readonly ScenarioPoint[]): string[] {
     return `| ${p.name} | ${n(p.clients)} | ${cores(c.postgres)} | ${cores(c.pgbouncer)} | ${cores(c.load)} | ${cores((c.redis ?? 0) + (c.probe ?? 0))} | ${cores(other)} | ${cores(c.machineBusy)} |`;
   });
   return [
-    "| scenario | clients | postgres | pgbouncer | load processes | redis + probe | other (rest of the machine, pgbench) | machine busy |",
+    "| scenario | clients | postgres | pgbouncer | load (processes or pgbench) | redis + probe | other (rest of the machine) | machine busy |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
   ];
 }
 
 export function renderReport(i: ReportInput): string {
-  const { machine: m, plan, points, ratios } = i;
-  const samples = points.all.flatMap((p) => Object.entries(p.errorSamples).map(([k, msg]) => `- ${p.name} @ ${p.clients}: \`${k}\` — ${msg.replace(/`/g, "'")}`));
-  const uniqueSamples = [...new Map(samples.map((s) => [s.replace(/^- [^:]+: /, ""), s])).values()];
+  const { machine: m, plan, points } = i;
+  const scenarios = points.all.length > 0;
   return [
     `# Connection pooling benchmark${plan.quick ? " (--quick)" : ""}`,
     "",
@@ -90,24 +96,42 @@ export function renderReport(i: ReportInput): string {
     `- PostgreSQL ${m.versions.postgres}, PgBouncer ${m.versions.pgbouncer}, Redis ${m.versions.redis}`,
     `- CPUs allowed (Cpus_allowed_list): ${Object.entries(m.cpusAllowed).map(([k, v]) => `${k} ${v}`).join(", ")}; load processes ${listOrDash([...new Set(points.all.flatMap((p) => p.loadCpusAllowed))])}`,
     "",
-    "## Scenarios",
-    "",
-    `Every PostgreSQL scenario runs the same statement, pgbench -S's read: \`SELECT abalance FROM pgbench_accounts WHERE aid = $1\` (random aid of 100,000, scale 1), one autocommit statement, extended protocol with unnamed statements (as the probe sends it; pgbench runs with \`-M extended\` to match). A *client* is one concurrent request loop; a failed request waits ~${plan.errorBackoffMs} ms (jittered) before the loop goes on. K = ${plan.instances} simulated app instances, each with its own node-postgres Pool (max ${plan.poolMax}, acquire timeout ${plan.connectionTimeoutMs} ms, as the probe), spread over ${plan.loadProcesses} load processes. Points last ${plan.durationMs / 1000} s plus the time in-flight requests take to finish; tps counts every completed request over that time.`,
-    "",
-    ...Object.entries(SCENARIOS).map(([k, v]) => `- **${k}**: ${v}`),
-    "",
-    `max_connections: ${i.maxConnections.main} (project default), ${i.maxConnections.raised} for app-pool-direct. The connection storms (before, app-pool-direct-default-max) hit a PostgreSQL of their own with the project defaults, so they cannot slow down the points that follow them. HTTP server: ${i.upstream}. HTTP and Redis: ${plan.sideClients} clients over ${plan.sideInstances} instances (the probe's replica count), ${plan.sideDurationMs / 1000} s. Connections opened are server sessions (pg_stat_database.sessions) for PostgreSQL and what the clients opened for HTTP and Redis. Peak backends are sampled from pg_stat_activity every 200 ms.`,
-    "",
-    "## Before / After (the seed's table, measured)",
-    "",
-    ...seedTable(i),
-    "",
+    ...(scenarios ? scenariosIntro(i) : []),
     "## Targets (reported, not asserted)",
     "",
     "| Target | Measured | Result |",
     "| --- | --- | --- |",
     ...i.targets.map((t) => `| ${t.target} | ${t.measured} | ${verdict(t)} |`),
     "",
+    ...(scenarios ? scenarioSections(i) : []),
+    ...costSection(points, i.cost),
+    ...(i.sweep ? sweepSection(i.sweep, plan, i.charts.sweep) : []),
+  ].join("\n");
+}
+
+function scenariosIntro(i: ReportInput): string[] {
+  const { plan } = i;
+  return [
+    "## Scenarios",
+    "",
+    `Every PostgreSQL scenario runs the same statement, pgbench -S's read: \`SELECT abalance FROM pgbench_accounts WHERE aid = $1\` (random aid of 100,000, scale 1), one autocommit statement, extended protocol with unnamed statements (as the probe sends it; pgbench runs with \`-M extended\` to match). A *client* is one concurrent request loop; a failed request waits ~${plan.errorBackoffMs} ms (jittered) before the loop goes on. K = ${plan.instances} simulated app instances, each with its own node-postgres Pool (max ${plan.poolMax}, acquire timeout ${plan.connectionTimeoutMs} ms, as the probe), spread over ${plan.loadProcesses} load processes. Points last ${plan.durationMs / 1000} s plus the time in-flight requests take to finish; tps counts every completed request over that time.`,
+    "",
+    ...Object.entries(SCENARIOS).map(([k, v]) => `- **${k}**: ${v}`),
+    "",
+    `max_connections: ${i.maxConnections.main} (project default), ${i.maxConnections.raised} for app-pool-direct. The connection storms (before, app-pool-direct-default-max) hit a PostgreSQL of their own with the project defaults, so they cannot slow down the points that follow them. HTTP server: ${i.upstream}. HTTP and Redis: ${plan.sideClients} clients over ${plan.sideInstances} instances (the probe's replica count), ${plan.sideDurationMs / 1000} s. Connections opened are server sessions (pg_stat_database.sessions) for PostgreSQL and what the clients opened for HTTP and Redis. Peak backends are sampled from pg_stat_activity every ${SAMPLE_EVERY_MS} ms, and so are *busy* backends, those running a statement (\`state = 'active'\`).`,
+    "",
+    "## Before / After (the seed's table, measured)",
+    "",
+    ...seedTable(i),
+    "",
+  ];
+}
+
+function scenarioSections(i: ReportInput): string[] {
+  const { points, ratios } = i;
+  const samples = points.all.flatMap((p) => Object.entries(p.errorSamples).map(([k, msg]) => `- ${p.name} @ ${p.clients}: \`${k}\` — ${msg.replace(/`/g, "'")}`));
+  const uniqueSamples = [...new Map(samples.map((s) => [s.replace(/^- [^:]+: /, ""), s])).values()];
+  return [
     "## Ratios",
     "",
     `- At ${n(ratios.referenceClients)} clients: stack vs before ${ratios.stackVsBeforeTps ?? "–"}×, stack vs app-pool-direct ${ratios.stackVsAppPoolDirectTps ?? "–"}×, stack vs pgbench ceiling through PgBouncer ${pct(ratios.stackVsPgbenchPgbouncerTps, 1)}, vs pgbench direct ${pct(ratios.stackVsPgbenchDirectTps, 1)}`,
@@ -115,7 +139,7 @@ export function renderReport(i: ReportInput): string {
     `- Largest zero-error client count: ${Object.entries(ratios.maxZeroErrorClients).map(([k, v]) => `${k} ${n(v)}`).join(", ")}`,
     `- HTTP keep-alive ÷ new connection: ${ratios.httpKeepAliveVsNewConnection ?? "–"}× (socket reuse ${pct(ratios.httpSocketReuse)}); Redis shared ÷ new connection: ${ratios.redisSharedVsNewConnection ?? "–"}×`,
     "",
-    `![throughput and p99 against concurrent clients](${i.chartFile})`,
+    `![throughput and p99 against concurrent clients](${i.charts.main ?? "chart.svg"})`,
     "",
     "## Every point",
     "",
@@ -126,5 +150,5 @@ export function renderReport(i: ReportInput): string {
     ...cpuTable(points.all),
     "",
     ...(uniqueSamples.length ? ["## Error samples (first message of each kind)", "", ...uniqueSamples, ""] : []),
-  ].join("\n");
+  ];
 }

@@ -2,7 +2,7 @@
 import { ErrorCounts } from "./errors.ts";
 import type { LoadResult } from "./load.ts";
 import type { PgbenchResult } from "./pgbench.ts";
-import type { ServerFigures } from "./sampler.ts";
+import type { DatabaseCounts, ServerFigures } from "./sampler.ts";
 
 export const SCENARIOS = {
   "before-serial": "one client, a new PostgreSQL connection per request: the uncontended cost of setting one up",
@@ -31,6 +31,8 @@ export interface ScenarioPoint {
   errorsByKind: Record<string, number>;
   errorSamples: Record<string, string>;
   peakBackends: number;
+  /** Backends running a statement (state active) over the samples: most and mean. Always ≤ peakBackends. */
+  busyBackends: { peak: number; mean: number };
   /** Backends present when the point began (PgBouncer's idle server connections, the probe's); peak includes them. */
   baselineBackends: number;
   /** Server connections opened (pg_stat_database.sessions delta) for PostgreSQL; sockets/connections opened by the clients for HTTP and Redis. */
@@ -48,12 +50,34 @@ export interface ScenarioPoint {
   elapsedMs: number;
   unfinished: number;
   memoryKb: { pgbouncer: number; loadProcessesTotal: number; loadProcessMax: number; redis?: number; probe?: number };
-  /** CPU seconds by part over the point, and the machine's busy seconds (both cores). */
+  /** CPU seconds by part over the point, and the machine's busy and idle seconds (all cores). */
   cpuSeconds: Record<string, number>;
+  /**
+   * PostgreSQL points only: CPU µs per completed transaction of PostgreSQL (postmaster and backends),
+   * PgBouncer, and the load generator (the load processes, or pgbench).
+   */
+  cpuPerTransactionUs?: CpuPerTransaction;
+  /** PostgreSQL points only: pg_stat_database's transactions and rows read over the point. */
+  database?: DatabaseCounts;
   loadCpusAllowed: string[];
 }
 
+export interface CpuPerTransaction {
+  postgres: number;
+  pgbouncer: number;
+  load: number;
+}
+
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** CPU µs per transaction of each part, from CPU seconds (unrounded) and the transactions completed. */
+export function cpuPerTransactionUs(cpuSeconds: Record<string, number>, transactions: number): CpuPerTransaction {
+  const us = (v: number | undefined) => (transactions > 0 ? round(((v ?? 0) * 1e6) / transactions, 1) : 0);
+  return { postgres: us(cpuSeconds.postgres), pgbouncer: us(cpuSeconds.pgbouncer), load: us(cpuSeconds.load) };
+}
+
+const busyOf = (server: ServerFigures) => ({ peak: server.busyBackends.peak, mean: round(server.busyBackends.mean) });
+const roundedCpu = (cpu: Record<string, number>) => Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v)]));
 
 export function reuseRatio(opened: number, transactions: number): number {
   if (transactions <= 0) return 0;
@@ -75,6 +99,7 @@ export function pointFromLoad(ctx: PointContext, load: LoadResult, server: Serve
   const seconds = load.elapsedMs / 1000;
   const opened = ctx.serverSessions ? server.sessionsOpened : load.connectionsOpened;
   const hasAcquire = ctx.acquires && load.acquire.count > 0;
+  const cpu = { ...server.cpuSeconds, load: load.cpuSeconds };
   return {
     name: ctx.name,
     clients: ctx.clients,
@@ -85,6 +110,7 @@ export function pointFromLoad(ctx: PointContext, load: LoadResult, server: Serve
     errorsByKind: load.errorsByKind,
     errorSamples: load.errorSamples,
     peakBackends: server.peakBackends,
+    busyBackends: busyOf(server),
     baselineBackends: server.baselineBackends,
     connectionsOpened: opened,
     transactions: load.completed,
@@ -104,12 +130,14 @@ export function pointFromLoad(ctx: PointContext, load: LoadResult, server: Serve
       ...(server.peakRssKb.redis !== undefined ? { redis: server.peakRssKb.redis } : {}),
       ...(server.peakRssKb.probe !== undefined ? { probe: server.peakRssKb.probe } : {}),
     },
-    cpuSeconds: Object.fromEntries(Object.entries({ ...server.cpuSeconds, load: load.cpuSeconds }).map(([k, v]) => [k, round(v)])),
+    cpuSeconds: roundedCpu(cpu),
+    ...(ctx.serverSessions ? { cpuPerTransactionUs: cpuPerTransactionUs(cpu, load.completed), database: server.database } : {}),
     loadCpusAllowed: load.cpusAllowed,
   };
 }
 
 export function pointFromPgbench(ctx: Omit<PointContext, "serverSessions" | "acquires">, r: PgbenchResult, server: ServerFigures): ScenarioPoint {
+  const cpu = { ...server.cpuSeconds, load: r.cpuSeconds };
   return {
     name: ctx.name,
     clients: ctx.clients,
@@ -120,6 +148,7 @@ export function pointFromPgbench(ctx: Omit<PointContext, "serverSessions" | "acq
     errorsByKind: r.failed > 0 ? { pgbench_failed: r.failed } : {},
     errorSamples: {},
     peakBackends: server.peakBackends,
+    busyBackends: busyOf(server),
     baselineBackends: server.baselineBackends,
     connectionsOpened: server.sessionsOpened,
     transactions: r.transactions,
@@ -133,7 +162,9 @@ export function pointFromPgbench(ctx: Omit<PointContext, "serverSessions" | "acq
     elapsedMs: Math.round(r.elapsedMs),
     unfinished: 0,
     memoryKb: { pgbouncer: server.peakRssKb.pgbouncer ?? 0, loadProcessesTotal: 0, loadProcessMax: 0 },
-    cpuSeconds: Object.fromEntries(Object.entries(server.cpuSeconds).map(([k, v]) => [k, round(v)])),
+    cpuSeconds: roundedCpu(cpu),
+    cpuPerTransactionUs: cpuPerTransactionUs(cpu, r.transactions),
+    database: server.database,
     loadCpusAllowed: [],
   };
 }

@@ -17,7 +17,60 @@ import type { Upstream } from "./upstream.ts";
 const STATS_FLUSH_MS = 1100;
 const SETTLE_TIMEOUT_MS = 30_000;
 
-interface PointSpec {
+/** The PgBouncer URL when `url` goes through the stack's PgBouncer. */
+const pooled = (target: BenchStack, url: string) => (url === target.stack.pgbouncer.url ? url : undefined);
+
+/** One line of progress: the point's headline figures. */
+export function describePoint(p: ScenarioPoint): string {
+  const errors = p.errors === 0 ? "0 errors" : `${p.errors} errors (${Object.entries(p.errorsByKind).map(([k, v]) => `${k} ${v}`).join(", ")})`;
+  const cpu = p.cpuPerTransactionUs ? `, CPU µs/tx postgres ${p.cpuPerTransactionUs.postgres} pgbouncer ${p.cpuPerTransactionUs.pgbouncer} load ${p.cpuPerTransactionUs.load}` : "";
+  return (
+    `${p.name} ${p.clients} clients: ${p.tps} tps, p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms, ${errors}, ` +
+    `backends ≤ ${p.peakBackends} (busy ≤ ${p.busyBackends.peak}, mean ${p.busyBackends.mean}), opened ${p.connectionsOpened}, reuse ${(p.reuseRatio * 100).toFixed(2)}%${cpu}`
+  );
+}
+
+/** Waits until the server is quiet, and says so when it is not within the timeout. */
+export async function settle(target: BenchStack, name: string, say: (m: string) => void): Promise<void> {
+  if (!(await target.monitor.settle(SETTLE_TIMEOUT_MS))) say(`PostgreSQL (${name}) was still busy ${SETTLE_TIMEOUT_MS / 1000}s after the previous point; measuring anyway`);
+}
+
+/** One load point against `spec.target`, sampled from the moment the load begins. */
+export async function measureLoad(plan: Plan, spec: PointSpec, maxConnections: number, signal: AbortSignal): Promise<ScenarioPoint> {
+  signal.throwIfAborted();
+  const job: Job = {
+    mode: spec.mode,
+    url: spec.url,
+    instances: spec.instances,
+    clients: spec.clients,
+    poolMax: plan.poolMax,
+    poolIdleTimeoutMs: plan.poolIdleTimeoutMs,
+    connectionTimeoutMs: plan.connectionTimeoutMs,
+    httpMaxSockets: plan.httpMaxSockets,
+    httpKeepAliveTimeoutMs: plan.httpKeepAliveTimeoutMs,
+    rows: spec.target.rows,
+    durationMs: spec.durationMs,
+    drainMs: plan.drainMs,
+    errorBackoffMs: plan.errorBackoffMs,
+  };
+  const sampler = new Sampler(spec.target.monitor);
+  let stopped = false;
+  try {
+    const load = await runLoad(job, spec.processes ?? plan.loadProcesses, () => sampler.start(), signal);
+    stopped = true;
+    const pg = spec.mode.startsWith("pg-");
+    const server = await sampler.stop(pg ? STATS_FLUSH_MS : 0, pooled(spec.target, spec.url));
+    return pointFromLoad(
+      { name: spec.name, clients: spec.clients, instances: spec.instances, maxConnections, serverSessions: pg, acquires: pg || spec.mode === "redis-new" },
+      load,
+      server,
+    );
+  } finally {
+    if (!stopped) await sampler.stop(0).catch(() => undefined);
+  }
+}
+
+export interface PointSpec {
   name: ScenarioName;
   target: BenchStack;
   mode: Mode;
@@ -44,11 +97,7 @@ export class Runner {
 
   private progress(p: ScenarioPoint): void {
     this.done++;
-    const errors = p.errors === 0 ? "0 errors" : `${p.errors} errors (${Object.entries(p.errorsByKind).map(([k, v]) => `${k} ${v}`).join(", ")})`;
-    this.say(
-      `[${this.done}/${this.total}] ${p.name} ${p.clients} clients: ${p.tps} tps, p50 ${p.p50Ms} ms, p99 ${p.p99Ms} ms, ${errors}, ` +
-        `backends ≤ ${p.peakBackends}, opened ${p.connectionsOpened}, reuse ${(p.reuseRatio * 100).toFixed(2)}%`,
-    );
+    this.say(`[${this.done}/${this.total}] ${describePoint(p)}`);
   }
 
   /**
@@ -57,9 +106,7 @@ export class Runner {
    */
   private async settleAll(): Promise<void> {
     const { main, storm, raised } = this.stacks;
-    for (const [name, s] of [["main", main], ["storm", storm], ["raised", raised]] as const) {
-      if (!(await s.monitor.settle(SETTLE_TIMEOUT_MS))) this.say(`PostgreSQL (${name}) was still busy ${SETTLE_TIMEOUT_MS / 1000}s after the previous point; measuring anyway`);
-    }
+    for (const [name, s] of [["main", main], ["storm", storm], ["raised", raised]] as const) await settle(s, name, this.say);
   }
 
   private maxConnections(t: BenchStack): number {
@@ -68,41 +115,11 @@ export class Runner {
 
   private async point(spec: PointSpec): Promise<ScenarioPoint> {
     this.signal.throwIfAborted();
-    const { plan } = this;
-    const job: Job = {
-      mode: spec.mode,
-      url: spec.url,
-      instances: spec.instances,
-      clients: spec.clients,
-      poolMax: plan.poolMax,
-      poolIdleTimeoutMs: plan.poolIdleTimeoutMs,
-      connectionTimeoutMs: plan.connectionTimeoutMs,
-      httpMaxSockets: plan.httpMaxSockets,
-      httpKeepAliveTimeoutMs: plan.httpKeepAliveTimeoutMs,
-      rows: spec.target.rows,
-      durationMs: spec.durationMs,
-      drainMs: plan.drainMs,
-      errorBackoffMs: plan.errorBackoffMs,
-    };
     await this.settleAll();
-    const sampler = new Sampler(spec.target.monitor);
-    let stopped = false;
-    try {
-      const load = await runLoad(job, spec.processes ?? plan.loadProcesses, () => sampler.start(), this.signal);
-      stopped = true;
-      const pg = spec.mode.startsWith("pg-");
-      const server = await sampler.stop(pg ? STATS_FLUSH_MS : 0);
-      const p = pointFromLoad(
-        { name: spec.name, clients: spec.clients, instances: spec.instances, maxConnections: this.maxConnections(spec.target), serverSessions: pg, acquires: pg || spec.mode === "redis-new" },
-        load,
-        server,
-      );
-      this.points.push(p);
-      this.progress(p);
-      return p;
-    } finally {
-      if (!stopped) await sampler.stop(0).catch(() => undefined);
-    }
+    const p = await measureLoad(this.plan, spec, this.maxConnections(spec.target), this.signal);
+    this.points.push(p);
+    this.progress(p);
+    return p;
   }
 
   async pgbench(): Promise<void> {
@@ -117,7 +134,7 @@ export class Runner {
           await sampler.stop(0).catch(() => undefined);
           throw err;
         });
-        const server = await sampler.stop(STATS_FLUSH_MS);
+        const server = await sampler.stop(STATS_FLUSH_MS, pooled(main, url));
         const p = pointFromPgbench({ name, clients, instances: 1, maxConnections: this.stacks.maxConnections.main }, r, server);
         this.points.push(p);
         this.progress(p);

@@ -6,7 +6,8 @@
 import pg from "pg";
 import { machineTicks, processCpuSeconds, rssKb, treeCpuSeconds, treeSnapshot, CLOCK_TICKS_PER_SECOND, type TreeSnapshot } from "./procfs.ts";
 
-const SAMPLE_EVERY_MS = 200;
+// Often enough that the mean of busy backends (a few hundred µs each per statement) settles within a point.
+export const SAMPLE_EVERY_MS = 50;
 const SETTLE_WINDOW_MS = 500;
 /** PostgreSQL counts as idle below this many cores busy (the monitor's own queries cost a little). */
 const QUIET_CORES = 0.1;
@@ -20,14 +21,28 @@ export interface Watched {
   pids: Record<string, number>;
 }
 
+/** What pg_stat_database counted for the database over a point: transactions and rows read. */
+export interface DatabaseCounts {
+  xacts: number;
+  tupReturned: number;
+  tupFetched: number;
+}
+
 export interface ServerFigures {
   peakBackends: number;
+  /** Client backends running a statement (`state = 'active'`), over the samples: the most and the mean. */
+  busyBackends: { peak: number; mean: number };
   /** Backends already there when the point began (PgBouncer's idle server connections, the probe's). */
   baselineBackends: number;
   sessionsOpened: number;
+  /** pg_stat_database deltas over the point (the monitor's own queries run in another database). */
+  database: DatabaseCounts;
   /** Peak resident memory by process name, KiB. */
   peakRssKb: Record<string, number>;
-  /** CPU seconds by part: postgres (postmaster and backends), the named pids, and the machine's total busy time. */
+  /**
+   * CPU seconds by part: postgres (postmaster and backends), the named pids, the machine's total busy
+   * time and its idle time (all CPUs).
+   */
   cpuSeconds: Record<string, number>;
   wallSeconds: number;
 }
@@ -48,15 +63,29 @@ export class Monitor {
   }
 
   async backends(): Promise<number> {
-    const r = await this.client.query<{ n: string }>(
-      "SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+    return (await this.activity()).all;
+  }
+
+  /** Client backends other than the monitor's own: all of them, and those running a statement now. */
+  async activity(): Promise<{ all: number; busy: number }> {
+    const r = await this.client.query<{ n: string; busy: string }>(
+      "SELECT count(*) AS n, count(*) FILTER (WHERE state = 'active') AS busy FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
     );
-    return Number(r.rows[0]?.n ?? 0);
+    return { all: Number(r.rows[0]?.n ?? 0), busy: Number(r.rows[0]?.busy ?? 0) };
   }
 
   async sessions(): Promise<number> {
-    const r = await this.client.query<{ n: string | null }>("SELECT sessions AS n FROM pg_stat_database WHERE datname = $1", [this.watched.database]);
-    return Number(r.rows[0]?.n ?? 0);
+    return (await this.databaseStats()).sessions;
+  }
+
+  /** The database's cumulative counters; backends add to them when idle, at most once a second. */
+  async databaseStats(): Promise<DatabaseCounts & { sessions: number }> {
+    const r = await this.client.query<Record<"sessions" | "xacts" | "tup_returned" | "tup_fetched", string | null>>(
+      "SELECT sessions, xact_commit + xact_rollback AS xacts, tup_returned, tup_fetched FROM pg_stat_database WHERE datname = $1",
+      [this.watched.database],
+    );
+    const row = r.rows[0];
+    return { sessions: Number(row?.sessions ?? 0), xacts: Number(row?.xacts ?? 0), tupReturned: Number(row?.tup_returned ?? 0), tupFetched: Number(row?.tup_fetched ?? 0) };
   }
 
   /**
@@ -89,9 +118,12 @@ export class Sampler {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private peakBackends = 0;
+  private peakBusy = 0;
+  private busySum = 0;
+  private busySamples = 0;
   private baselineBackends = 0;
   private readonly peakRss: Record<string, number> = {};
-  private startSessions = 0;
+  private startStats: DatabaseCounts & { sessions: number } = { sessions: 0, xacts: 0, tupReturned: 0, tupFetched: 0 };
   private startTree: TreeSnapshot | undefined;
   private startCpu: Record<string, number> = {};
   private startMachine = machineTicks();
@@ -101,7 +133,7 @@ export class Sampler {
 
   async start(): Promise<void> {
     const w = this.monitor.watched;
-    this.startSessions = await this.monitor.sessions();
+    this.startStats = await this.monitor.databaseStats();
     this.baselineBackends = await this.monitor.backends();
     this.startTree = treeSnapshot(w.postmasterPid);
     this.startCpu = Object.fromEntries(Object.entries(w.pids).map(([k, pid]) => [k, processCpuSeconds(pid)]));
@@ -118,7 +150,11 @@ export class Sampler {
     if (this.busy) return;
     this.busy = true;
     try {
-      this.peakBackends = Math.max(this.peakBackends, await this.monitor.backends());
+      const a = await this.monitor.activity();
+      this.peakBackends = Math.max(this.peakBackends, a.all);
+      this.peakBusy = Math.max(this.peakBusy, a.busy);
+      this.busySum += a.busy;
+      this.busySamples++;
     } catch {
       // A sample lost under load is only a sample.
     } finally {
@@ -126,8 +162,12 @@ export class Sampler {
     }
   }
 
-  /** Ends sampling: CPU is read now (the load has ended); sessions after `flushMs`, when backends have reported them. */
-  async stop(flushMs: number): Promise<ServerFigures> {
+  /**
+   * Ends sampling: CPU is read now (the load has ended); pg_stat_database after `flushMs`, when backends
+   * have reported to it. With `pooler` (the URL of the PgBouncer the load went through), its server
+   * connections are made to report too: see `flushPooledBackends`.
+   */
+  async stop(flushMs: number, pooler?: string): Promise<ServerFigures> {
     clearInterval(this.timer);
     await this.sample();
     const w = this.monitor.watched;
@@ -136,11 +176,53 @@ export class Sampler {
     const cpuSeconds: Record<string, number> = {
       postgres: this.startTree ? treeCpuSeconds(this.startTree, treeSnapshot(w.postmasterPid)) : 0,
       machineBusy: (m.busy - this.startMachine.busy) / CLOCK_TICKS_PER_SECOND,
+      machineIdle: (m.total - m.busy - (this.startMachine.total - this.startMachine.busy)) / CLOCK_TICKS_PER_SECOND,
     };
     for (const [name, pid] of Object.entries(w.pids)) cpuSeconds[name] = Math.max(0, processCpuSeconds(pid) - (this.startCpu[name] ?? 0));
     // Backends add to pg_stat_database when they go idle, at most once a second; give them that second.
     if (flushMs > 0) await new Promise((r) => setTimeout(r, flushMs));
-    const sessionsOpened = Math.max(0, (await this.monitor.sessions()) - this.startSessions);
-    return { peakBackends: this.peakBackends, baselineBackends: this.baselineBackends, sessionsOpened, peakRssKb: { ...this.peakRss }, cpuSeconds, wallSeconds };
+    const pokes = pooler ? await flushPooledBackends(pooler, await this.monitor.backends()) : 0;
+    const end = await this.monitor.databaseStats();
+    const delta = (k: keyof typeof end) => Math.max(0, end[k] - this.startStats[k]);
+    end.xacts -= pokes;
+    return {
+      peakBackends: this.peakBackends,
+      busyBackends: { peak: this.peakBusy, mean: this.busySamples > 0 ? this.busySum / this.busySamples : 0 },
+      baselineBackends: this.baselineBackends,
+      sessionsOpened: delta("sessions"),
+      database: { xacts: delta("xacts"), tupReturned: delta("tupReturned"), tupFetched: delta("tupFetched") },
+      peakRssKb: { ...this.peakRss },
+      cpuSeconds,
+      wallSeconds,
+    };
   }
+}
+
+/**
+ * A backend reports its counters when it goes idle, but no sooner than a second after its last report
+ * (PGSTAT_MIN_INTERVAL); one that is then left idle reports only after PGSTAT_IDLE_INTERVAL, 10 s
+ * (PostgreSQL 15+: src/backend/utils/activity/pgstat.c, and PostgresMain in tcop/postgres.c, which
+ * reports before it sends ReadyForQuery).
+ * PgBouncer's server connections outlive the load, so the load's last second would be missing from
+ * pg_stat_database. A second after the load, `count` concurrent transactions through PgBouncer take
+ * every idle server connection once, and each backend reports as it goes idle, before it answers.
+ * Returns the transactions it ran, to be taken off the count.
+ */
+export async function flushPooledBackends(poolerUrl: string, count: number): Promise<number> {
+  const one = async () => {
+    const c = new pg.Client({ connectionString: poolerUrl, application_name: "pooling-bench-flush" });
+    c.on("error", () => undefined);
+    try {
+      await c.connect();
+      // Long enough that all of them hold a server connection at the same time.
+      await c.query("SELECT pg_sleep(0.1)");
+      return 1;
+    } catch {
+      return 0;
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  };
+  const done = await Promise.all(Array.from({ length: count }, one));
+  return done.reduce<number>((a, b) => a + b, 0);
 }

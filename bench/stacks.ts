@@ -10,6 +10,7 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sweepOverride, type NumericSweep } from "../infra/config/overrides.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "../local/stack.ts";
 import { pgbenchInit } from "./pgbench.ts";
 import { Monitor } from "./sampler.ts";
@@ -65,14 +66,61 @@ async function ready(stack: LocalStack, probe: boolean, signal: AbortSignal): Pr
   return { stack, monitor, rows, probe };
 }
 
+function benchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "pooling-bench-"));
+  // As root the servers run as `postgres`, who must be able to enter this folder.
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+export interface SweepStack extends BenchStack {
+  value: number;
+  /** Stops this value's servers; idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface SweepStacks {
+  stacks: SweepStack[];
+  stop(): Promise<void>;
+}
+
+/**
+ * One stack per swept value, the project's defaults with that value merged over them, without the
+ * probe. All start at once (alongside the other stacks) and wait idle for their turn.
+ */
+export async function startSweepStacks(sweep: NumericSweep, say: Say, signal: AbortSignal): Promise<SweepStacks> {
+  const dir = benchDir();
+  const started = await Promise.allSettled(sweep.values.map((v) => start(dir, `sweep-${v}`, sweepOverride(sweep, v), false, say)));
+  const readied = await Promise.allSettled(started.map((s) => (s.status === "fulfilled" ? ready(s.value, false, signal) : Promise.reject(s.reason as Error))));
+  const stacks = readied.flatMap((r, i) => {
+    const value = sweep.values[i] ?? Number.NaN;
+    if (r.status !== "fulfilled") return [];
+    let stopping: Promise<void> | undefined;
+    const stop = () => (stopping ??= r.value.monitor.close().then(() => r.value.stack.stop()));
+    return [{ ...r.value, value, stop }];
+  });
+  const stopAll = async () => {
+    await Promise.allSettled([
+      ...stacks.map((s) => s.stop()),
+      // A stack that started but whose monitor or pgbench tables failed is not in `stacks`.
+      ...started.map((s, i) => (s.status === "fulfilled" && readied[i]?.status !== "fulfilled" ? s.value.stop() : undefined)),
+    ]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const failed = [...started, ...readied].find((x) => x.status === "rejected");
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+  return { stacks, stop: stopAll };
+}
+
 /**
  * Starts both stacks; `raisedMaxConnections` is what app-pool-direct needs. The probe is started on the
  * main stack when its source is present; if it does not come up, the stack starts without it.
  */
 export async function startStacks(raisedMaxConnections: number, say: Say, signal: AbortSignal): Promise<BenchStacks> {
-  const dir = mkdtempSync(join(tmpdir(), "pooling-bench-"));
-  // As root the servers run as `postgres`, who must be able to enter this folder.
-  chmodSync(dir, 0o755);
+  const dir = benchDir();
   const started: LocalStack[] = [];
   const stopAll = async () => {
     await Promise.allSettled(started.map((s) => s.stop()));

@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mergeRaw } from "../infra/config/overrides.ts";
 import { readStackFile } from "../infra/config/file.ts";
 import type { StackConfig } from "../infra/config/index.ts";
 import { probeEnvironment, SECRET_FILES, type RenderedFiles, type Runtime, type StackSecrets } from "../infra/render/index.ts";
@@ -35,19 +36,9 @@ export interface StackContext {
   say: Log;
 }
 
-function deepMerge(a: unknown, b: unknown): unknown {
-  if (b === undefined) return a;
-  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
-    const out: Record<string, unknown> = { ...(a as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(b)) out[k] = deepMerge(out[k], v);
-    return out;
-  }
-  return b;
-}
-
 /** The stack file's raw `pooling:` values with the overrides merged over them; unreadable is a ConfigError. */
 export function rawStackConfig(configFile: string, stackName: string, overrides: Record<string, unknown> | undefined): unknown {
-  return deepMerge(readStackFile(configFile, stackName), overrides);
+  return mergeRaw(readStackFile(configFile, stackName), overrides);
 }
 
 /** Every server on loopback, its files in the data folder's conf/. */

@@ -7,6 +7,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { ConfigError, parseStackConfig, type ParseOptions, type StackConfig } from "./index.ts";
+import { mergeRaw } from "./overrides.ts";
 
 export const PROJECT = "pooling";
 
@@ -50,9 +51,10 @@ export function readStackFile(file: string, stack: string): Record<string, unkno
   return rawFromStackYaml(text, stack);
 }
 
-export function loadStackFile(file: string, opts: Partial<ParseOptions> = {}): StackConfig {
+/** The stack file parsed, with `overrides` (raw `pooling:` values) merged over its own values first. */
+export function loadStackFile(file: string, opts: Partial<ParseOptions> = {}, overrides?: Record<string, unknown>): StackConfig {
   const stack = opts.stack ?? stackNameOf(file);
-  return parseStackConfig(readStackFile(file, stack), { ...opts, stack });
+  return parseStackConfig(mergeRaw(readStackFile(file, stack), overrides), { ...opts, stack });
 }
 
 /** Where `--stack NAME` or `--config-file PATH` points, relative to the project directory. */

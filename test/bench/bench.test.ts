@@ -1,10 +1,10 @@
 /**
- * Runs `npm run bench -- --quick` once and checks that its JSON is complete and sane. Speed is never
+ * Runs `npm run bench -- --quick` once, with a two-value sweep, and checks that its JSON is complete and sane. Speed is never
  * asserted: the figures depend on the machine. The bench runs in its own process group, which is
  * interrupted (then killed) after the test, also when the test fails, so no server outlives it.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +12,9 @@ import { SCENARIOS } from "../../bench/results.ts";
 
 const PROJECT = new URL("../..", import.meta.url).pathname;
 const RUN_TIMEOUT_MS = 240_000;
+/** Two pool sizes any stack config of this project accepts (at least minPoolSize 10, within the connection budget). */
+const SWEPT = [10, 20];
+const PG_SCENARIOS = ["before-serial", "before", "app-pool-direct", "app-pool-direct-default-max", "stack", "pgbench-direct", "pgbench-pgbouncer"];
 
 interface Scenario {
   name: string;
@@ -25,12 +28,17 @@ interface Scenario {
   transactions: number;
   reuseRatio: number;
   acquireP99Ms: number | null;
+  busyBackends: { peak: number; mean: number };
+  cpuPerTransactionUs?: { postgres: number; pgbouncer: number; load: number };
 }
 
 interface BenchJson {
   machine: Record<string, unknown>;
   scenarios: Scenario[];
   ratios: Record<string, unknown>;
+  cost: { protocol?: { ratio: number; pgbenchClients: number; stackClients: number } };
+  sweep: { key: string; values: number[]; levels: number[]; currentValue: number; points: Array<Scenario & { value: number }> };
+  targets: Array<{ target: string; measured: string; met: boolean | null }>;
 }
 
 function groupAlive(pgid: number): boolean {
@@ -74,7 +82,7 @@ describe("npm run bench -- --quick", () => {
 
   beforeAll(async () => {
     // Its own process group, so that everything it starts (servers, load processes) can be reached at once.
-    child = spawn(process.execPath, ["--import", "tsx", "bench/cli.ts", "--quick", "--json", jsonFile, "--out", join(dir, "out")], {
+    child = spawn(process.execPath, ["--import", "tsx", "bench/cli.ts", "--quick", "--sweep", `pgbouncer.defaultPoolSize=${SWEPT.join(",")}`, "--json", jsonFile, "--out", join(dir, "out")], {
       cwd: PROJECT,
       detached: true,
       stdio: ["ignore", "ignore", "pipe"],
@@ -143,5 +151,46 @@ describe("npm run bench -- --quick", () => {
     for (const key of ["stackVsBeforeTps", "stackVsAppPoolDirectTps", "stackVsPgbenchPgbouncerTps", "httpKeepAliveVsNewConnection"]) {
       expect(json.ratios[key], key).toEqual(expect.any(Number));
     }
+  });
+
+  it("gives CPU per transaction by part and busy backends for every PostgreSQL point", () => {
+    for (const s of result().scenarios.filter((x) => PG_SCENARIOS.includes(x.name))) {
+      const what = `${s.name}@${s.clients}`;
+      expect(s.cpuPerTransactionUs, what).toBeDefined();
+      expect(s.cpuPerTransactionUs!.postgres, what).toBeGreaterThan(0);
+      for (const part of ["pgbouncer", "load"] as const) expect(s.cpuPerTransactionUs![part], `${what} ${part}`).toBeGreaterThanOrEqual(0);
+      expect(s.busyBackends.peak, what).toBeLessThanOrEqual(s.peakBackends);
+      expect(s.busyBackends.mean, what).toBeLessThanOrEqual(s.busyBackends.peak);
+    }
+  });
+
+  it("measures pgbench's own CPU as the load generator's", () => {
+    for (const s of result().scenarios.filter((x) => x.name.startsWith("pgbench-"))) expect(s.cpuPerTransactionUs?.load, `${s.name}@${s.clients}`).toBeGreaterThan(0);
+  });
+
+  it("compares the stack's PostgreSQL CPU per transaction with pgbench's through PgBouncer, in the targets too", () => {
+    const json = result();
+    expect(json.cost.protocol?.ratio).toBeGreaterThan(0);
+    expect(json.targets.some((t) => t.target.includes("PostgreSQL CPU per transaction") && t.measured.includes("pgbench-pgbouncer"))).toBe(true);
+  });
+
+  it("sweeps the stack scenario over every value at every sweep level, and reports it", () => {
+    const { sweep } = result();
+    expect(sweep.key).toBe("pooling:pgbouncer.defaultPoolSize");
+    expect(sweep.currentValue).toEqual(expect.any(Number));
+    const rows = sweep.points.map((p) => `${p.value}@${p.clients}`).sort();
+    expect(rows).toEqual(SWEPT.flatMap((v) => sweep.levels.map((c) => `${v}@${c}`)).sort());
+    for (const p of sweep.points) {
+      expect(p.tps, `${p.value}`).toBeGreaterThan(0);
+      expect(p.errors, `${p.value}`).toBe(0);
+      // The swept pool bounds the server connections (plus PgBouncer's reserve pool, 5 by default): the value was applied.
+      expect(p.peakBackends, `${p.value}`).toBeLessThanOrEqual(p.value + 5);
+      expect(p.busyBackends.peak).toBeLessThanOrEqual(p.peakBackends);
+      expect(p.cpuPerTransactionUs?.postgres).toBeGreaterThan(0);
+    }
+    const report = readFileSync(join(dir, "out", "report.md"), "utf8");
+    expect(report).toContain("## Sweep: pooling:pgbouncer.defaultPoolSize");
+    expect(report).toContain("## Where each transaction's cost is paid");
+    expect(existsSync(join(dir, "out", "sweep-chart.svg"))).toBe(true);
   });
 });

@@ -1,0 +1,64 @@
+/** The bench's command line, read without side effects so that it can be tested. */
+import { parseArgs } from "node:util";
+
+export const USAGE = `Usage: npm run bench -- [--quick] [--out DIR] [--json FILE] [--sweep section.key=v1,v2,… [--sweep-only]]
+
+Measures connection pooling on the local stack: a new connection per request, app pools straight to
+PostgreSQL, and the stack through PgBouncer, swept over concurrent clients, with pgbench, HTTP and
+Redis references. Writes report.md, chart.svg and results.json to DIR (default bench/out/).
+  --quick       fewer levels and shorter points (about two minutes)
+  --json FILE   also write the results as JSON to FILE
+  --sweep SPEC  also run the stack scenario once per value of one numeric stack key, each value on a
+                stack of its own, at 100 and 1,000 clients (--quick: 100), e.g.
+                --sweep pgbouncer.defaultPoolSize=2,4,8,16,25,50; the report gets a sweep section and
+                sweep-chart.svg. Every value is checked by the stack config first: one it refuses
+                (a pool past the connection budget) stops the run before anything starts.
+  --sweep-only  run the sweep and nothing else`;
+
+export interface BenchArgs {
+  quick: boolean;
+  out: string;
+  json?: string;
+  sweep?: string;
+  sweepOnly: boolean;
+  help: boolean;
+}
+
+/** A command line the bench cannot run; the message says what to change. */
+export class UsageError extends Error {
+  readonly code = "POOLING_BENCH_USAGE";
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export function parseBenchArgs(argv: string[], defaultOut: string): BenchArgs {
+  let values;
+  try {
+    values = parseArgs({
+      args: argv,
+      options: {
+        quick: { type: "boolean", default: false },
+        out: { type: "string", default: defaultOut },
+        json: { type: "string" },
+        sweep: { type: "string" },
+        "sweep-only": { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const sweepOnly = values["sweep-only"] ?? false;
+  if (sweepOnly && values.sweep === undefined) throw new UsageError("--sweep-only needs --sweep section.key=v1,v2,…");
+  return {
+    quick: values.quick ?? false,
+    out: values.out ?? defaultOut,
+    ...(values.json !== undefined ? { json: values.json } : {}),
+    ...(values.sweep !== undefined ? { sweep: values.sweep } : {}),
+    sweepOnly,
+    help: values.help ?? false,
+  };
+}
