@@ -6,6 +6,8 @@
 import { z } from "zod";
 import { count, latency } from "./generated.ts";
 
+const cpuPerTransaction = z.object({ postgres: z.number(), pgbouncer: z.number(), load: z.number() });
+
 const scenario = z.object({
   name: z.string(),
   clients: z.number(),
@@ -27,6 +29,22 @@ export const performanceResults = z.object({
   /** met is null where the run did not measure it (for example --quick has no 10,000-client level). */
   targets: z.array(z.object({ target: z.string(), measured: z.string(), met: z.boolean().nullable() })),
   interrupted: z.boolean(),
+  /** From `--sweep`: the stack scenario at each value of one key. */
+  sweep: z
+    .object({
+      key: z.string(),
+      currentValue: z.number(),
+      seedValue: z.number().nullable(),
+      points: z.array(scenario.extend({ value: z.number(), cpuPerTransactionUs: cpuPerTransaction.optional() })),
+    })
+    .optional(),
+  /** Where each transaction's cost is paid (bench/cost.ts). */
+  cost: z
+    .object({
+      protocol: z.object({ ratio: z.number(), stackClients: z.number(), stackPostgresUs: z.number(), pgbenchPostgresUs: z.number(), pgbenchClients: z.number() }).optional(),
+      growth: z.object({ peakClients: z.number(), topClients: z.number(), peakTps: z.number(), topTps: z.number(), delta: z.record(z.string(), z.number()), grewMost: z.string() }).optional(),
+    })
+    .optional(),
 });
 export type PerformanceResults = z.infer<typeof performanceResults>;
 type Scenario = z.infer<typeof scenario>;
@@ -46,6 +64,46 @@ function levelTable(r: PerformanceResults): string[] {
       return `| ${count(c)} | ${cell(at("before", c))} | ${stackCell} | ${cell(at("app-pool-direct", c))} |`;
     }),
   ];
+}
+
+const PART_NAMES: Record<string, string> = { postgres: "PostgreSQL", pgbouncer: "PgBouncer", load: "the load generator", other: "other processes", idle: "idle CPU" };
+
+/** The sweep at its largest level up to 1,000 clients: throughput, p99 and PostgreSQL's CPU per value. */
+function sweepLines(r: PerformanceResults, report: string): string[] {
+  const sw = r.sweep;
+  if (!sw || sw.points.length === 0) return [];
+  const levels = [...new Set(sw.points.map((p) => p.clients))];
+  const level = Math.max(...levels.filter((l) => l <= 1000), Math.min(...levels));
+  const rows = sw.points.filter((p) => p.clients === level).sort((a, b) => a.value - b.value);
+  const mark = (v: number) => [v === sw.currentValue ? "**derived default**" : "", v === sw.seedValue ? "seed's" : ""].filter(Boolean).join(", ");
+  return [
+    "",
+    `Pool size: \`${sw.key}\` swept at ${count(level)} clients ([sweep](${report}#sweep-${sw.key.replace(/[^a-z0-9]+/gi, "").toLowerCase()})):`,
+    "",
+    "| value | | tps | p99 | PostgreSQL CPU per transaction |",
+    "| ---: | --- | ---: | ---: | ---: |",
+    ...rows.map((p) => `| ${p.value} | ${mark(p.value)} | ${count(p.tps)} | ${latency(p.p99Ms)} | ${p.cpuPerTransactionUs ? `${p.cpuPerTransactionUs.postgres} µs` : "–"} |`),
+  ];
+}
+
+/** The protocol ratio and what grew at the top level, in a sentence each. */
+function costLines(r: PerformanceResults): string[] {
+  const c = r.cost;
+  const lines: string[] = [];
+  if (c?.protocol) {
+    const p = c.protocol;
+    lines.push(
+      `PostgreSQL CPU per transaction, stack at ${count(p.stackClients)} clients against pgbench through the same PgBouncer (${count(p.pgbenchClients)} clients): ${p.stackPostgresUs} µs vs ${p.pgbenchPostgresUs} µs, ${p.ratio}×.`,
+    );
+  }
+  if (c?.growth) {
+    const g = c.growth;
+    const grew = g.delta[g.grewMost] ?? 0;
+    lines.push(
+      `From ${count(g.peakClients)} clients (${count(g.peakTps)} tps, the stack's peak) to ${count(g.topClients)} (${count(g.topTps)} tps), machine time per transaction grew most in ${PART_NAMES[g.grewMost] ?? g.grewMost} (+${grew} µs).`,
+    );
+  }
+  return lines.length > 0 ? ["", ...lines] : [];
 }
 
 /** How many targets were met, and the ones that were not, with what was measured. */
@@ -70,6 +128,8 @@ export function performanceSummary(text: string, link = "docs/performance/"): st
     "Requests per second (p99 latency, errors); pgbench's `-S` read in every case:",
     "",
     ...levelTable(r),
+    ...sweepLines(r, `${link}report.md`),
+    ...costLines(r),
     "",
     ...targetLines(r, `${link}report.md`),
   ].join("\n");
