@@ -44,8 +44,30 @@ describe("performanceSummary", () => {
   });
 
   it("ignores fields it does not read, so the bench can add them", () => {
-    const extended = { ...bench(), sweep: { points: [{ poolSize: 10, tps: 1 }] }, scenarios: bench().scenarios.map((s) => ({ ...s, cpuPerTransaction: { postgres: 0.1 } })) };
+    const extended = { ...bench(), futureSection: { points: [{ poolSize: 10, tps: 1 }] }, scenarios: bench().scenarios.map((s) => ({ ...s, cpuPerTransaction: { postgres: 0.1 } })) };
     expect(performanceSummary(JSON.stringify(extended))).toBe(summary);
+  });
+
+  it("shows the sweep at its 1,000-client level, marking the derived default and the seed's value", () => {
+    const sweepPoint = (value: number, clients: number, tps: number) => ({ ...point("stack", clients, tps, 100), value, cpuPerTransactionUs: { postgres: value, pgbouncer: 1, load: 1 } });
+    const withSweep = {
+      ...bench(),
+      sweep: { key: "pooling:pgbouncer.defaultPoolSize", currentValue: 8, seedValue: 25, points: [sweepPoint(25, 1000, 20_000), sweepPoint(8, 1000, 24_000), sweepPoint(8, 100, 1)] },
+    };
+    const text = performanceSummary(JSON.stringify(withSweep));
+    expect(text).toContain("swept at 1,000 clients ([sweep](docs/performance/report.md#sweep-poolingpgbouncerdefaultpoolsize))");
+    expect(text).toMatch(/\| 8 \| \*\*derived default\*\* \| 24,000 \| 100 ms \| 8 µs \|\n\| 25 \| seed's \| 20,000 \| 100 ms \| 25 µs \|/);
+    expect(text).not.toContain("| 1 |");
+  });
+
+  it("says what the protocol costs PostgreSQL and which part grew at the top level", () => {
+    const cost = {
+      protocol: { ratio: 1.061, stackClients: 1000, stackPostgresUs: 33.3, pgbenchPostgresUs: 31.4, pgbenchClients: 16 },
+      growth: { peakClients: 1000, topClients: 10_000, peakTps: 21_876, topTps: 11_887, delta: { postgres: 3.4, load: 16 }, grewMost: "load" },
+    };
+    const text = performanceSummary(JSON.stringify({ ...bench(), cost }));
+    expect(text).toContain("33.3 µs vs 31.4 µs, 1.061×");
+    expect(text).toContain("grew most in the load generator (+16 µs)");
   });
 
   it("refuses results without a field it needs, naming it", () => {
