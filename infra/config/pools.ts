@@ -1,9 +1,12 @@
 /**
  * PgBouncer pool sizes derived from the PostgreSQL they pool for, when the stack file does not set them.
  *
- * Past a few busy backends per core PostgreSQL spends its CPU on contention, not on queries: the same
- * statement cost twice the CPU with 25–64 busy backends as with 4–8 on two cores (docs/performance). So
- * the pool follows `postgres.cpu`, split across the PgBouncer replicas that each open their own pool, and
+ * Past a few server connections per core PostgreSQL spends its CPU on contention, not on queries. The
+ * pool-size sweep (`npm run bench -- --sweep pgbouncer.defaultPoolSize=2,4,8,16,25,50`, its table in
+ * docs/performance/report.md) shows it on two cores: throughput at 1,000 clients is flat from 2 to 16
+ * server connections and falls beyond, while PostgreSQL's CPU per transaction rises with the pool. Four
+ * per core sits in the flat part with room for the network round trips a cluster adds. So the pool
+ * follows `postgres.cpu`, split across the PgBouncer replicas that each open their own pool, and
  * min/reserve pools keep the seed's proportions (10 and 5 of 25). An explicit value always wins.
  */
 import type { ParsedStackConfig } from "./schema.ts";
