@@ -119,23 +119,24 @@ export function explainRatio(ratio: number, stack: StatementShape, pgbench: Stat
   return out;
 }
 
-/** The parts a transaction's machine time is split into, µs per transaction. */
-export const PARTS = ["postgres", "pgbouncer", "load", "other", "idle"] as const;
+/**
+ * The parts a transaction's machine time is split into, µs per transaction: the named servers, the
+ * load, the bench's own process, the ksoftirqd threads, every other process, the busy time no process
+ * was charged with (attribution.ts says why there is some), and idle time.
+ */
+export const PARTS = ["postgres", "pgbouncer", "redis", "probe", "load", "bench", "softirqThreads", "otherProcesses", "kernelUnattributed", "idle"] as const;
 export type Part = (typeof PARTS)[number];
 
-/** Machine time per transaction by part: CPU of PostgreSQL, PgBouncer, load; the rest of the busy time; idle time. */
-export function machineTimePerTransactionUs(p: ScenarioPoint): Record<Part, number> | undefined {
+/** µs per transaction by part; null where the point did not measure it (results from before the split). */
+export type PartTimes = Record<Part, number | null>;
+
+/** Machine time per transaction by part; the parts add up to cores ÷ tps. */
+export function machineTimePerTransactionUs(p: ScenarioPoint): PartTimes | undefined {
   const c = p.cpuSeconds;
   if (p.transactions <= 0 || c.machineBusy === undefined || c.machineIdle === undefined) return undefined;
-  const us = (v: number) => r1((v * 1e6) / p.transactions);
-  const named = (c.postgres ?? 0) + (c.pgbouncer ?? 0) + (c.load ?? 0);
-  return {
-    postgres: us(c.postgres ?? 0),
-    pgbouncer: us(c.pgbouncer ?? 0),
-    load: us(c.load ?? 0),
-    other: us(Math.max(0, c.machineBusy - named)),
-    idle: us(c.machineIdle),
-  };
+  const split = c.otherProcesses !== undefined;
+  const us = (v: number | undefined) => (v === undefined ? (split ? 0 : null) : r1((v * 1e6) / p.transactions));
+  return Object.fromEntries(PARTS.map((part) => [part, us(part === "idle" ? c.machineIdle : c[part])])) as PartTimes;
 }
 
 export interface Growth {
@@ -143,10 +144,10 @@ export interface Growth {
   topClients: number;
   peakTps: number;
   topTps: number;
-  peak: Record<Part, number>;
-  top: Record<Part, number>;
-  /** top − peak, µs per transaction, by part. */
-  delta: Record<Part, number>;
+  peak: PartTimes;
+  top: PartTimes;
+  /** top − peak, µs per transaction, by part; null where either point did not measure the part. */
+  delta: PartTimes;
   /** The part whose time per transaction grew the most. */
   grewMost: Part;
 }
@@ -164,8 +165,9 @@ export function growthAtTop(stackPoints: readonly ScenarioPoint[]): Growth | und
   const t = machineTimePerTransactionUs(top);
   const k = machineTimePerTransactionUs(peak);
   if (!t || !k) return undefined;
-  const delta = Object.fromEntries(PARTS.map((part) => [part, r1(t[part] - k[part])])) as Record<Part, number>;
-  const grewMost = PARTS.reduce((a, part) => (delta[part] > delta[a] ? part : a));
+  const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : r1(a - b));
+  const delta = Object.fromEntries(PARTS.map((part) => [part, diff(t[part], k[part])])) as PartTimes;
+  const grewMost = PARTS.reduce((a, part) => ((delta[part] ?? -Infinity) > (delta[a] ?? -Infinity) ? part : a));
   return { peakClients: peak.clients, topClients: top.clients, peakTps: peak.tps, topTps: top.tps, peak: k, top: t, delta, grewMost };
 }
 

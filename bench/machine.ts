@@ -39,6 +39,6 @@ export function describeMachine(s: LocalStack): Machine {
     startedAt: new Date().toISOString(),
     note:
       "Servers, load processes and pgbench share the same CPUs (nothing is pinned), and the machine may be shared with other work: " +
-      "the cpuSeconds of each point show what else was running (machineBusy minus the parts).",
+      "the cpuSeconds of each point show what else was running (otherProcesses, the largest in topOtherProcesses, and kernelUnattributed).",
   };
 }

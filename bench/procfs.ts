@@ -1,5 +1,6 @@
 /** Small readers of /proc: memory, CPU time and CPU affinity of a process, and of the whole machine. */
 import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 function read(path: string): string | undefined {
   try {
@@ -84,11 +85,48 @@ export function reapedChildrenCpuSeconds(): number {
   return (procStat("self")?.children ?? 0) / CLOCK_TICKS_PER_SECOND;
 }
 
-/** Busy and total ticks of the whole machine (all CPUs), from the first line of /proc/stat. */
-export function machineTicks(): { busy: number; total: number } {
+/**
+ * Busy and total ticks of the whole machine (all CPUs), from the first line of /proc/stat, and the
+ * ticks spent in hard and soft interrupts (its 6th and 7th figures, irq and softirq).
+ */
+export function machineTicks(): { busy: number; total: number; irq: number } {
   const line = read("/proc/stat")?.split("\n")[0] ?? "";
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const total = v.reduce((a, b) => a + b, 0);
   const idle = (v[3] ?? 0) + (v[4] ?? 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, irq: (v[5] ?? 0) + (v[6] ?? 0) };
+}
+
+/** One process as /proc/<pid>/stat shows it: name, parent, and its own CPU (utime + stime) in ticks. */
+export interface ProcessTicks {
+  pid: number;
+  comm: string;
+  ppid: number;
+  ticks: number;
+}
+
+/** Every process, keyed by pid and start time: a pid reused by a new process is another key. */
+export type ProcessTable = Map<string, ProcessTicks>;
+
+/** Parses one /proc/<pid>/stat line; undefined when it is not one. */
+export function parseProcessStat(pid: number, text: string): { key: string; process: ProcessTicks } | undefined {
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) return undefined;
+  // Fields from the 3rd (state) on; utime and stime are the 14th and 15th, starttime the 22nd.
+  const f = text.slice(close + 2).split(" ");
+  const n = (field: number) => Number(f[field - 3] ?? 0);
+  return { key: `${pid}@${n(22)}`, process: { pid, comm: text.slice(open + 1, close), ppid: n(4), ticks: n(14) + n(15) } };
+}
+
+/** A snapshot of every process's CPU ticks; a process that vanishes while it is read is left out. */
+export function processTable(proc = "/proc"): ProcessTable {
+  const table: ProcessTable = new Map();
+  for (const entry of readdirSync(proc)) {
+    if (!/^\d+$/.test(entry)) continue;
+    const text = read(join(proc, entry, "stat"));
+    const parsed = text === undefined ? undefined : parseProcessStat(Number(entry), text);
+    if (parsed) table.set(parsed.key, parsed.process);
+  }
+  return table;
 }

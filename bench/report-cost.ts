@@ -1,4 +1,5 @@
 /** The report's "where each transaction's cost is paid": CPU per transaction by part, and what the figures say about it. */
+import type { ProcessUse } from "./attribution.ts";
 import { PARTS, PROTOCOL_COST_TARGET, type CostSummary, type Growth, type ProtocolCost } from "./cost.ts";
 import { n, us } from "./format.ts";
 import type { ScenarioPoint } from "./results.ts";
@@ -7,10 +8,24 @@ import type { Points } from "./summary.ts";
 const PART_NAMES: Record<(typeof PARTS)[number], string> = {
   postgres: "PostgreSQL",
   pgbouncer: "PgBouncer",
+  redis: "Redis",
+  probe: "the probe",
   load: "load generator",
-  other: "the rest of the machine (Redis, the probe, the bench process, other work)",
+  bench: "the bench's own process",
+  softirqThreads: "kernel softirq threads (ksoftirqd)",
+  otherProcesses: "other processes",
+  kernelUnattributed: "kernel time charged to no process (interrupts over an idle CPU, processes that exited)",
   idle: "the machine's idle time",
 };
+
+const signed = (v: number | null) => (v === null ? "–" : `${v >= 0 ? "+" : ""}${us(v)}`);
+
+/** "node ×4 1.2 s, sshd 0.3 s": the largest other processes at a point, by command name. */
+export function topProcessesLine(top: readonly ProcessUse[] | undefined): string {
+  if (!top) return "not counted in this run";
+  if (top.length === 0) return "none used CPU";
+  return top.map((u) => `\`${u.comm}\`${u.processes > 1 ? ` ×${u.processes}` : ""} ${u.cpuSeconds} s`).join(", ");
+}
 
 /** One row per PostgreSQL point: busy backends, CPU µs per transaction by part, and what PostgreSQL counted per request. */
 export function cpuPerTransactionTable(points: readonly ScenarioPoint[]): string[] {
@@ -36,16 +51,18 @@ function protocolLines(c: ProtocolCost | undefined): string[] {
   ];
 }
 
-function growthLines(g: Growth | undefined): string[] {
+function growthLines(g: Growth | undefined, topPoint: ScenarioPoint | undefined): string[] {
   if (!g) return ["- The stack's top level against its peak: not measured in this run (its top level is its peak, or it has one level)."];
-  const rows = PARTS.map((part) => `| ${PART_NAMES[part]} | ${us(g.peak[part])} | ${us(g.top[part])} | ${g.delta[part] >= 0 ? "+" : ""}${us(g.delta[part])} |`);
-  const total = (r: Record<string, number>) => PARTS.reduce((a, part) => a + (r[part] ?? 0), 0);
+  const rows = PARTS.map((part) => `| ${PART_NAMES[part]} | ${us(g.peak[part] ?? undefined)} | ${us(g.top[part] ?? undefined)} | ${signed(g.delta[part])} |`);
+  const total = (r: Record<string, number | null>) => PARTS.reduce((a, part) => a + (r[part] ?? 0), 0);
   return [
-    `- The stack at ${n(g.topClients)} clients (${n(g.topTps)} tps) against its peak at ${n(g.peakClients)} clients (${n(g.peakTps)} tps): every core-µs of the machine per transaction, split by where it went. The total is cores ÷ tps, so the throughput lost is the sum of the growths; **${PART_NAMES[g.grewMost]}** grew the most (+${us(g.delta[g.grewMost])} µs of ${us(total(g.top) - total(g.peak))} µs).`,
+    `- The stack at ${n(g.topClients)} clients (${n(g.topTps)} tps) against its peak at ${n(g.peakClients)} clients (${n(g.peakTps)} tps): every core-µs of the machine per transaction, split by where it went. The total is cores ÷ tps, so the throughput lost is the sum of the growths; **${PART_NAMES[g.grewMost]}** grew the most (${signed(g.delta[g.grewMost])} µs of ${us(total(g.top) - total(g.peak))} µs).`,
     "",
     `| part | µs per transaction at ${n(g.peakClients)} | at ${n(g.topClients)} | growth |`,
     "| --- | ---: | ---: | ---: |",
     ...rows,
+    "",
+    `Other processes at ${n(g.topClients)} clients, the largest (CPU seconds over the point): ${topProcessesLine(topPoint?.topOtherProcesses)}. /proc/stat's irq + softirq time over the point: ${topPoint?.cpuSeconds.machineSoftirq ?? "–"} s; with tick accounting it is already inside the parts above (charged to the task each interrupt landed on, or to no process over an idle CPU), so it is shown, not added.`,
   ];
 }
 
@@ -59,7 +76,7 @@ export function costSection(points: Points, cost: CostSummary): string[] {
     ...cpuPerTransactionTable(points.all),
     "",
     ...protocolLines(cost.protocol),
-    ...growthLines(cost.growth),
+    ...growthLines(cost.growth, cost.growth ? points.at("stack", cost.growth.topClients) : undefined),
     "",
   ];
 }

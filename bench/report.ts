@@ -65,19 +65,21 @@ function pointsTable(points: readonly ScenarioPoint[]): string[] {
   ];
 }
 
-/** CPU by part, in cores busy on average (seconds of CPU ÷ seconds of wall time). */
+/**
+ * CPU by part, in cores busy on average (seconds of CPU ÷ seconds of wall time). The rest of the
+ * machine is split by process (attribution.ts); "–" where a point was measured before that split.
+ */
 function cpuTable(points: readonly ScenarioPoint[]): string[] {
   const rows = points.map((p) => {
     const c = p.cpuSeconds;
     const wall = Math.max(p.elapsedMs / 1000, 0.001);
-    const parts = (c.postgres ?? 0) + (c.pgbouncer ?? 0) + (c.load ?? 0) + (c.redis ?? 0) + (c.probe ?? 0);
-    const other = Math.max(0, (c.machineBusy ?? 0) - parts);
     const cores = (v: number | undefined) => (v === undefined ? "–" : (v / wall).toFixed(2));
-    return `| ${p.name} | ${n(p.clients)} | ${cores(c.postgres)} | ${cores(c.pgbouncer)} | ${cores(c.load)} | ${cores((c.redis ?? 0) + (c.probe ?? 0))} | ${cores(other)} | ${cores(c.machineBusy)} |`;
+    const split = (v: number | undefined) => cores(c.otherProcesses === undefined ? undefined : (v ?? 0));
+    return `| ${p.name} | ${n(p.clients)} | ${cores(c.postgres)} | ${cores(c.pgbouncer)} | ${cores(c.load)} | ${cores((c.redis ?? 0) + (c.probe ?? 0))} | ${split(c.bench)} | ${split(c.softirqThreads)} | ${split(c.otherProcesses)} | ${split(c.kernelUnattributed)} | ${cores(c.machineBusy)} | ${cores(c.machineSoftirq)} |`;
   });
   return [
-    "| scenario | clients | postgres | pgbouncer | load (processes or pgbench) | redis + probe | other (rest of the machine) | machine busy |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| scenario | clients | postgres | pgbouncer | load (processes or pgbench) | redis + probe | bench process | ksoftirqd | other processes | kernel, no process | machine busy | of which irq + softirq |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
   ];
 }
@@ -146,6 +148,8 @@ function scenarioSections(i: ReportInput): string[] {
     ...pointsTable(points.all),
     "",
     "## Where the time goes (CPU cores busy, averaged over each point)",
+    "",
+    "Each process's CPU from /proc/<pid>/stat between the point's start and end. *bench process* is the bench's own Node process; *ksoftirqd* the kernel threads that run deferred softirq work; *other processes* everything else that is not a named part; *kernel, no process* the machine's busy time (/proc/stat) that no process was charged with, chiefly interrupt work over an idle CPU, which tick accounting charges to the idle task. *Of which irq + softirq* is /proc/stat's interrupt time: it overlaps the columns before it (an interrupt's tick is charged to the task it interrupted), so it is not part of the sum.",
     "",
     ...cpuTable(points.all),
     "",

@@ -1,4 +1,5 @@
 /** The figures of one scenario point, built from what the load processes and the sampler saw. */
+import { withUnattributed, type ProcessUse } from "./attribution.ts";
 import { ErrorCounts } from "./errors.ts";
 import type { LoadResult } from "./load.ts";
 import type { PgbenchResult } from "./pgbench.ts";
@@ -50,8 +51,14 @@ export interface ScenarioPoint {
   elapsedMs: number;
   unfinished: number;
   memoryKb: { pgbouncer: number; loadProcessesTotal: number; loadProcessMax: number; redis?: number; probe?: number };
-  /** CPU seconds by part over the point, and the machine's busy and idle seconds (all cores). */
+  /**
+   * CPU seconds by part over the point, and the machine's busy and idle seconds (all cores). Since the
+   * processes are classified (attribution.ts): bench, softirqThreads, otherProcesses, kernelUnattributed
+   * (busy time no process was charged with) and machineSoftirq (irq + softirq time, overlapping the rest).
+   */
   cpuSeconds: Record<string, number>;
+  /** The largest users of otherProcesses by command name; absent in results from before they were counted. */
+  topOtherProcesses?: ProcessUse[];
   /**
    * PostgreSQL points only: CPU µs per completed transaction of PostgreSQL (postmaster and backends),
    * PgBouncer, and the load generator (the load processes, or pgbench).
@@ -99,7 +106,7 @@ export function pointFromLoad(ctx: PointContext, load: LoadResult, server: Serve
   const seconds = load.elapsedMs / 1000;
   const opened = ctx.serverSessions ? server.sessionsOpened : load.connectionsOpened;
   const hasAcquire = ctx.acquires && load.acquire.count > 0;
-  const cpu = { ...server.cpuSeconds, load: load.cpuSeconds };
+  const cpu = withUnattributed({ ...server.cpuSeconds, load: load.cpuSeconds });
   return {
     name: ctx.name,
     clients: ctx.clients,
@@ -131,13 +138,14 @@ export function pointFromLoad(ctx: PointContext, load: LoadResult, server: Serve
       ...(server.peakRssKb.probe !== undefined ? { probe: server.peakRssKb.probe } : {}),
     },
     cpuSeconds: roundedCpu(cpu),
+    topOtherProcesses: server.topOtherProcesses.map((u) => ({ ...u, cpuSeconds: round(u.cpuSeconds) })),
     ...(ctx.serverSessions ? { cpuPerTransactionUs: cpuPerTransactionUs(cpu, load.completed), database: server.database } : {}),
     loadCpusAllowed: load.cpusAllowed,
   };
 }
 
 export function pointFromPgbench(ctx: Omit<PointContext, "serverSessions" | "acquires">, r: PgbenchResult, server: ServerFigures): ScenarioPoint {
-  const cpu = { ...server.cpuSeconds, load: r.cpuSeconds };
+  const cpu = withUnattributed({ ...server.cpuSeconds, load: r.cpuSeconds });
   return {
     name: ctx.name,
     clients: ctx.clients,
@@ -163,6 +171,7 @@ export function pointFromPgbench(ctx: Omit<PointContext, "serverSessions" | "acq
     unfinished: 0,
     memoryKb: { pgbouncer: server.peakRssKb.pgbouncer ?? 0, loadProcessesTotal: 0, loadProcessMax: 0 },
     cpuSeconds: roundedCpu(cpu),
+    topOtherProcesses: server.topOtherProcesses.map((u) => ({ ...u, cpuSeconds: round(u.cpuSeconds) })),
     cpuPerTransactionUs: cpuPerTransactionUs(cpu, r.transactions),
     database: server.database,
     loadCpusAllowed: [],

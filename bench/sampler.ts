@@ -4,7 +4,8 @@
  * the probe, and the CPU each part used — the "where does the time go" of every point.
  */
 import pg from "pg";
-import { machineTicks, processCpuSeconds, rssKb, treeCpuSeconds, treeSnapshot, CLOCK_TICKS_PER_SECOND, type TreeSnapshot } from "./procfs.ts";
+import { classifyProcesses, type ProcessUse } from "./attribution.ts";
+import { machineTicks, processCpuSeconds, processTable, rssKb, treeCpuSeconds, treeSnapshot, CLOCK_TICKS_PER_SECOND, type ProcessTable, type TreeSnapshot } from "./procfs.ts";
 
 // Often enough that the mean of busy backends (a few hundred µs each per statement) settles within a point.
 export const SAMPLE_EVERY_MS = 50;
@@ -40,10 +41,15 @@ export interface ServerFigures {
   /** Peak resident memory by process name, KiB. */
   peakRssKb: Record<string, number>;
   /**
-   * CPU seconds by part: postgres (postmaster and backends), the named pids, the machine's total busy
-   * time and its idle time (all CPUs).
+   * CPU seconds by part: postgres (postmaster and backends), the named pids, the bench's own process,
+   * the ksoftirqd threads (softirqThreads), every other process (otherProcesses), the machine's total
+   * busy time and its idle time (all CPUs), and machineSoftirq: /proc/stat's irq + softirq time, which
+   * with tick accounting is also inside the processes' figures (attribution.ts), so it is shown, not
+   * subtracted.
    */
   cpuSeconds: Record<string, number>;
+  /** The largest users of otherProcesses, by command name. */
+  topOtherProcesses: ProcessUse[];
   wallSeconds: number;
 }
 
@@ -127,6 +133,7 @@ export class Sampler {
   private startTree: TreeSnapshot | undefined;
   private startCpu: Record<string, number> = {};
   private startMachine = machineTicks();
+  private startProcesses: ProcessTable = new Map();
   private startedAt = 0;
 
   constructor(private readonly monitor: Monitor) {}
@@ -137,6 +144,7 @@ export class Sampler {
     this.baselineBackends = await this.monitor.backends();
     this.startTree = treeSnapshot(w.postmasterPid);
     this.startCpu = Object.fromEntries(Object.entries(w.pids).map(([k, pid]) => [k, processCpuSeconds(pid)]));
+    this.startProcesses = processTable();
     this.startMachine = machineTicks();
     this.startedAt = performance.now();
     this.timer = setInterval(() => void this.sample(), SAMPLE_EVERY_MS);
@@ -173,10 +181,18 @@ export class Sampler {
     const w = this.monitor.watched;
     const wallSeconds = (performance.now() - this.startedAt) / 1000;
     const m = machineTicks();
+    const processes = processTable();
+    const tree = treeSnapshot(w.postmasterPid);
+    const named = new Set([w.postmasterPid, ...tree.live.keys(), ...Object.values(w.pids)]);
+    const other = classifyProcesses(this.startProcesses, processes, process.pid, (pid) => named.has(pid));
     const cpuSeconds: Record<string, number> = {
-      postgres: this.startTree ? treeCpuSeconds(this.startTree, treeSnapshot(w.postmasterPid)) : 0,
+      postgres: this.startTree ? treeCpuSeconds(this.startTree, tree) : 0,
+      bench: other.bench,
+      softirqThreads: other.softirqThreads,
+      otherProcesses: other.otherProcesses,
       machineBusy: (m.busy - this.startMachine.busy) / CLOCK_TICKS_PER_SECOND,
       machineIdle: (m.total - m.busy - (this.startMachine.total - this.startMachine.busy)) / CLOCK_TICKS_PER_SECOND,
+      machineSoftirq: (m.irq - this.startMachine.irq) / CLOCK_TICKS_PER_SECOND,
     };
     for (const [name, pid] of Object.entries(w.pids)) cpuSeconds[name] = Math.max(0, processCpuSeconds(pid) - (this.startCpu[name] ?? 0));
     // Backends add to pg_stat_database when they go idle, at most once a second; give them that second.
@@ -193,6 +209,7 @@ export class Sampler {
       database: { xacts: delta("xacts"), tupReturned: delta("tupReturned"), tupFetched: delta("tupFetched") },
       peakRssKb: { ...this.peakRss },
       cpuSeconds,
+      topOtherProcesses: other.top,
       wallSeconds,
     };
   }

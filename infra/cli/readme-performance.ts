@@ -42,7 +42,7 @@ export const performanceResults = z.object({
   cost: z
     .object({
       protocol: z.object({ ratio: z.number(), stackClients: z.number(), stackPostgresUs: z.number(), pgbenchPostgresUs: z.number(), pgbenchClients: z.number() }).optional(),
-      growth: z.object({ peakClients: z.number(), topClients: z.number(), peakTps: z.number(), topTps: z.number(), delta: z.record(z.string(), z.number()), grewMost: z.string() }).optional(),
+      growth: z.object({ peakClients: z.number(), topClients: z.number(), peakTps: z.number(), topTps: z.number(), delta: z.record(z.string(), z.number().nullable()), grewMost: z.string() }).optional(),
     })
     .optional(),
 });
@@ -66,7 +66,20 @@ function levelTable(r: PerformanceResults): string[] {
   ];
 }
 
-const PART_NAMES: Record<string, string> = { postgres: "PostgreSQL", pgbouncer: "PgBouncer", load: "the load generator", other: "other processes", idle: "idle CPU" };
+/** bench/cost.ts's parts; `other` is the undivided rest of the machine in results from before the split. */
+const PART_NAMES: Record<string, string> = {
+  postgres: "PostgreSQL",
+  pgbouncer: "PgBouncer",
+  redis: "Redis",
+  probe: "the probe",
+  load: "the load generator",
+  bench: "the bench's own process",
+  softirqThreads: "the kernel's softirq threads",
+  otherProcesses: "other processes",
+  kernelUnattributed: "kernel time charged to no process",
+  other: "the rest of the machine",
+  idle: "idle CPU",
+};
 
 /** The sweep at its largest level up to 1,000 clients: throughput, p99 and PostgreSQL's CPU per value. */
 function sweepLines(r: PerformanceResults, report: string): string[] {

@@ -30,6 +30,8 @@ interface Scenario {
   acquireP99Ms: number | null;
   busyBackends: { peak: number; mean: number };
   cpuPerTransactionUs?: { postgres: number; pgbouncer: number; load: number };
+  cpuSeconds: Record<string, number>;
+  topOtherProcesses?: Array<{ comm: string; processes: number; cpuSeconds: number }>;
 }
 
 interface BenchJson {
@@ -162,6 +164,17 @@ describe("npm run bench -- --quick", () => {
       expect(s.busyBackends.peak, what).toBeLessThanOrEqual(s.peakBackends);
       expect(s.busyBackends.mean, what).toBeLessThanOrEqual(s.busyBackends.peak);
     }
+  });
+
+  it("splits every point's rest of the machine into the bench, softirq threads, other processes and unattributed kernel time", () => {
+    const scenarios = result().scenarios;
+    for (const s of scenarios) {
+      const what = `${s.name}@${s.clients}`;
+      for (const part of ["bench", "softirqThreads", "otherProcesses", "kernelUnattributed", "machineSoftirq"]) expect(s.cpuSeconds[part], `${what} ${part}`).toBeGreaterThanOrEqual(0);
+      expect(s.topOtherProcesses, what).toEqual(expect.any(Array));
+    }
+    // The bench's own process samples every point, so over the run it uses some CPU.
+    expect(scenarios.reduce((a, s) => a + (s.cpuSeconds.bench ?? 0), 0)).toBeGreaterThan(0);
   });
 
   it("measures pgbench's own CPU as the load generator's", () => {

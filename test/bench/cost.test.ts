@@ -1,6 +1,7 @@
 /** The bench's arithmetic on fixture points: command line, CPU per transaction, matching, growth, the sweep's target. */
 import { describe, expect, test } from "vitest";
 import { parseBenchArgs, UsageError } from "../../bench/args.ts";
+import { withUnattributed } from "../../bench/attribution.ts";
 import { explainRatio, growthAtTop, machineTimePerTransactionUs, nearestByBusy, protocolCost, statementShape } from "../../bench/cost.ts";
 import { cpuPerTransactionUs, type ScenarioName, type ScenarioPoint } from "../../bench/results.ts";
 import { sweepTarget, type SweepResult } from "../../bench/sweep.ts";
@@ -16,6 +17,11 @@ function point(name: ScenarioName, clients: number, over: Partial<ScenarioPoint>
     cpuPerTransactionUs: cpuPerTransactionUs(cpuSeconds, transactions), database: { xacts: transactions, tupReturned: transactions, tupFetched: transactions },
     loadCpusAllowed: [], ...over,
   };
+}
+
+/** cpuSeconds with the rest of the machine split by process: 0.12 s of 1.2 s busy beyond the named parts. */
+function split(over: Record<string, number>): Record<string, number> {
+  return withUnattributed({ postgres: 0.5, pgbouncer: 0.2, redis: 0.03, probe: 0.02, load: 0.3, bench: 0.04, softirqThreads: 0.01, otherProcesses: 0.06, machineBusy: 1.2, machineIdle: 0.8, machineSoftirq: 0.05, ...over });
 }
 
 describe("the bench's command line", () => {
@@ -44,9 +50,20 @@ describe("CPU per transaction", () => {
   });
 
   test("splits the machine's time per transaction into parts that add up to cores ÷ tps", () => {
+    const t = machineTimePerTransactionUs(point("stack", 1000, { cpuSeconds: split({}) }))!;
+    expect(t).toEqual({ postgres: 50, pgbouncer: 20, redis: 3, probe: 2, load: 30, bench: 4, softirqThreads: 1, otherProcesses: 6, kernelUnattributed: 4, idle: 80 });
+    expect(Object.values(t).reduce<number>((a, b) => a + (b ?? 0), 0)).toBe(200);
+  });
+
+  test("derives the kernel's unattributed time as the busy time no process was charged with, never below 0", () => {
+    expect(withUnattributed({ postgres: 0.5, load: 0.3, bench: 0.1, otherProcesses: 0.05, machineBusy: 1 }).kernelUnattributed).toBeCloseTo(0.05);
+    expect(withUnattributed({ postgres: 0.5, otherProcesses: 0.6, machineBusy: 1 }).kernelUnattributed).toBe(0);
+    expect(withUnattributed({ postgres: 0.5, machineBusy: 1 })).not.toHaveProperty("kernelUnattributed");
+  });
+
+  test("leaves the split parts unmeasured for a point from before the split, and counts the rest as measured", () => {
     const t = machineTimePerTransactionUs(point("stack", 1000))!;
-    expect(t).toEqual({ postgres: 50, pgbouncer: 20, load: 30, other: 20, idle: 80 });
-    expect(Object.values(t).reduce((a, b) => a + b, 0)).toBe(200);
+    expect(t).toMatchObject({ postgres: 50, bench: null, softirqThreads: null, otherProcesses: null, kernelUnattributed: null, idle: 80 });
   });
 });
 
@@ -98,11 +115,27 @@ describe("the stack against pgbench through PgBouncer", () => {
 
 describe("growth at the top level", () => {
   test("names the part whose time per transaction grew the most against the peak", () => {
-    const peak = point("stack", 1000, { tps: 2000 });
-    const top = point("stack", 10_000, { tps: 1000, cpuSeconds: { postgres: 0.5, pgbouncer: 0.9, load: 0.4, machineBusy: 1.9, machineIdle: 0.9 } });
+    const peak = point("stack", 1000, { tps: 2000, cpuSeconds: split({}) });
+    const top = point("stack", 10_000, { tps: 1000, cpuSeconds: split({ pgbouncer: 0.9, load: 0.4, machineBusy: 2, machineIdle: 0.9 }) });
     const g = growthAtTop([point("stack", 50, { tps: 1500 }), peak, top])!;
     expect(g).toMatchObject({ peakClients: 1000, topClients: 10_000, grewMost: "pgbouncer" });
-    expect(g.delta).toEqual({ postgres: 0, pgbouncer: 70, load: 10, other: -10, idle: 10 });
+    expect(g.delta).toEqual({ postgres: 0, pgbouncer: 70, redis: 0, probe: 0, load: 10, bench: 0, softirqThreads: 0, otherProcesses: 0, kernelUnattributed: 0, idle: 10 });
+  });
+
+  test("names the kernel's unattributed time when the busy time no process was charged with grew most", () => {
+    const peak = point("stack", 1000, { tps: 2000, cpuSeconds: split({}) });
+    const top = point("stack", 10_000, { tps: 1000, cpuSeconds: split({ otherProcesses: 0.1, softirqThreads: 0.05, machineBusy: 1.6 }) });
+    const g = growthAtTop([peak, top])!;
+    expect(g.grewMost).toBe("kernelUnattributed");
+    expect(g.delta).toMatchObject({ otherProcesses: 4, softirqThreads: 4, kernelUnattributed: 32 });
+  });
+
+  test("names a split part only where both points measured it", () => {
+    const peak = point("stack", 1000, { tps: 2000 });
+    const top = point("stack", 10_000, { tps: 1000, cpuSeconds: split({ otherProcesses: 0.5, machineBusy: 2 }) });
+    const g = growthAtTop([peak, top])!;
+    expect(g.delta.otherProcesses).toBeNull();
+    expect(g.grewMost).toBe("postgres");
   });
 
   test("is not measured when the top level is the peak", () => {
