@@ -3,9 +3,10 @@
  *
  * Past a few server connections per core PostgreSQL spends its CPU on contention, not on queries. The
  * pool-size sweep (`npm run bench -- --sweep pgbouncer.defaultPoolSize=2,4,8,16,25,50`, its table in
- * docs/performance/report.md) shows it on two cores: throughput at 1,000 clients is flat from 2 to 16
- * server connections and falls beyond, while PostgreSQL's CPU per transaction rises with the pool. Four
- * per core sits in the flat part with room for the network round trips a cluster adds. So the pool
+ * docs/performance/report.md) shows it on two cores: 4–8 server connections (2–4 per core) gave the
+ * most throughput at 1,000 clients, and PostgreSQL's CPU per transaction rises with the pool beyond
+ * that. Single runs on a shared machine differ by ±15%, so the rule takes the top of that range, which
+ * also leaves room for the network round trips a cluster adds. So the pool
  * follows `postgres.cpu`, split across the PgBouncer replicas that each open their own pool, and
  * min/reserve pools keep the seed's proportions (10 and 5 of 25). An explicit value always wins.
  */
