@@ -10,6 +10,8 @@ import { machineTicks, processCpuSeconds, processTable, rssKb, treeCpuSeconds, t
 // Often enough that the mean of busy backends (a few hundred µs each per statement) settles within a point.
 export const SAMPLE_EVERY_MS = 50;
 const SETTLE_WINDOW_MS = 500;
+/** Logins in flight that still count as settled: a pooler or the probe may be opening a connection. */
+const UNLISTED_SLACK = 2;
 /** PostgreSQL counts as idle below this many cores busy (the monitor's own queries cost a little). */
 const QUIET_CORES = 0.1;
 
@@ -57,6 +59,9 @@ export interface ServerFigures {
 export class Monitor {
   private readonly client: pg.Client;
 
+  /** Children of the postmaster that pg_stat_activity does not list, when the server is idle (see `settle`). */
+  private unlistedAtRest = 0;
+
   private constructor(readonly watched: Watched) {
     this.client = new pg.Client({ connectionString: watched.superuserUrl, application_name: "pooling-bench-monitor" });
     this.client.on("error", () => undefined);
@@ -65,7 +70,20 @@ export class Monitor {
   static async open(watched: Watched): Promise<Monitor> {
     const m = new Monitor(watched);
     await m.client.connect();
+    m.unlistedAtRest = await m.unlistedChildren();
     return m;
+  }
+
+  /**
+   * Postmaster children pg_stat_activity does not list: a backend forked for a connection that has not
+   * finished logging in is not there yet. After a storm these wait on clients long gone (their
+   * connections still come out of the kernel's queue, with TCP's retry back-off), work in bursts seconds
+   * apart and then exit; the server's CPU alone looks quiet between the bursts.
+   */
+  private async unlistedChildren(): Promise<number> {
+    const children = treeSnapshot(this.watched.postmasterPid).live.size;
+    const r = await this.client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity");
+    return children - Number(r.rows[0]?.n ?? 0);
   }
 
   async backends(): Promise<number> {
@@ -95,8 +113,8 @@ export class Monitor {
   }
 
   /**
-   * Waits until the previous point has let go of PostgreSQL: the backend count holds still and the
-   * server is nearly idle. A connection storm (the "before" scenario) leaves logins queued in the
+   * Waits until the previous point has let go of PostgreSQL: the backend count holds still, the server
+   * is nearly idle, and no half-logged-in backend is left (`unlistedChildren`). A connection storm (the "before" scenario) leaves logins queued in the
    * postmaster after its clients gave up; without this they would burn the next point's CPU.
    */
   async settle(timeoutMs: number): Promise<boolean> {
@@ -108,7 +126,7 @@ export class Monitor {
       const now = await this.backends();
       const next = treeSnapshot(this.watched.postmasterPid);
       const busyCores = treeCpuSeconds(tree, next) / (SETTLE_WINDOW_MS / 1000);
-      if (now === last && busyCores < QUIET_CORES) return true;
+      if (now === last && busyCores < QUIET_CORES && (await this.unlistedChildren()) <= this.unlistedAtRest + UNLISTED_SLACK) return true;
       last = now;
       tree = next;
     }
