@@ -15,7 +15,8 @@ import type { Upstream } from "./upstream.ts";
 
 /** Backends report to pg_stat_database when idle, at most once a second. */
 const STATS_FLUSH_MS = 1100;
-const SETTLE_TIMEOUT_MS = 30_000;
+/** A 10,000-client storm's leftover logins can take PostgreSQL more than 30 s to work off. */
+const SETTLE_TIMEOUT_MS = 90_000;
 
 /** The PgBouncer URL when `url` goes through the stack's PgBouncer. */
 const pooled = (target: BenchStack, url: string) => (url === target.stack.pgbouncer.url ? url : undefined);
