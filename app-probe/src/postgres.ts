@@ -134,7 +134,13 @@ async function reconnect(pool: Pool, deadline: number): Promise<PoolClient> {
     } catch (err) {
       const left = deadline - performance.now();
       if (!brokeBeforeSending(err) || left <= 0) throw err;
-      await sleep(Math.min(delay, left));
+      if (delay >= left) {
+        // One last attempt, at the deadline. Sleeping what is left and checking again would end in a
+        // run of sub-millisecond waits: a timer may fire a fraction of a millisecond early.
+        await sleep(left);
+        return freshClient(pool);
+      }
+      await sleep(delay);
     }
   }
 }
