@@ -1,5 +1,6 @@
 /** The bench's command line, read without side effects so that it can be tested. */
 import { parseArgs } from "node:util";
+import { CliUsageError } from "../infra/errors.ts";
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--out DIR] [--json FILE] [--sweep section.key=v1,v2,… [--sweep-only]]
 
@@ -24,15 +25,6 @@ export interface BenchArgs {
   help: boolean;
 }
 
-/** A command line the bench cannot run; the message says what to change. */
-export class UsageError extends Error {
-  readonly code = "POOLING_BENCH_USAGE";
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
 export function parseBenchArgs(argv: string[], defaultOut: string): BenchArgs {
   let values;
   try {
@@ -49,10 +41,10 @@ export function parseBenchArgs(argv: string[], defaultOut: string): BenchArgs {
       strict: true,
     }).values;
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new CliUsageError((err as Error).message);
   }
   const sweepOnly = values["sweep-only"] ?? false;
-  if (sweepOnly && values.sweep === undefined) throw new UsageError("--sweep-only needs --sweep section.key=v1,v2,…");
+  if (sweepOnly && values.sweep === undefined) throw new CliUsageError("--sweep-only needs --sweep section.key=v1,v2,…");
   return {
     quick: values.quick ?? false,
     out: values.out ?? defaultOut,

@@ -12,7 +12,8 @@ import { checkSweepValues, parseSweepSpec, SweepSpecError, type NumericSweep } f
 import { findBinaries, installedVersions } from "../local/binaries.ts";
 import { localMachine } from "../local/machine.ts";
 import { PROJECT_DIR, type LocalStack } from "../local/stack.ts";
-import { parseBenchArgs, USAGE, UsageError, type BenchArgs } from "./args.ts";
+import { parseBenchArgs, USAGE, type BenchArgs } from "./args.ts";
+import { CliUsageError } from "../infra/errors.ts";
 import { renderChart, renderSweepChart } from "./chart.ts";
 import { costSummary, protocolCostTarget } from "./cost.ts";
 import { killAllWorkers } from "./load.ts";
@@ -54,8 +55,8 @@ function setUp(): Setup {
     if (sweep) checkSweepValues(sweep, load);
     return { args, cfg, plan: makePlan(args.quick, cfg), ...(sweep ? { sweep } : {}) };
   } catch (err) {
-    if (!(err instanceof UsageError || err instanceof SweepSpecError)) throw err;
-    process.stderr.write(err instanceof UsageError ? `${err.message}\n\n${USAGE}\n` : `${err.message}\n`);
+    if (!(err instanceof CliUsageError || err instanceof SweepSpecError)) throw err;
+    process.stderr.write(err instanceof CliUsageError ? `${err.message}\n\n${USAGE}\n` : `${err.message}\n`);
     process.exit(2);
   }
 }

@@ -80,8 +80,8 @@ export class Monitor {
    * connections still come out of the kernel's queue, with TCP's retry back-off), work in bursts seconds
    * apart and then exit; the server's CPU alone looks quiet between the bursts.
    */
-  private async unlistedChildren(): Promise<number> {
-    const children = treeSnapshot(this.watched.postmasterPid).live.size;
+  private async unlistedChildren(tree = treeSnapshot(this.watched.postmasterPid)): Promise<number> {
+    const children = tree.live.size;
     const r = await this.client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity");
     return children - Number(r.rows[0]?.n ?? 0);
   }
@@ -126,7 +126,7 @@ export class Monitor {
       const now = await this.backends();
       const next = treeSnapshot(this.watched.postmasterPid);
       const busyCores = treeCpuSeconds(tree, next) / (SETTLE_WINDOW_MS / 1000);
-      if (now === last && busyCores < QUIET_CORES && (await this.unlistedChildren()) <= this.unlistedAtRest + UNLISTED_SLACK) return true;
+      if (now === last && busyCores < QUIET_CORES && (await this.unlistedChildren(next)) <= this.unlistedAtRest + UNLISTED_SLACK) return true;
       last = now;
       tree = next;
     }

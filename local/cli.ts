@@ -41,6 +41,14 @@ function parseCommandLine(argv: string[]) {
   }
 }
 
+/** The pool sizes the stack derived, and from which facts of this machine; none when the stack file set them all. */
+function poolsLine(s: LocalStack): string[] {
+  const note = poolDerivationNote(s.config);
+  if (note === undefined) return [];
+  const m = localMachine();
+  return [`  ${note} (from this machine: ${m.postgresCores} cores, ${m.pgbouncerReplicas} PgBouncer)`];
+}
+
 /** What stdout gets once the stack answers: one JSON line, or the URLs for a person. */
 function readyReport(s: LocalStack, json: boolean): string {
   if (json) {
@@ -62,7 +70,7 @@ function readyReport(s: LocalStack, json: boolean): string {
     `  Redis:               ${s.redis.url}`,
     ...(s.probe ? [`  probe app:           ${s.probe.url}  (/probe /readyz /metrics /stats)`] : []),
     `  data and logs:       ${s.dataDir}`,
-    ...[poolDerivationNote(s.config)].filter((n) => n !== undefined).map((n) => `  ${n} (from this machine: ${localMachine().postgresCores} cores, ${localMachine().pgbouncerReplicas} PgBouncer)`),
+    ...poolsLine(s),
     "Edit the stack file to apply changes; Ctrl-C to stop.",
     "",
   ].join("\n");

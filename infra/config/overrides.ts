@@ -4,6 +4,7 @@
  * as the stack file, so a swept value the stack would refuse (a pool past the connection budget) is
  * refused before anything starts, with the parser's own message.
  */
+import { PoolingError } from "../errors.ts";
 import { ConfigError, type StackConfig } from "./index.ts";
 import { SECTIONS } from "./schema.ts";
 
@@ -30,12 +31,8 @@ export interface NumericSweep {
 }
 
 /** What is wrong with a `--sweep` argument; `code` is stable, the message says how to fix it. */
-export class SweepSpecError extends Error {
+export class SweepSpecError extends PoolingError {
   readonly code = "POOLING_INVALID_SWEEP";
-  constructor(message: string) {
-    super(message);
-    this.name = "SweepSpecError";
-  }
 }
 
 const SPEC_FORM = "section.key=v1,v2,… (for example pgbouncer.defaultPoolSize=2,4,8,16,25,50)";

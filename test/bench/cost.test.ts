@@ -1,6 +1,7 @@
 /** The bench's arithmetic on fixture points: command line, CPU per transaction, matching, growth, the sweep's target. */
 import { describe, expect, test } from "vitest";
-import { parseBenchArgs, UsageError } from "../../bench/args.ts";
+import { parseBenchArgs } from "../../bench/args.ts";
+import { CliUsageError } from "../../infra/errors.ts";
 import { withUnattributed } from "../../bench/attribution.ts";
 import { explainRatio, growthAtTop, machineTimePerTransactionUs, nearestByBusy, protocolCost, statementShape } from "../../bench/cost.ts";
 import { cpuPerTransactionUs, type ScenarioName, type ScenarioPoint } from "../../bench/results.ts";
@@ -35,8 +36,8 @@ describe("the bench's command line", () => {
   });
 
   test("refuses --sweep-only without a sweep, and unknown options", () => {
-    expect(() => parseBenchArgs(["--sweep-only"], "out")).toThrow(new UsageError("--sweep-only needs --sweep section.key=v1,v2,…"));
-    expect(() => parseBenchArgs(["--swep", "x"], "out")).toThrow(UsageError);
+    expect(() => parseBenchArgs(["--sweep-only"], "out")).toThrow(new CliUsageError("--sweep-only needs --sweep section.key=v1,v2,…"));
+    expect(() => parseBenchArgs(["--swep", "x"], "out")).toThrow(CliUsageError);
   });
 });
 
