@@ -9,7 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { connectionBudget as budgetOf } from "./config/index.ts";
 import { loadPulumiStackConfig } from "./config/pulumi.ts";
 import { KIND } from "./k8s/kind.ts";
-import { directUrl as directUrlOf, pooledUrl as pooledUrlOf, prismaAdapterOptions as adapterOptionsOf, prismaDatabaseUrl, redisUrl as redisUrlOf } from "./k8s/manifests/index.ts";
+import { clusterTarget, type ClusterTarget } from "./k8s/target.ts";
+import { directUrl as directUrlOf, pooledUrl as pooledUrlOf, prismaAdapterOptions as adapterOptionsOf, prismaDatabaseUrl, probeImageName, redisUrl as redisUrlOf } from "./k8s/manifests/index.ts";
 import { StackNamespace } from "./k8s/namespace.ts";
 import { NetworkPolicies } from "./k8s/network-policies.ts";
 import { PgBouncer } from "./k8s/pgbouncer.ts";
@@ -22,11 +23,26 @@ import { GeneratedSecrets } from "./k8s/secrets.ts";
 const cfg = loadPulumiStackConfig();
 const projectDir = fileURLToPath(new URL("..", import.meta.url));
 
-// Pinned to the kind cluster's context: a bare `pulumi preview` or `up` (without scripts/pulumi.ts and
-// its kubeconfig) must not land on whatever context kubectl has current. ConfigMaps and Secrets are
-// updated in place rather than replaced: the pods mount them by name, and a changed pool size must reach
-// PgBouncer through the mounted file and RELOAD, not through a new pod.
-const provider = new k8s.Provider("kubernetes", { context: KIND.context, enableConfigMapMutable: true, enableSecretMutable: true });
+const target = clusterTarget(process.env);
+
+// ConfigMaps and Secrets are updated in place rather than replaced: the pods mount them by name, and a
+// changed pool size must reach PgBouncer through the mounted file and RELOAD, not through a new pod. The
+// logical name stays "kubernetes" on every target, so moving a stack between clusters replaces its
+// objects rather than leaving two providers in the state.
+function providerArgs(t: ClusterTarget): k8s.ProviderArgs {
+  const mutable = { enableConfigMapMutable: true, enableSecretMutable: true };
+  switch (t.kind) {
+    // Pinned to the kind cluster's context: a bare `pulumi preview` or `up` (without scripts/pulumi.ts and
+    // its kubeconfig) must not land on whatever context kubectl has current.
+    case "kind":
+      return { ...mutable, context: KIND.context };
+    case "local":
+      return { ...mutable, kubeconfig: t.kubeconfig };
+    case "render":
+      return { ...mutable, renderYamlToDirectory: t.dir };
+  }
+}
+const provider = new k8s.Provider("kubernetes", providerArgs(target));
 const opts = { providers: [provider] };
 
 const ns = new StackNamespace("pooling", { config: cfg }, opts);
@@ -36,11 +52,12 @@ const postgres = new Postgres("postgres", { config: cfg, secrets, dependsOn: [ns
 const pgbouncer = new PgBouncer("pgbouncer", { config: cfg, secrets, dependsOn: [ns, postgres] }, opts);
 const redis = new Redis("redis", { config: cfg, secrets, dependsOn: [ns] }, opts);
 new NetworkPolicies("pooling", { config: cfg, dependsOn: [ns] }, opts);
+// Only kind has Docker: elsewhere the probe's image is the tag the node (or `npm run pods`) stands in.
 // The logical name stays "kind-registry" though the container is now pooling-registry: logical names are
 // permanent, and a new one would create the kube-public ConfigMap again under the same Kubernetes name
 // before deleting the old one, which fails.
-const registry = new LocalRegistry("kind-registry", {}, opts);
-const probe = new ProbeApp("probe", { config: cfg, secrets, registry, buildContext: join(projectDir, "app-probe"), dependsOn: [ns, pgbouncer, redis] }, opts);
+const image = target.kind === "kind" ? { registry: new LocalRegistry("kind-registry", {}, opts), buildContext: join(projectDir, "app-probe") } : { image: probeImageName(cfg) };
+const probe = new ProbeApp("probe", { config: cfg, secrets, ...image, dependsOn: [ns, pgbouncer, redis] }, opts);
 
 export const namespace = ns.name;
 // Which output each Prisma generation uses (docs/kubernetes.md, "Which outputs a Prisma app uses"). Both get the pool bound and acquire timeout
@@ -55,6 +72,7 @@ export const prismaAdapterOptions = adapterOptionsOf(cfg);
 /** Straight to PostgreSQL, for schema changes (Prisma's `directUrl`; Prisma 7's `prisma.config.ts` datasource). */
 export const directUrl = pulumi.secret(secrets.apply((s) => directUrlOf(cfg, s)));
 export const redisUrl = pulumi.secret(secrets.apply((s) => redisUrlOf(cfg, s)));
-export const probeUrl = pulumi.interpolate`kubectl --context ${KIND.context} -n ${namespace} port-forward svc/${probe.service.metadata.name} ${cfg.probe.port}:${cfg.probe.port}  # then http://127.0.0.1:${cfg.probe.port}/probe`;
+const kubectl = target.kind === "local" ? `kubectl --kubeconfig ${target.kubeconfig}` : `kubectl --context ${KIND.context}`;
+export const probeUrl = pulumi.interpolate`${kubectl} -n ${namespace} port-forward svc/${probe.service.metadata.name} ${cfg.probe.port}:${cfg.probe.port}  # then http://127.0.0.1:${cfg.probe.port}/probe`;
 /** Server connections PgBouncer may open, PostgreSQL's usable limit, the headroom left. */
 export const connectionBudget = budgetOf(cfg);

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runPods, type PodsReport } from "./run.ts";
 
-const USAGE = `Usage: npm run pods -- [--stack NAME | --config-file FILE] [--json FILE] [--short] [--keep DIR]
+const USAGE = `Usage: npm run pods -- [--stack NAME | --config-file FILE] [--manifests DIR] [--json FILE] [--short] [--keep DIR]
 
 Runs every pod the stack's manifests describe on this machine, in Linux namespaces (needs root), with
 Debian's postgres, pgbouncer, redis-server and Node.js standing in for the images; then checks the probe
@@ -20,6 +20,9 @@ end to end, a reload without restart, a PgBouncer rollout inside the connection 
 load, a PostgreSQL pod restart that keeps its data, the NetworkPolicies, and that every container ends
 within its grace period.
 
+  --manifests DIR  run the manifests in DIR (for example what \`npm run up -- --render-to DIR\` had the
+                   Pulumi engine write) instead of rendering the stack; the stack file is still what the
+                   checks that change the stack re-render
   --json FILE  write {"pods":[...],"checks":[...],"standIns":[...]} to FILE
   --short      lighter load phases (the form npm test runs)
   --keep DIR   keep the run's files (container logs, volumes) in DIR instead of a temporary folder`;
@@ -41,7 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     args = parseArgs({
       args: argv,
-      options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "string" }, short: { type: "boolean" }, keep: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "string" }, short: { type: "boolean" }, keep: { type: "string" }, manifests: { type: "string" }, help: { type: "boolean", short: "h" } },
       strict: true,
     }).values;
   } catch (err) {
@@ -62,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   mkdirSync(runDir, { recursive: true });
   const log = (line: string) => process.stderr.write(`[pods ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   try {
-    const report = await runPods({ projectDir: PROJECT_DIR, stackFile, runDir, short: args.short ?? false, log });
+    const report = await runPods({ projectDir: PROJECT_DIR, stackFile, runDir, short: args.short ?? false, log, ...(args.manifests ? { manifestsDir: resolve(args.manifests) } : {}) });
     process.stderr.write(`${summary(report)}\n`);
     if (args.json) writeFileSync(resolve(args.json), `${JSON.stringify(report, null, 2)}\n`);
     return report.pods.every((p) => p.ready) && report.checks.every((c) => c.ok) ? 0 : 1;

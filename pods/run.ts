@@ -32,6 +32,12 @@ export interface PodsReport {
 export interface RunOptions {
   projectDir: string;
   stackFile: string;
+  /**
+   * Run these manifests (a folder of YAML, such as the Pulumi engine's `renderYamlToDirectory` output)
+   * instead of the render CLI's. They must be for the stand-ins' versions; the checks that re-render a
+   * changed stack still render `stackFile`.
+   */
+  manifestsDir?: string;
   runDir: string;
   short: boolean;
   log: (line: string) => void;
@@ -68,9 +74,10 @@ export async function runPods(opts: RunOptions): Promise<PodsReport> {
   const variant = (values: Record<string, string | number>) => writeStackVariant(opts.stackFile, join(opts.runDir, `stack-${Date.now()}`), { ...standIns.stackVersions, ...values });
   let n = 0;
   const renderVariant = async (values: Record<string, string | number>) => readManifests(await renderStack(opts.projectDir, variant(values), join(opts.runDir, `render-${++n}`)));
-  const manifestsDir = await renderStack(opts.projectDir, variant({}), join(opts.runDir, "render-0"));
+  const manifestsDir = opts.manifestsDir ?? (await renderStack(opts.projectDir, variant({}), join(opts.runDir, "render-0")));
   const manifests = readManifests(manifestsDir);
-  log(`rendered ${manifests.length} manifests for the stand-ins' versions (${Object.entries(standIns.stackVersions).map(([k, v]) => `${k} ${v}`).join(", ")})`);
+  if (opts.manifestsDir) log(`read ${manifests.length} manifests from ${opts.manifestsDir}`);
+  else log(`rendered ${manifests.length} manifests for the stand-ins' versions (${Object.entries(standIns.stackVersions).map(([k, v]) => `${k} ${v}`).join(", ")})`);
 
   await PodNetwork.sweepStale(log);
   const network = await PodNetwork.create({ log });

@@ -4,6 +4,12 @@
  * backend, then `pulumi up | preview | destroy --refresh`. Extra arguments go to Pulumi:
  * `npm run up -- --yes`.
  *
+ * `--cluster local` targets the control plane `npm run cluster` runs here instead (started when it is not
+ * running): no kind, no Docker; the probe's image is the one the node stands in. `up --render-to DIR`
+ * runs the real `pulumi up` with the Kubernetes provider writing every object as YAML into DIR (no
+ * cluster), on a state backend of its own under `.local/`, for `npm run pods -- --manifests DIR`.
+ * The Pulumi CLI is the one on PATH, else the one `npm run toolchain` built.
+ *
  * PULUMI_CONFIG_PASSPHRASE encrypts the stack's secrets. When neither it nor PULUMI_CONFIG_PASSPHRASE_FILE
  * is set, the dev default "pooling-dev" is used: fine for a throwaway kind cluster, never for anything else.
  */
@@ -13,8 +19,10 @@ import { homedir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { clusterKubeconfigPath } from "../cluster/index.ts";
 import { describeCliError, PoolingError } from "../infra/errors.ts";
 import { KIND, registryCertsDir, registryHostsToml } from "../infra/k8s/kind.ts";
+import { findPulumi, type PulumiCommand } from "../toolchain/index.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
 export const STACK = "dev";
@@ -24,7 +32,7 @@ export const COMMANDS = { up: "up", preview: "preview", down: "destroy" } as con
 export type Command = keyof typeof COMMANDS;
 
 const TOOLS = {
-  pulumi: "the Pulumi CLI: https://www.pulumi.com/docs/iac/download-install/",
+  pulumi: "the Pulumi CLI: https://www.pulumi.com/docs/iac/download-install/ (or build it here: npm run toolchain)",
   kind: "kind, for the local cluster: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
   docker: "Docker, which kind and the probe image build need: https://docs.docker.com/engine/install/",
 } as const;
@@ -79,13 +87,47 @@ export class BackendDirError extends PoolingError {
   }
 }
 
-export function parseCommand(argv: readonly string[]): { command: Command; pulumiArgs: string[] } {
-  const [command, ...rest] = argv;
-  if (!command || !(command in COMMANDS)) throw new UsageError(`usage: tsx scripts/pulumi.ts <${Object.keys(COMMANDS).join("|")}> [pulumi arguments]`);
-  return { command: command as Command, pulumiArgs: rest };
+export const CLUSTERS = ["kind", "local"] as const;
+export type Cluster = (typeof CLUSTERS)[number];
+
+export interface ParsedCommand {
+  command: Command;
+  /** `--cluster kind|local`; kind when not given. */
+  cluster: Cluster;
+  /** `up --render-to DIR`: render the stack's objects into DIR instead of applying them. */
+  renderTo?: string;
+  pulumiArgs: string[];
 }
 
-/** The tools a command needs that are not on PATH, each with where to get it. */
+const USAGE = `usage: tsx scripts/pulumi.ts <${Object.keys(COMMANDS).join("|")}> [--cluster ${CLUSTERS.join("|")}] [--render-to DIR] [pulumi arguments]`;
+
+/** The script's own flags, taken out wherever they stand before `--`; everything else goes to Pulumi. */
+export function parseCommand(argv: readonly string[]): ParsedCommand {
+  const [command, ...rest] = argv;
+  if (!command || !(command in COMMANDS)) throw new UsageError(USAGE);
+  const out: ParsedCommand = { command: command as Command, cluster: "kind", pulumiArgs: [] };
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (arg === "--") {
+      out.pulumiArgs.push(...rest.slice(i));
+      break;
+    }
+    const own = /^--(cluster|render-to)(?:=(.*))?$/.exec(arg);
+    if (!own) {
+      out.pulumiArgs.push(arg);
+      continue;
+    }
+    const value = own[2] ?? rest[++i];
+    if (value === undefined || value === "") throw new UsageError(`--${own[1]} needs a value; ${USAGE}`);
+    if (own[1] === "render-to") out.renderTo = resolve(value);
+    else if ((CLUSTERS as readonly string[]).includes(value)) out.cluster = value as Cluster;
+    else throw new UsageError(`--cluster ${value} is not a cluster; use ${CLUSTERS.join(" or ")}`);
+  }
+  if (out.renderTo !== undefined && out.command !== "up") throw new UsageError(`--render-to goes with up only; ${USAGE}`);
+  return out;
+}
+
+/** The tools a command on kind needs that are not on PATH (pulumi: nor in the toolchain), each with where to get it. */
 export function missingTools(command: Command, has: (tool: Tool) => boolean): string[] {
   const needed: Tool[] = command === "down" ? ["pulumi", "kind"] : ["pulumi", "kind", "docker"];
   return needed.filter((t) => !has(t)).map((t) => `\`${t}\` was not found on PATH. Install ${TOOLS[t]}`);
@@ -193,6 +235,8 @@ export function pulumiHome(): string {
 
 export interface ScriptDeps {
   runner: Runner;
+  /** The Pulumi CLI to run: PATH first, then the toolchain's (toolchain/index.ts). */
+  pulumi?: () => PulumiCommand;
   env: NodeJS.ProcessEnv;
   /** What `~` in a file:// backend URL means. */
   home: string;
@@ -237,6 +281,17 @@ function steps(deps: ScriptDeps) {
   return { run, must, clusters, ensureCluster, writeKubeconfig };
 }
 
+/** The Pulumi CLI, or the reason there is none (a ToolchainMissingError's message). */
+function resolvePulumi(deps: ScriptDeps): PulumiCommand | string {
+  const find = deps.pulumi ?? (() => findPulumi(deps.projectDir, deps.env, (name) => deps.runner.onPath(name as Tool)));
+  try {
+    return find();
+  } catch (err) {
+    if (err instanceof PoolingError) return err.message;
+    throw err;
+  }
+}
+
 export function main(argv: readonly string[], overrides: Partial<ScriptDeps> = {}): number {
   const deps: ScriptDeps = { runner: spawnRunner, env: process.env, projectDir: PROJECT_DIR, ...overrides, home: overrides.home ?? pulumiHome() };
   let parsed;
@@ -246,8 +301,16 @@ export function main(argv: readonly string[], overrides: Partial<ScriptDeps> = {
     console.error(describeCliError(err));
     return 2;
   }
-  const missing = missingTools(parsed.command, (t) => deps.runner.onPath(t));
-  if (missing.length > 0) {
+  const pulumi = resolvePulumi(deps);
+  if (parsed.cluster === "local" || parsed.renderTo !== undefined) {
+    if (typeof pulumi === "string") {
+      console.error(`npm run ${parsed.command} cannot start:\n  - ${pulumi}`);
+      return 1;
+    }
+    return offKind(parsed, deps, pulumi);
+  }
+  const missing = missingTools(parsed.command, (t) => (t === "pulumi" ? typeof pulumi !== "string" : deps.runner.onPath(t)));
+  if (missing.length > 0 || typeof pulumi === "string") {
     console.error(`npm run ${parsed.command} cannot start:\n  - ${missing.join("\n  - ")}`);
     return 1;
   }
@@ -263,13 +326,49 @@ export function main(argv: readonly string[], overrides: Partial<ScriptDeps> = {
     return 1;
   }
   if (parsed.command !== "down") step.ensureCluster();
-  const { env: withPassphrase, defaulted } = passphraseEnv(deps.env);
+  const env = { ...withPassphrase(deps.env), ...pulumi.env, KUBECONFIG: step.writeKubeconfig() };
+  const status = runPulumi(step, pulumi, env, pulumiCommandLine(parsed.command, parsed.pulumiArgs));
+  if (parsed.command === "down" && status === 0) console.error(`stack destroyed; delete the cluster too with: kind delete cluster --name ${KIND.cluster}`);
+  return status;
+}
+
+function withPassphrase(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { env: out, defaulted } = passphraseEnv(env);
   if (defaulted) console.error(`PULUMI_CONFIG_PASSPHRASE is not set: using the dev default "${DEV_PASSPHRASE}" (local clusters only).`);
-  const env = { ...withPassphrase, KUBECONFIG: step.writeKubeconfig() };
-  step.must("pulumi", ["stack", "select", "--create", STACK, "--secrets-provider", "passphrase"], { env, stdio: "inherit" });
-  const pulumi = step.run("pulumi", pulumiCommandLine(parsed.command, parsed.pulumiArgs), { env, stdio: "inherit" });
-  if (parsed.command === "down" && pulumi.status === 0) console.error(`stack destroyed; delete the cluster too with: kind delete cluster --name ${KIND.cluster}`);
-  return pulumi.status;
+  return out;
+}
+
+function runPulumi(step: ReturnType<typeof steps>, pulumi: PulumiCommand, env: NodeJS.ProcessEnv, commandLine: string[]): number {
+  step.must(pulumi.bin, ["stack", "select", "--create", STACK, "--secrets-provider", "passphrase"], { env, stdio: "inherit" });
+  return step.run(pulumi.bin, commandLine, { env, stdio: "inherit" }).status;
+}
+
+/** The state folder of `up --render-to`: apart from any cluster's, so rendering never touches a deployed stack's state. */
+export const renderStateDir = (projectDir: string) => join(projectDir, ".local", "pulumi-render-state");
+
+/** `--cluster local` (the control plane `npm run cluster` runs, started when it is not) and `up --render-to DIR`. */
+function offKind(parsed: ParsedCommand, deps: ScriptDeps, pulumi: PulumiCommand): number {
+  const step = steps(deps);
+  const base = { ...withPassphrase(deps.env), ...pulumi.env };
+  let env: NodeJS.ProcessEnv;
+  let commandLine: string[];
+  if (parsed.renderTo !== undefined) {
+    const state = renderStateDir(deps.projectDir);
+    mkdirSync(state, { recursive: true, mode: 0o700 });
+    mkdirSync(parsed.renderTo, { recursive: true });
+    env = { ...base, POOLING_CLUSTER: "render", POOLING_RENDER_DIR: parsed.renderTo, PULUMI_BACKEND_URL: `file://${state}` };
+    // Nothing to read back from a folder of YAML: no --refresh.
+    commandLine = [COMMANDS.up, "--stack", STACK, ...parsed.pulumiArgs];
+  } else {
+    ensureBackendDir(deps.env, deps.projectDir, deps.home);
+    step.must(process.execPath, ["--import", "tsx", join(deps.projectDir, "cluster", "cli.ts"), "up"], { stdio: "inherit" });
+    env = { ...base, POOLING_CLUSTER: "local", KUBECONFIG: clusterKubeconfigPath(deps.projectDir) };
+    commandLine = pulumiCommandLine(parsed.command, parsed.pulumiArgs);
+  }
+  const status = runPulumi(step, pulumi, env, commandLine);
+  if (parsed.renderTo !== undefined && status === 0) console.error(`rendered into ${parsed.renderTo}; run the pods with: npm run pods -- --manifests ${parsed.renderTo}`);
+  if (parsed.command === "down" && status === 0) console.error("stack destroyed; stop the control plane too with: npm run cluster -- down");
+  return status;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

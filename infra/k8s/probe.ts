@@ -10,11 +10,17 @@ import type { StackSecrets } from "../render/index.ts";
 import { probeDeployment, probeEnv, probeEnvLayout, probeImageName, probeSecret, probeService } from "./manifests/index.ts";
 import type { LocalRegistry } from "./registry.ts";
 
-export interface ProbeAppArgs {
+interface ProbeAppCommon {
   /** The validated stack config (`pooling:probe` sizes the pools and the Deployment). */
   config: StackConfig;
   /** The stack's generated secrets, for the URLs in the probe's environment. */
   secrets: pulumi.Output<StackSecrets>;
+  /** Resources that must exist first: the namespace, PgBouncer and Redis. */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The image built from app-probe/ by Docker and pushed to kind's registry. */
+export interface ProbeImageBuild {
   /** The registry the image is pushed to; the image waits for it. */
   registry: LocalRegistry;
   /**
@@ -24,9 +30,17 @@ export interface ProbeAppArgs {
   buildContext: string;
   /** The Dockerfile, relative to the build context and inside it; default `Dockerfile`. */
   dockerfile?: string;
-  /** Resources that must exist first: the namespace, PgBouncer and Redis. */
-  dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
+
+/**
+ * An image that is there already, referenced by name: on the local cluster the node stands the probe's
+ * image in (no Docker engine builds it), so nothing is built or pushed.
+ */
+export interface ProbeImageName {
+  image: string;
+}
+
+export type ProbeAppArgs = ProbeAppCommon & (ProbeImageBuild | ProbeImageName);
 
 /** The Dockerfile the probe image is built from is not a file: nothing is registered. */
 export class ProbeDockerfileMissingError extends PoolingError {
@@ -67,29 +81,25 @@ function isRegularFile(path: string): boolean {
 }
 
 export class ProbeApp extends pulumi.ComponentResource {
-  readonly image: docker.Image;
+  /** The Docker build, when the args asked for one. */
+  readonly image: docker.Image | undefined;
   readonly deployment: k8s.apps.v1.Deployment;
   readonly service: k8s.core.v1.Service;
 
   constructor(name: string, args: ProbeAppArgs, opts?: pulumi.ComponentResourceOptions) {
     // Checked before anything is registered: a missing Dockerfile fails `pulumi preview`, not the build.
-    const build = probeBuildPaths(args.buildContext, args.dockerfile);
+    const build = "buildContext" in args ? probeBuildPaths(args.buildContext, args.dockerfile) : undefined;
     super("pooling:probe:ProbeApp", name, {}, opts);
     const cfg = args.config;
     const child = { parent: this, dependsOn: args.dependsOn };
-    this.image = new docker.Image(
-      `${name}-image`,
-      {
-        imageName: probeImageName(cfg),
-        build,
-        registry: { server: args.registry.server },
-      },
-      { parent: this, dependsOn: [args.registry] },
-    );
+    this.image =
+      build && "registry" in args
+        ? new docker.Image(`${name}-image`, { imageName: probeImageName(cfg), build, registry: { server: args.registry.server } }, { parent: this, dependsOn: [args.registry] })
+        : undefined;
     const env = args.secrets.apply((s) => probeEnv(cfg, s));
     const secret = new k8s.core.v1.Secret(`${name}-secret`, probeSecret(cfg, env.apply((e) => e.secret)), child);
     // The digest, not the tag: a rebuilt image rolls the pods, an unchanged one does not.
-    const spec = probeDeployment(cfg, this.image.repoDigest, probeEnvLayout(cfg));
+    const spec = probeDeployment(cfg, this.image?.repoDigest ?? ("image" in args ? args.image : probeImageName(cfg)), probeEnvLayout(cfg));
     this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, spec, { ...child, dependsOn: [secret, ...(args.dependsOn ?? [])] });
     this.service = new k8s.core.v1.Service(`${name}-service`, probeService(cfg), child);
     this.registerOutputs({ image: this.image, deployment: this.deployment, service: this.service });

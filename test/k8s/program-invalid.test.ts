@@ -8,7 +8,7 @@ beforeAll(async () => {
   await setRecordingMocks();
 });
 
-it("throws the ConfigError naming pooling:pgbouncer.defaultPoolSize and registers nothing", async () => {
+it("throws a RunError carrying the ConfigError naming pooling:pgbouncer.defaultPoolSize and registers nothing", async () => {
   const raw = devRaw();
   raw.pgbouncer = { ...(raw.pgbouncer as object), defaultPoolSize: 120 };
   pulumi.runtime.setAllConfig(engineConfig(raw));
@@ -16,7 +16,9 @@ it("throws the ConfigError naming pooling:pgbouncer.defaultPoolSize and register
     () => undefined,
     (err: unknown) => err,
   );
-  expect(error).toMatchObject({ name: "ConfigError", code: "POOLING_INVALID_CONFIG" });
+  expect(error).toMatchObject({ name: "InvalidStackConfig", code: "POOLING_INVALID_CONFIG", configError: { name: "ConfigError" } });
+  // A pulumi.RunError: the Node.js runner prints its message alone, no stack trace.
+  expect(pulumi.RunError.isInstance(error)).toBe(true);
   expect((error as Error).message).toMatch(/pooling:pgbouncer\.defaultPoolSize = 120: the PgBouncer pools need more server connections than PostgreSQL can give/);
   await new Promise((r) => setTimeout(r, 100));
   expect(recorded).toEqual([]);

@@ -6,9 +6,19 @@ import { PROJECT_DIR } from "./fixtures.ts";
 
 describe("scripts/pulumi.ts", () => {
   it("maps down to pulumi destroy and passes the rest to pulumi", () => {
-    expect(parseCommand(["up", "--yes"])).toEqual({ command: "up", pulumiArgs: ["--yes"] });
+    expect(parseCommand(["up", "--yes"])).toEqual({ command: "up", cluster: "kind", pulumiArgs: ["--yes"] });
     expect(() => parseCommand(["apply"])).toThrow(/usage: tsx scripts\/pulumi\.ts <up\|preview\|down>/);
     expect(() => parseCommand([])).toThrow(expect.objectContaining({ code: "POOLING_SCRIPT_USAGE" }));
+  });
+
+  it("takes --cluster and --render-to out of the arguments, in either spelling, and passes the rest to pulumi", () => {
+    expect(parseCommand(["preview", "--cluster", "local", "--diff"])).toEqual({ command: "preview", cluster: "local", pulumiArgs: ["--diff"] });
+    expect(parseCommand(["up", "--yes", "--cluster=kind"])).toEqual({ command: "up", cluster: "kind", pulumiArgs: ["--yes"] });
+    expect(parseCommand(["up", "--render-to", "/tmp/out", "--yes"])).toMatchObject({ command: "up", renderTo: "/tmp/out", pulumiArgs: ["--yes"] });
+    expect(parseCommand(["up", "--", "--cluster", "x"])).toEqual({ command: "up", cluster: "kind", pulumiArgs: ["--", "--cluster", "x"] });
+    expect(() => parseCommand(["up", "--cluster", "minikube"])).toThrow(/--cluster minikube is not a cluster; use kind or local/);
+    expect(() => parseCommand(["preview", "--cluster"])).toThrow(/--cluster needs a value/);
+    expect(() => parseCommand(["preview", "--render-to", "/tmp/out"])).toThrow(/--render-to goes with up only/);
   });
 
   it("takes the backend from PULUMI_BACKEND_URL over Pulumi.yaml, as Pulumi does", () => {
@@ -50,13 +60,14 @@ describe("scripts/pulumi.ts", () => {
   it("refuses an unknown command with its code and no stack trace, exit 2", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/pulumi.ts", "apply"], { cwd: PROJECT_DIR, env: { PATH: "/nonexistent" }, encoding: "utf8" });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("error POOLING_SCRIPT_USAGE: usage: tsx scripts/pulumi.ts <up|preview|down> [pulumi arguments]\n");
+    expect(r.stderr).toBe("error POOLING_SCRIPT_USAGE: usage: tsx scripts/pulumi.ts <up|preview|down> [--cluster kind|local] [--render-to DIR] [pulumi arguments]\n");
   });
 
   it("exits 1 with a clear message, touching nothing, when pulumi, kind and docker are missing", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/pulumi.ts", "preview"], {
       cwd: PROJECT_DIR,
-      env: { PATH: "/nonexistent" },
+      // No toolchain either: the CLI it would build is a fallback for a missing `pulumi`.
+      env: { PATH: "/nonexistent", POOLING_TOOLCHAIN_DIR: "/nonexistent" },
       encoding: "utf8",
     });
     expect(r.status).toBe(1);

@@ -1,0 +1,62 @@
+/**
+ * Every version the toolchain builds, in one place. The Pulumi CLI, its language host and the providers
+ * follow the lockfile, so bumping @pulumi/pulumi, @pulumi/kubernetes or @pulumi/random changes what is
+ * built; the control plane has no npm package to follow and is pinned here.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PoolingError } from "../lib/errors.ts";
+
+export interface ToolchainVersions {
+  /** @pulumi/pulumi's version: the CLI (pkg/v3) and the SDK the language host is built against (sdk/v3). */
+  readonly pulumi: string;
+  /** @pulumi/kubernetes's version: pulumi-resource-kubernetes. */
+  readonly kubernetesProvider: string;
+  /** @pulumi/random's version: pulumi-resource-random. */
+  readonly randomProvider: string;
+  /** k8s.io/kubernetes release: kube-apiserver, kube-controller-manager, kube-scheduler. */
+  readonly kubernetes: string;
+  /** go.etcd.io/etcd/server/v3 release. */
+  readonly etcd: string;
+}
+
+/**
+ * The control plane's pins. 1.34.x: the newest k8s.io/kubernetes line whose go.mod asks for no Go newer
+ * than the machines' 1.26 (so no toolchain download), chosen when the toolchain was written.
+ */
+export const CONTROL_PLANE = { kubernetes: "v1.34.3", etcd: "v3.6.7" } as const;
+
+/** package-lock.json cannot be read, or lacks a package the toolchain follows. */
+export class LockfileError extends PoolingError {
+  readonly code = "POOLING_TOOLCHAIN_LOCKFILE";
+}
+
+const FOLLOWED = { pulumi: "@pulumi/pulumi", kubernetesProvider: "@pulumi/kubernetes", randomProvider: "@pulumi/random" } as const;
+
+/** The versions npm installed, read from a lockfile's text (lockfileVersion 2 or 3: the `packages` map). */
+export function lockedVersions(lockfileText: string, file = "package-lock.json"): Pick<ToolchainVersions, keyof typeof FOLLOWED> {
+  let lock: { packages?: Record<string, { version?: string }> };
+  try {
+    lock = JSON.parse(lockfileText) as typeof lock;
+  } catch (err) {
+    throw new LockfileError(`${file} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const out: Record<string, string> = {};
+  for (const [key, pkg] of Object.entries(FOLLOWED)) {
+    const version = lock.packages?.[`node_modules/${pkg}`]?.version;
+    if (!version) throw new LockfileError(`${file} has no ${pkg}: the toolchain builds the Pulumi binaries at the versions npm installed. Run \`npm install\` first.`);
+    out[key] = version;
+  }
+  return out as Pick<ToolchainVersions, keyof typeof FOLLOWED>;
+}
+
+export function toolchainVersions(projectDir: string): ToolchainVersions {
+  const file = join(projectDir, "package-lock.json");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new LockfileError(`${file} could not be read: ${(err as Error).message}`, { cause: err });
+  }
+  return { ...lockedVersions(text, file), ...CONTROL_PLANE };
+}
