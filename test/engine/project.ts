@@ -5,7 +5,7 @@
  * file backend and PULUMI_HOME (the toolchain's plugins linked in). Nothing is downloaded.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isBuilt } from "../../toolchain/build.ts";
@@ -39,12 +39,21 @@ export interface EngineProject {
 }
 
 /** Links shared with the repository: the program, its templates, the probe's env contract, the pack. */
-const LINKED = ["infra", "lib", "configs", "app-probe", "policy", "node_modules", "package.json", "tsconfig.json"];
+const LINKED = ["infra", "lib", "configs", "app-probe", "policy", "test", "node_modules", "package.json", "tsconfig.json"];
 
-export function engineProject(stackFile = join(PROJECT_DIR, "Pulumi.dev.yaml")): EngineProject {
+export interface EngineProjectOptions {
+  /** The stack file the project starts with; default the repository's Pulumi.dev.yaml. */
+  stackFile?: string;
+  /** Another program to run instead of Pulumi.yaml's `main` (a path from the project root). */
+  main?: string;
+}
+
+export function engineProject(opts: EngineProjectOptions = {}): EngineProject {
   const dir = mkdtempSync(join(tmpdir(), "pooling-engine-"));
   for (const name of LINKED) symlinkSync(join(PROJECT_DIR, name), join(dir, name));
-  copyFileSync(join(PROJECT_DIR, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
+  const projectYaml = readFileSync(join(PROJECT_DIR, "Pulumi.yaml"), "utf8");
+  writeFileSync(join(dir, "Pulumi.yaml"), opts.main ? projectYaml.replace(/^main: .*$/m, `main: ${opts.main}`) : projectYaml);
+  const stackFile = opts.stackFile ?? join(PROJECT_DIR, "Pulumi.dev.yaml");
   copyFileSync(stackFile, join(dir, "Pulumi.dev.yaml"));
   const home = join(dir, ".pulumi-home");
   mkdirSync(home);
