@@ -74,6 +74,20 @@ export default tseslint.config(
     },
   },
   {
+    // The toolchain only builds binaries: it knows the lockfile and Go, nothing of the stack.
+    files: ["toolchain/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["@pulumi/*", "**/infra/*", "**/infra/**", "**/local/*", "**/pods/*", "**/cluster/*"] }],
+    },
+  },
+  {
+    // The local control plane runs what the API server holds: nothing of Pulumi or the program.
+    files: ["cluster/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["@pulumi/*", "**/infra/*", "**/infra/**"] }],
+    },
+  },
+  {
     files: ["app-probe/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: ["../infra/*", "../../infra/*", "../local/*", "../../local/*", "../bench/*", "../../bench/*"] }],

@@ -1,6 +1,6 @@
 /**
- * `npm run toolchain`: builds the Pulumi CLI, its Node.js language host, the Kubernetes and random
- * providers and a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)
+ * `npm run toolchain`: builds the Pulumi CLI, its Node.js language host, the Kubernetes
+ * provider and a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)
  * from the Go module proxy, at the versions in toolchain/versions.ts, into a cache outside the repository.
  * A rerun with nothing changed takes seconds.
  *
@@ -51,7 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return all.every((r) => isBuilt(paths, r)) ? 0 : 1;
   }
   const log = (line: string) => console.error(`toolchain: ${line}`);
-  log(`building into ${paths.root} (Pulumi ${versions.pulumi}, kubernetes provider ${versions.kubernetesProvider}, random provider ${versions.randomProvider}, Kubernetes ${versions.kubernetes}, etcd ${versions.etcd})`);
+  log(`building into ${paths.root} (Pulumi ${versions.pulumi}, kubernetes provider ${versions.kubernetesProvider}, Kubernetes ${versions.kubernetes}, etcd ${versions.etcd})`);
   const stop = () => {
     stopRunningBuilds();
     process.exit(130);

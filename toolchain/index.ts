@@ -11,7 +11,7 @@ import { isBuilt } from "./build.ts";
 import { toolchainPaths, type ToolchainPaths } from "./paths.ts";
 import type { Recipe } from "./recipe.ts";
 import { etcd, kubernetesControlPlane } from "./recipes/kubernetes.ts";
-import { kubernetesProvider, randomProvider } from "./recipes/providers.ts";
+import { kubernetesProvider } from "./recipes/providers.ts";
 import { languageHost, pulumiCli } from "./recipes/pulumi.ts";
 import { toolchainVersions, type ToolchainVersions } from "./versions.ts";
 
@@ -19,15 +19,12 @@ export { toolchainPaths, toolchainVersions };
 export type { ToolchainPaths, ToolchainVersions };
 
 export function recipes(v: ToolchainVersions): Recipe[] {
-  return [pulumiCli(v.pulumi), languageHost(v.pulumi), kubernetesProvider(v.kubernetesProvider), randomProvider(v.randomProvider), etcd(v.etcd), kubernetesControlPlane(v.kubernetes)];
+  return [pulumiCli(v.pulumi), languageHost(v.pulumi), kubernetesProvider(v.kubernetesProvider), etcd(v.etcd), kubernetesControlPlane(v.kubernetes)];
 }
 
 /** The resource plugins the CLI must find without downloading: name, version, binary. */
 export function providerPlugins(v: ToolchainVersions): { name: string; version: string; binary: string }[] {
-  return [
-    { name: "kubernetes", version: v.kubernetesProvider, binary: "pulumi-resource-kubernetes" },
-    { name: "random", version: v.randomProvider, binary: "pulumi-resource-random" },
-  ];
+  return [{ name: "kubernetes", version: v.kubernetesProvider, binary: "pulumi-resource-kubernetes" }];
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * Every version the toolchain builds, in one place. The Pulumi CLI, its language host and the providers
- * follow the lockfile, so bumping @pulumi/pulumi, @pulumi/kubernetes or @pulumi/random changes what is
- * built; the control plane has no npm package to follow and is pinned here.
+ * Every version the toolchain builds, in one place. The Pulumi CLI, its language host and the Kubernetes
+ * provider follow the lockfile, so bumping @pulumi/pulumi or @pulumi/kubernetes changes what is built;
+ * the control plane has no npm package to follow and is pinned here.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,8 +12,6 @@ export interface ToolchainVersions {
   readonly pulumi: string;
   /** @pulumi/kubernetes's version: pulumi-resource-kubernetes. */
   readonly kubernetesProvider: string;
-  /** @pulumi/random's version: pulumi-resource-random. */
-  readonly randomProvider: string;
   /** k8s.io/kubernetes release: kube-apiserver, kube-controller-manager, kube-scheduler. */
   readonly kubernetes: string;
   /** go.etcd.io/etcd/server/v3 release. */
@@ -31,7 +29,7 @@ export class LockfileError extends PoolingError {
   readonly code = "POOLING_TOOLCHAIN_LOCKFILE";
 }
 
-const FOLLOWED = { pulumi: "@pulumi/pulumi", kubernetesProvider: "@pulumi/kubernetes", randomProvider: "@pulumi/random" } as const;
+const FOLLOWED = { pulumi: "@pulumi/pulumi", kubernetesProvider: "@pulumi/kubernetes" } as const;
 
 /** The versions npm installed, read from a lockfile's text (lockfileVersion 2 or 3: the `packages` map). */
 export function lockedVersions(lockfileText: string, file = "package-lock.json"): Pick<ToolchainVersions, keyof typeof FOLLOWED> {

@@ -1,31 +1,29 @@
-/** The stack's generated secrets: every password and SCRAM salt, from @pulumi/random, kept in state. */
+/**
+ * The stack's generated secrets: every password and SCRAM salt, made by the same generator the local
+ * stack uses (infra/render/secrets.ts) and kept in Pulumi state by the engine's own `pulumi:index:Stash`.
+ *
+ * Why a Stash and not @pulumi/random: a Stash is built into the Pulumi engine (pkg/resource/deploy/
+ * builtins.go at v3.248.0: Create stores `input` as `output`, Update keeps the old `output`), so no
+ * provider plugin is needed, here or on a user's machine; pulumi-resource-random cannot be built from
+ * the Go module proxy these machines have (docs/engine.md). `ignoreChanges: ["input"]` keeps the fresh
+ * values every run generates from showing as an update: the first run's values stay until the Stash is
+ * replaced (`pulumi up --replace URN` rotates them).
+ */
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import type { StackSecrets, UserSecret } from "../render/index.ts";
-
-export interface GeneratedSecretsArgs {
-  /**
-   * Length of each password. Passwords are alphanumeric so they go into URLs, userlist.txt and
-   * redis.conf without escaping. Changing it generates new passwords.
-   */
-  passwordLength?: number;
-}
+import { generateSecrets, type StackSecrets, type UserSecret } from "../render/index.ts";
 
 export class GeneratedSecrets extends pulumi.ComponentResource {
   /** Every secret the renderers need; a Pulumi secret as a whole. */
   readonly secrets: pulumi.Output<StackSecrets>;
 
-  constructor(name: string, args: GeneratedSecretsArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, opts?: pulumi.ComponentResourceOptions) {
     super("pooling:secrets:GeneratedSecrets", name, {}, opts);
-    const length = args.passwordLength ?? 32;
-    const password = (role: string) => new random.RandomPassword(`${name}-${role}-password`, { length, special: false }, { parent: this }).result;
-    // The salt is state, not derived per run: a new salt would change every verifier on every `pulumi up`.
-    const user = (role: string): pulumi.Output<UserSecret> =>
-      pulumi.all([password(role), new random.RandomBytes(`${name}-${role}-salt`, { length: 16 }, { parent: this }).base64]).apply(([p, salt]) => ({
-        password: p,
-        salt,
-      }));
-    const all = pulumi.all([user("superuser"), user("app"), user("pgbouncerAdmin"), user("pgbouncerStats"), password("redis")]);
+    const fresh = generateSecrets();
+    // One Stash per role, so replacing one rotates that role's password alone.
+    const stash = <T>(role: string, value: T): pulumi.Output<T> =>
+      new pulumi.Stash(`${name}-${role}`, { input: pulumi.secret(value) }, { parent: this, ignoreChanges: ["input"] }).output as pulumi.Output<T>;
+    const user = (role: keyof Omit<StackSecrets, "redisPassword">): pulumi.Output<UserSecret> => stash(role, fresh[role]);
+    const all = pulumi.all([user("superuser"), user("app"), user("pgbouncerAdmin"), user("pgbouncerStats"), stash("redis", fresh.redisPassword)]);
     this.secrets = pulumi.secret(
       all.apply(([superuser, app, pgbouncerAdmin, pgbouncerStats, redisPassword]): StackSecrets => ({ superuser, app, pgbouncerAdmin, pgbouncerStats, redisPassword })),
     );

@@ -1,5 +1,5 @@
 /**
- * The stack's generated secrets. Kubernetes gets them from @pulumi/random, the local stack from crypto;
+ * The stack's generated secrets, from crypto: Kubernetes keeps them in Pulumi state (a Stash), the local stack in its data folder;
  * both hand them to the same renderers. Salts are part of the secrets so verifiers are stable across
  * renders (a new salt would change userlist.txt and the role on every run).
  */
@@ -33,7 +33,7 @@ const userSecret = (): UserSecret => ({ password: password(), salt: randomBytes(
 
 /**
  * Fresh secrets from crypto: the local stack's (kept in its data folder) and `npm run render`'s
- * throw-away ones. On Kubernetes @pulumi/random makes them instead, so they live in Pulumi state.
+ * throw-away ones, and the Pulumi program's first run, whose values a Stash then keeps in state.
  */
 export function generateSecrets(): StackSecrets {
   return { superuser: userSecret(), app: userSecret(), pgbouncerAdmin: userSecret(), pgbouncerStats: userSecret(), redisPassword: password() };

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { KIND } from "../../infra/k8s/kind.ts";
 import { pgbouncerDeployment, postgresConfigMap, probeEnvLayout, probeDeployment, probeImageName } from "../../infra/k8s/manifests/index.ts";
 import { PROJECT_DIR, devConfig } from "./fixtures.ts";
-import { MOCK_DIGEST, byType, mockPassword, named, parentTypeOf, recorded, setRecordingMocks, settled, valueOf } from "./pulumi-mocks.ts";
+import { MOCK_DIGEST, byType, named, stashed, unwrapSecret, wasSecret, parentTypeOf, recorded, setRecordingMocks, settled, valueOf } from "./pulumi-mocks.ts";
 
 type Components = { secrets: typeof SecretsModule; pgbouncer: typeof PgBouncerModule; probe: typeof ProbeModule };
 
@@ -74,16 +74,14 @@ describe("the resource graph", () => {
       "probe-secret": ["kubernetes:core/v1:Secret", "pooling:probe:ProbeApp"],
       "probe-deployment": ["kubernetes:apps/v1:Deployment", "pooling:probe:ProbeApp"],
       "probe-service": ["kubernetes:core/v1:Service", "pooling:probe:ProbeApp"],
-      "pooling-app-password": ["random:index/randomPassword:RandomPassword", "pooling:secrets:GeneratedSecrets"],
-      "pooling-app-salt": ["random:index/randomBytes:RandomBytes", "pooling:secrets:GeneratedSecrets"],
-      "pooling-redis-password": ["random:index/randomPassword:RandomPassword", "pooling:secrets:GeneratedSecrets"],
+      "pooling-app": ["pulumi:index:Stash", "pooling:secrets:GeneratedSecrets"],
+      "pooling-redis": ["pulumi:index:Stash", "pooling:secrets:GeneratedSecrets"],
     };
     for (const [name, [type, parent]] of Object.entries(expected)) {
       expect(named(name).type, name).toBe(type);
       expect(parentTypeOf(name), name).toBe(parent);
     }
-    expect(byType("random:index/randomPassword:RandomPassword")).toHaveLength(5);
-    expect(byType("random:index/randomBytes:RandomBytes")).toHaveLength(4);
+    expect(byType("pulumi:index:Stash").map((r) => r.name).sort()).toEqual(["pooling-app", "pooling-pgbouncerAdmin", "pooling-pgbouncerStats", "pooling-redis", "pooling-superuser"]);
   });
 
   it("passes the pure builders' objects to Kubernetes unchanged", () => {
@@ -138,7 +136,8 @@ describe("the probe's Dockerfile", () => {
 });
 
 describe("secrets", () => {
-  const passwords = () => byType("random:index/randomPassword:RandomPassword").map((r) => mockPassword(r.name));
+  const stashedValues = () => byType("pulumi:index:Stash").map((r) => unwrapSecret(r.inputs.input) as string | { password: string; salt: string });
+  const passwords = () => stashedValues().map((v) => (typeof v === "string" ? v : v.password));
 
   it("never reach a ConfigMap, a Deployment or a StatefulSet", () => {
     const plain = recorded.filter((r) => /ConfigMap|Deployment|StatefulSet|Service|NetworkPolicy|Namespace/.test(r.type));
@@ -146,9 +145,11 @@ describe("secrets", () => {
     for (const p of passwords()) expect(JSON.stringify(plain.map((r) => r.inputs))).not.toContain(p);
   });
 
-  it("are alphanumeric passwords with 16-byte SCRAM salts kept in state", () => {
-    for (const r of byType("random:index/randomPassword:RandomPassword")) expect(r.inputs, r.name).toMatchObject({ length: 32, special: false });
-    for (const r of byType("random:index/randomBytes:RandomBytes")) expect(r.inputs, r.name).toMatchObject({ length: 16 });
+  it("are URL-safe passwords of 24 random bytes with 16-byte SCRAM salts, kept in state by Stashes whose later inputs are ignored", () => {
+    for (const p of passwords()) expect(p).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(new Set(passwords()).size).toBe(5);
+    for (const v of stashedValues()) if (typeof v !== "string") expect(Buffer.from(v.salt, "base64")).toHaveLength(16);
+    for (const r of byType("pulumi:index:Stash")) expect(wasSecret(r.inputs.input), r.name).toBe(true);
   });
 
   it("are stored in Kubernetes Secrets", () => {
@@ -159,7 +160,7 @@ describe("secrets", () => {
   it("are a Pulumi secret as a whole", async () => {
     const pulumi = await import("@pulumi/pulumi");
     expect(await pulumi.isSecret(secrets)).toBe(true);
-    expect((await valueOf(secrets)).app.password).toBe(mockPassword("pooling-app-password"));
+    expect((await valueOf(secrets)).app.password).toBe(stashed<{ password: string }>("pooling-app").password);
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * Pulumi mocks that record every registered resource's inputs, and give @pulumi/random and
+ * Pulumi mocks that record every registered resource's inputs, and give the engine's Stash and
  * @pulumi/docker the outputs the program reads. Set them before importing the module under test.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -14,17 +14,13 @@ export interface Recorded {
 
 export const recorded: Recorded[] = [];
 
-/** Mocked random outputs: a password derived from the resource name, alphanumeric like the real ones. */
-export const mockPassword = (resourceName: string) => `Pw${resourceName.replace(/[^A-Za-z0-9]/g, "")}`;
-export const mockSalt = (resourceName: string) => Buffer.from(resourceName.padEnd(16, "#").slice(0, 16)).toString("base64");
 export const MOCK_DIGEST = `localhost:${KIND.registryHostPort}/pooling-probe@sha256:0123456789abcdef`;
 
 function outputsOf(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
   switch (args.type) {
-    case "random:index/randomPassword:RandomPassword":
-      return { ...args.inputs, result: mockPassword(args.name) };
-    case "random:index/randomBytes:RandomBytes":
-      return { ...args.inputs, base64: mockSalt(args.name) };
+    // The engine's Stash (pkg/resource/deploy/builtins.go): a created Stash's output is its input.
+    case "pulumi:index:Stash":
+      return { ...args.inputs, output: unwrapSecret(args.inputs.input) };
     case "docker:index/image:Image":
       return { ...args.inputs, repoDigest: MOCK_DIGEST };
     case "docker:index/remoteImage:RemoteImage":
@@ -84,3 +80,21 @@ export const named = (name: string) => {
   if (!r) throw new Error(`no resource named ${name}; registered: ${recorded.map((x) => x.name).join(", ")}`);
   return r;
 };
+
+/** The special key Pulumi's wire format marks a secret value with (sdk/nodejs/runtime/rpc.ts, specialSigKey). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** A recorded input as the program gave it: a secret arrives wrapped as `{ [SIG_KEY]: …, value }`. */
+export function unwrapSecret(v: unknown): unknown {
+  return v !== null && typeof v === "object" && SIG_KEY in v ? (v as { value: unknown }).value : v;
+}
+
+/** Whether a recorded input arrived as a secret. */
+export const wasSecret = (v: unknown): boolean => v !== null && typeof v === "object" && SIG_KEY in v;
+
+/** The value a Stash of the program stored: what the secrets built from it hold. */
+export function stashed<T>(name: string): T {
+  const r = recorded.find((x) => x.type === "pulumi:index:Stash" && x.name === name);
+  if (!r) throw new Error(`no Stash named ${name} was registered`);
+  return unwrapSecret(r.inputs.input) as T;
+}
