@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PoolingError } from "../lib/errors.ts";
+import { ETCD_VERSION, KUBERNETES_RELEASE } from "./recipes/kubernetes.ts";
 
 export interface ToolchainVersions {
   /** @pulumi/pulumi's version: the CLI (pkg/v3) and the SDK the language host is built against (sdk/v3). */
@@ -19,10 +20,11 @@ export interface ToolchainVersions {
 }
 
 /**
- * The control plane's pins. 1.34.x: the newest k8s.io/kubernetes line whose go.mod asks for no Go newer
- * than the machines' 1.26 (so no toolchain download), chosen when the toolchain was written.
+ * The control plane's pins: the newest k8s.io/kubernetes and etcd 3.6 the module proxy serves whose
+ * go.mod asks for no Go newer than the machines' 1.26 (so no toolchain download); why each, in
+ * toolchain/recipes/kubernetes.ts.
  */
-export const CONTROL_PLANE = { kubernetes: "v1.34.3", etcd: "v3.6.7" } as const;
+export const CONTROL_PLANE = { kubernetes: KUBERNETES_RELEASE, etcd: ETCD_VERSION } as const;
 
 /** package-lock.json cannot be read, or lacks a package the toolchain follows. */
 export class LockfileError extends PoolingError {

@@ -1,0 +1,39 @@
+/** What the toolchain builds follows the lockfile; where it keeps it; how its environment is printed. */
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { exportLines, findPulumi, toolchainEnv } from "../../toolchain/index.ts";
+import { toolchainPaths } from "../../toolchain/paths.ts";
+import { lockedVersions, LockfileError } from "../../toolchain/versions.ts";
+import { PROJECT_DIR } from "../k8s/fixtures.ts";
+
+const lock = (packages: Record<string, { version?: string }>) => JSON.stringify({ lockfileVersion: 3, packages });
+
+describe("the toolchain's versions", () => {
+  it("are the versions npm installed, read from the lockfile", () => {
+    expect(lockedVersions(lock({ "node_modules/@pulumi/pulumi": { version: "3.1.2" }, "node_modules/@pulumi/kubernetes": { version: "4.5.6" } }))).toEqual({ pulumi: "3.1.2", kubernetesProvider: "4.5.6" });
+  });
+
+  it("refuse a lockfile without a followed package, naming it, and one that is not JSON", () => {
+    expect(() => lockedVersions(lock({ "node_modules/@pulumi/pulumi": { version: "3.1.2" } }))).toThrow(/package-lock\.json has no @pulumi\/kubernetes/);
+    expect(() => lockedVersions("{")).toThrow(LockfileError);
+  });
+});
+
+describe("the toolchain's place and environment", () => {
+  it("lives in POOLING_TOOLCHAIN_DIR, else XDG_CACHE_HOME, else ~/.cache", () => {
+    expect(toolchainPaths({ POOLING_TOOLCHAIN_DIR: "/t" })).toEqual({ root: "/t", bin: "/t/bin", work: "/t/work", pulumiHome: "/t/pulumi-home" });
+    expect(toolchainPaths({ XDG_CACHE_HOME: "/x" }).root).toBe("/x/pooling-toolchain");
+    expect(toolchainPaths({}).root).toMatch(/\/\.cache\/pooling-toolchain$/);
+  });
+
+  it("prints export lines a shell evaluates back to the same values, quotes included", () => {
+    const vars = { ...toolchainEnv(toolchainPaths({ POOLING_TOOLCHAIN_DIR: "/t" }), { PATH: "/usr/bin" }), ODD: "it's $HOME" };
+    const r = spawnSync("sh", ["-c", `${exportLines(vars)}\nprintf '%s\\n' "$PATH" "$PULUMI_HOME" "$PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION" "$ODD"`], { encoding: "utf8" });
+    expect(r.stdout.split("\n").slice(0, 4)).toEqual(["/t/bin:/usr/bin", "/t/pulumi-home", "true", "it's $HOME"]);
+  });
+
+  it("prefers a pulumi on PATH, and says what to do when neither it nor the toolchain's is there", () => {
+    expect(findPulumi(PROJECT_DIR, { POOLING_TOOLCHAIN_DIR: "/nonexistent" }, () => true)).toEqual({ bin: "pulumi", source: "path", env: {} });
+    expect(() => findPulumi(PROJECT_DIR, { POOLING_TOOLCHAIN_DIR: "/nonexistent" }, () => false)).toThrow(/no `pulumi` on PATH, and the toolchain in \/nonexistent lacks pulumi, pulumi-language-nodejs.*npm run toolchain/);
+  });
+});
