@@ -105,6 +105,10 @@ function recipeContext(recipe: Recipe, workDir: string, opts: BuildOptions, tag:
       writeFileSync(file, content);
     },
     progress: (message) => opts.log(`${tag}: ${message}`),
+    async countPackages(cwd, pkgs, env) {
+      const out = await runGo(recipe.name, ["list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ...pkgs], { cwd, step: "counting packages", ...(env ? { env } : {}) }, { ...opts, log: () => undefined }, tag);
+      return out.split("\n").filter(Boolean).length;
+    },
   };
 }
 
@@ -136,7 +140,7 @@ function runGo(recipe: string, args: readonly string[], goOpts: GoRunOptions, op
       }
     });
     // `go build -v` and `go mod` print one line per package compiled or module fetched: how far it is.
-    const timer = setInterval(() => opts.log(`${tag}: ${goOpts.step}: ${lines} packages or modules so far, ${formatDuration((Date.now() - started) / 1000)}`), opts.progressEveryMs ?? 30_000);
+    const timer = setInterval(() => opts.log(`${tag}: ${goOpts.step}: ${goOpts.total ? `${lines} of up to ${goOpts.total} packages compiled` : `${lines} packages or modules so far`}, ${formatDuration((Date.now() - started) / 1000)}`), opts.progressEveryMs ?? 30_000);
     const finish = (err?: Error) => {
       clearInterval(timer);
       running.delete(child);

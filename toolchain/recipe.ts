@@ -11,6 +11,8 @@ export interface GoRunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** What the user sees while it runs: "downloading modules", "compiling kube-apiserver". */
   readonly step: string;
+  /** For `go build -v`: how many packages the build may compile at most, so progress reads "n of up to N". */
+  readonly total?: number;
 }
 
 export interface RecipeContext {
@@ -24,6 +26,8 @@ export interface RecipeContext {
   write(relPath: string, content: string): void;
   /** One line of progress for the user. */
   progress(message: string): void;
+  /** How many non-standard-library packages building `pkgs` in `cwd` involves (`go list -deps`), for `total`. */
+  countPackages(cwd: string, pkgs: readonly string[], env?: Readonly<Record<string, string>>): Promise<number>;
 }
 
 export interface Recipe {

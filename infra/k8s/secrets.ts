@@ -21,7 +21,7 @@ export class GeneratedSecrets extends pulumi.ComponentResource {
     const fresh = generateSecrets();
     // One Stash per role, so replacing one rotates that role's password alone.
     const stash = <T>(role: string, value: T): pulumi.Output<T> =>
-      new pulumi.Stash(`${name}-${role}`, { input: pulumi.secret(value) }, { parent: this, ignoreChanges: ["input"] }).output as pulumi.Output<T>;
+      new pulumi.Stash(`${name}-${role}-secret`, { input: pulumi.secret(value) }, { parent: this, ignoreChanges: ["input"] }).output as pulumi.Output<T>;
     const user = (role: keyof Omit<StackSecrets, "redisPassword">): pulumi.Output<UserSecret> => stash(role, fresh[role]);
     const all = pulumi.all([user("superuser"), user("app"), user("pgbouncerAdmin"), user("pgbouncerStats"), stash("redis", fresh.redisPassword)]);
     this.secrets = pulumi.secret(

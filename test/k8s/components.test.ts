@@ -74,14 +74,14 @@ describe("the resource graph", () => {
       "probe-secret": ["kubernetes:core/v1:Secret", "pooling:probe:ProbeApp"],
       "probe-deployment": ["kubernetes:apps/v1:Deployment", "pooling:probe:ProbeApp"],
       "probe-service": ["kubernetes:core/v1:Service", "pooling:probe:ProbeApp"],
-      "pooling-app": ["pulumi:index:Stash", "pooling:secrets:GeneratedSecrets"],
-      "pooling-redis": ["pulumi:index:Stash", "pooling:secrets:GeneratedSecrets"],
+      "pooling-app-secret": ["pulumi:index:Stash", "pooling:secrets:GeneratedSecrets"],
+      "pooling-redis-secret": ["pulumi:index:Stash", "pooling:secrets:GeneratedSecrets"],
     };
     for (const [name, [type, parent]] of Object.entries(expected)) {
       expect(named(name).type, name).toBe(type);
       expect(parentTypeOf(name), name).toBe(parent);
     }
-    expect(byType("pulumi:index:Stash").map((r) => r.name).sort()).toEqual(["pooling-app", "pooling-pgbouncerAdmin", "pooling-pgbouncerStats", "pooling-redis", "pooling-superuser"]);
+    expect(byType("pulumi:index:Stash").map((r) => r.name).sort()).toEqual(["pooling-app-secret", "pooling-pgbouncerAdmin-secret", "pooling-pgbouncerStats-secret", "pooling-redis-secret", "pooling-superuser-secret"]);
   });
 
   it("passes the pure builders' objects to Kubernetes unchanged", () => {
@@ -160,7 +160,7 @@ describe("secrets", () => {
   it("are a Pulumi secret as a whole", async () => {
     const pulumi = await import("@pulumi/pulumi");
     expect(await pulumi.isSecret(secrets)).toBe(true);
-    expect((await valueOf(secrets)).app.password).toBe(stashed<{ password: string }>("pooling-app").password);
+    expect((await valueOf(secrets)).app.password).toBe(stashed<{ password: string }>("pooling-app-secret").password);
   });
 });
 

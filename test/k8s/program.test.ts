@@ -36,13 +36,13 @@ describe("the program with the dev stack", () => {
 
   it("exports the database and Redis URLs as secrets", async () => {
     for (const out of [program.databaseUrl, program.pooledUrl, program.directUrl, program.redisUrl]) expect(await pulumi.isSecret(out)).toBe(true);
-    const app = stashed<{ password: string }>("pooling-app").password;
+    const app = stashed<{ password: string }>("pooling-app-secret").password;
     expect(await valueOf(program.databaseUrl)).toBe(
       `postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app?pgbouncer=true&connection_limit=20&pool_timeout=5`,
     );
     expect(await valueOf(program.pooledUrl)).toBe(`postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app`);
     expect(await valueOf(program.directUrl)).toBe(`postgresql://app:${app}@postgres.pooling.svc.cluster.local:5432/app`);
-    expect(await valueOf(program.redisUrl)).toBe(`redis://default:${stashed<string>("pooling-redis")}@redis.pooling.svc.cluster.local:6379`);
+    expect(await valueOf(program.redisUrl)).toBe(`redis://default:${stashed<string>("pooling-redis-secret")}@redis.pooling.svc.cluster.local:6379`);
   });
 
   it("exports Prisma 7's adapter options with the same pool bound and timeout as Prisma 6's query parameters", async () => {

@@ -86,7 +86,7 @@ const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
 /** A recorded input as the program gave it: a secret arrives wrapped as `{ [SIG_KEY]: …, value }`. */
 export function unwrapSecret(v: unknown): unknown {
-  return v !== null && typeof v === "object" && SIG_KEY in v ? (v as { value: unknown }).value : v;
+  return v !== null && typeof v === "object" && SIG_KEY in v ? (v as unknown as { value: unknown }).value : v;
 }
 
 /** Whether a recorded input arrived as a secret. */

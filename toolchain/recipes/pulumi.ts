@@ -28,7 +28,8 @@ export function wrapperGoMod(module: string, requires: readonly string[], versio
 
 async function tidyAndBuild(ctx: RecipeContext, dir: string, pkg: string, out: string, version: string, what: string): Promise<void> {
   await ctx.go(["mod", "tidy"], { cwd: dir, step: `downloading modules for ${what}` });
-  await ctx.go(["build", "-v", "-trimpath", "-ldflags", `-s -w ${versionFlag(version)}`, "-o", out, pkg], { cwd: dir, step: `compiling ${what}` });
+  const total = await ctx.countPackages(dir, [pkg]);
+  await ctx.go(["build", "-v", "-trimpath", "-ldflags", `-s -w ${versionFlag(version)}`, "-o", out, pkg], { cwd: dir, step: `compiling ${what}`, total });
 }
 
 export function pulumiCli(version: string): Recipe {
