@@ -72,7 +72,7 @@ export const prismaAdapterOptions = adapterOptionsOf(cfg);
 /** Straight to PostgreSQL, for schema changes (Prisma's `directUrl`; Prisma 7's `prisma.config.ts` datasource). */
 export const directUrl = pulumi.secret(secrets.apply((s) => directUrlOf(cfg, s)));
 export const redisUrl = pulumi.secret(secrets.apply((s) => redisUrlOf(cfg, s)));
-const kubectl = target.kind === "local" ? `kubectl --kubeconfig ${target.kubeconfig}` : `kubectl --context ${KIND.context}`;
+const kubectl = target.kind === "local" ? `kubectl --kubeconfig ${target.kubeconfig}` : target.kind === "kind" ? `kubectl --context ${KIND.context}` : "kubectl";
 export const probeUrl = pulumi.interpolate`${kubectl} -n ${namespace} port-forward svc/${probe.service.metadata.name} ${cfg.probe.port}:${cfg.probe.port}  # then http://127.0.0.1:${cfg.probe.port}/probe`;
 /** Server connections PgBouncer may open, PostgreSQL's usable limit, the headroom left. */
 export const connectionBudget = budgetOf(cfg);

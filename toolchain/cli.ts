@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { CliUsageError, describeCliError } from "../lib/errors.ts";
 import { buildRecipes, formatDuration, isBuilt, readStamp, stopRunningBuilds } from "./build.ts";
-import { exportLines, installPlugins, recipes, toolchainEnv, toolchainPaths, toolchainVersions } from "./index.ts";
+import { exportLines, installPlugins, linkPathDir, recipes, toolchainEnv, toolchainPaths, toolchainVersions } from "./index.ts";
 
 const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
 
@@ -61,6 +61,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const started = Date.now();
   const results = await buildRecipes(all, { paths, log });
   installPlugins(paths, versions, log);
+  linkPathDir(paths);
   const cold = results.reduce((n, r) => n + r.seconds, 0);
   for (const r of results) log(`  ${r.name} ${r.version}: ${mib(r.bytes)}, ${r.status === "built" ? "built" : "cold build took"} ${formatDuration(r.seconds)}`);
   log(`this run: ${formatDuration((Date.now() - started) / 1000)}; a cold build of everything: ${formatDuration(cold)}`);

@@ -4,7 +4,7 @@
  * user's own on PATH first).
  */
 import { spawnSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { PoolingError } from "../lib/errors.ts";
 import { isBuilt } from "./build.ts";
@@ -28,17 +28,24 @@ export function providerPlugins(v: ToolchainVersions): { name: string; version: 
 }
 
 /**
- * The environment that puts the toolchain in use: its bin first on PATH (pulumi finds
- * pulumi-language-nodejs beside itself or on PATH), its own PULUMI_HOME (the plugin folder the providers
+ * The environment that puts the toolchain in use: its path folder first on PATH (pulumi finds
+ * pulumi-language-nodejs there), its own PULUMI_HOME (the plugin folder the providers
  * were installed into), and no plugin download or update check, which would fail here anyway.
  */
 export function toolchainEnv(paths: ToolchainPaths, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   return {
-    PATH: [paths.bin, env.PATH ?? ""].filter(Boolean).join(delimiter),
+    PATH: [paths.path, env.PATH ?? ""].filter(Boolean).join(delimiter),
     PULUMI_HOME: paths.pulumiHome,
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     PULUMI_SKIP_UPDATE_CHECK: "true",
   };
+}
+
+/** Links in `paths.path` to every built binary except the providers (see ToolchainPaths.path). */
+export function linkPathDir(paths: ToolchainPaths): void {
+  rmSync(paths.path, { recursive: true, force: true });
+  mkdirSync(paths.path, { recursive: true });
+  for (const name of readdirSync(paths.bin)) if (!name.startsWith("pulumi-resource-")) symlinkSync(join(paths.bin, name), join(paths.path, name));
 }
 
 /** `export` lines for a POSIX shell, for `eval "$(npm run --silent toolchain -- --print-env)"`. */

@@ -10,6 +10,11 @@ export interface ToolchainPaths {
   readonly root: string;
   /** The built binaries: pulumi, pulumi-language-nodejs, the providers, the control plane. */
   readonly bin: string;
+  /**
+   * What goes on PATH: links to every binary but the providers. The CLI prefers a `pulumi-resource-*` found
+   * on PATH over the installed plugin (and warns about it), so the providers are reached only as plugins.
+   */
+  readonly path: string;
   /** One folder per recipe: its wrapper module, unpacked sources, build stamp. */
   readonly work: string;
   /** PULUMI_HOME for the toolchain's CLI: its plugin folder holds the providers built here. */
@@ -18,5 +23,5 @@ export interface ToolchainPaths {
 
 export function toolchainPaths(env: NodeJS.ProcessEnv = process.env): ToolchainPaths {
   const root = env.POOLING_TOOLCHAIN_DIR || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "pooling-toolchain");
-  return { root, bin: join(root, "bin"), work: join(root, "work"), pulumiHome: join(root, "pulumi-home") };
+  return { root, bin: join(root, "bin"), path: join(root, "path"), work: join(root, "work"), pulumiHome: join(root, "pulumi-home") };
 }

@@ -21,7 +21,7 @@ describe("the toolchain's versions", () => {
 
 describe("the toolchain's place and environment", () => {
   it("lives in POOLING_TOOLCHAIN_DIR, else XDG_CACHE_HOME, else ~/.cache", () => {
-    expect(toolchainPaths({ POOLING_TOOLCHAIN_DIR: "/t" })).toEqual({ root: "/t", bin: "/t/bin", work: "/t/work", pulumiHome: "/t/pulumi-home" });
+    expect(toolchainPaths({ POOLING_TOOLCHAIN_DIR: "/t" })).toEqual({ root: "/t", bin: "/t/bin", path: "/t/path", work: "/t/work", pulumiHome: "/t/pulumi-home" });
     expect(toolchainPaths({ XDG_CACHE_HOME: "/x" }).root).toBe("/x/pooling-toolchain");
     expect(toolchainPaths({}).root).toMatch(/\/\.cache\/pooling-toolchain$/);
   });
@@ -29,7 +29,7 @@ describe("the toolchain's place and environment", () => {
   it("prints export lines a shell evaluates back to the same values, quotes included", () => {
     const vars = { ...toolchainEnv(toolchainPaths({ POOLING_TOOLCHAIN_DIR: "/t" }), { PATH: "/usr/bin" }), ODD: "it's $HOME" };
     const r = spawnSync("sh", ["-c", `${exportLines(vars)}\nprintf '%s\\n' "$PATH" "$PULUMI_HOME" "$PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION" "$ODD"`], { encoding: "utf8" });
-    expect(r.stdout.split("\n").slice(0, 4)).toEqual(["/t/bin:/usr/bin", "/t/pulumi-home", "true", "it's $HOME"]);
+    expect(r.stdout.split("\n").slice(0, 4)).toEqual(["/t/path:/usr/bin", "/t/pulumi-home", "true", "it's $HOME"]);
   });
 
   it("prefers a pulumi on PATH, and says what to do when neither it nor the toolchain's is there", () => {
