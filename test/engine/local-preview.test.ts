@@ -81,7 +81,7 @@ describe.skipIf(missing !== undefined)(`the real engine against the local API se
       expect(`${r.stdout}\n${r.stderr}`).not.toMatch(/would violate PodSecurity/);
       for (const pod of podsOfWorkloads(cfg, ns.metadata.name)) await core.createNamespacedPod({ namespace: ns.metadata.name, body: pod, dryRun: "All" });
       const privileged: V1Pod = { metadata: { name: "privileged" }, spec: { containers: [{ name: "c", image: "busybox", securityContext: { privileged: true } }] } };
-      await expect(core.createNamespacedPod({ namespace: ns.metadata.name, body: privileged, dryRun: "All" })).rejects.toThrow(/violates PodSecurity "restricted/);
+      await expect(core.createNamespacedPod({ namespace: ns.metadata.name, body: privileged, dryRun: "All" })).rejects.toThrow(/HTTP-Code: 403[\s\S]*violates PodSecurity \\*"restricted:latest/);
     } finally {
       await core.deleteNamespace({ name: ns.metadata.name });
     }
@@ -90,10 +90,24 @@ describe.skipIf(missing !== undefined)(`the real engine against the local API se
 
 const apiGroup = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion : `core/${apiVersion}`);
 
-/** A Pod for each workload's template, as its controller would create it. */
+interface Workload {
+  kind: string;
+  metadata: { name: string };
+  spec?: { template?: { metadata?: object; spec?: { volumes?: object[] } }; volumeClaimTemplates?: Array<{ metadata: { name: string } }> };
+}
+
+/**
+ * A Pod for each workload's template, as its controller would create it: a StatefulSet's pod also gets
+ * a volume per claim template, bound to the claim `<template>-<statefulset>-<ordinal>` (the StatefulSet
+ * controller's naming, pkg/controller/statefulset/stateful_set_utils.go getPersistentVolumeClaimName).
+ */
 function podsOfWorkloads(cfg: ReturnType<typeof devConfig>, namespace: string): V1Pod[] {
   return renderManifests(cfg, KNOWN_SECRETS)
-    .map((m) => m.object as { kind: string; metadata: { name: string }; spec?: { template?: { metadata?: object; spec?: object } } })
+    .map((m) => m.object as unknown as Workload)
     .filter((m) => (m.kind === "Deployment" || m.kind === "StatefulSet") && m.spec?.template)
-    .map((m) => ({ metadata: { ...m.spec!.template!.metadata, name: `${m.metadata.name}-dry-run`, namespace }, spec: m.spec!.template!.spec }) as V1Pod);
+    .map((m) => {
+      const claims = (m.spec!.volumeClaimTemplates ?? []).map((t) => ({ name: t.metadata.name, persistentVolumeClaim: { claimName: `${t.metadata.name}-${m.metadata.name}-0` } }));
+      const spec = { ...m.spec!.template!.spec, volumes: [...(m.spec!.template!.spec?.volumes ?? []), ...claims] };
+      return { metadata: { ...m.spec!.template!.metadata, name: `${m.metadata.name}-dry-run`, namespace }, spec } as V1Pod;
+    });
 }
