@@ -1,19 +1,20 @@
 /**
- * The two resource providers the program uses, pulumi-resource-kubernetes and pulumi-resource-random, built
- * from their Go sources at @pulumi/kubernetes's and @pulumi/random's versions, through the module proxy only.
+ * The resource provider the program uses, pulumi-resource-kubernetes, built from its Go source at
+ * @pulumi/kubernetes's version, through the module proxy only. (pulumi-random, which the program used
+ * before, is not served at all: every request for github.com/pulumi/pulumi-random/provider/v4, its version
+ * list and the pseudo-version of the sdk/v4.21.2 tag's commit included, is answered 403; docs/engine.md.)
  *
- * Neither builds with `go install MODULE/cmd/...@V`: both provider modules have local `replace` directives
- * (pulumi-kubernetes provider/go.mod: `sdk/v4 => ../sdk`; pulumi-random provider/go.mod:
- * `terraform-provider-random/shim => ./shim`), and both binaries `//go:embed schema-embed.json`, a file
+ * It does not build with `go install MODULE/cmd/...@V`: the provider module has a local `replace`
+ * (provider/go.mod: `sdk/v4 => ../sdk`), and the binary `//go:embed`s schema-embed.json, a file
  * `go generate` makes from the committed schema.json and that .gitignore keeps out of the module zip. So
- * each recipe copies the module out of the module cache into its work folder, lays the `replace` targets
+ * the recipe copies the module out of the module cache into its work folder, lays the `replace` target
  * beside it, runs upstream's own generate.go, and builds there, as upstream's Makefile does.
  *
- * Neither repository tags its provider module (its tags are `vX.Y.Z` and `sdk/vX.Y.Z`), so the proxy only
- * has pseudo-versions of it, named by commit: which one is a release is a fact looked up once (the tag's
- * commit) and kept in the tables below, not something that can be derived from the npm version.
+ * The repository does not tag its provider module (its tags are `vX.Y.Z` and `sdk/vX.Y.Z`), so the proxy
+ * only has pseudo-versions of it, named by commit: which one is a release is a fact looked up once (the
+ * tag's commit) and kept in the table below, not something that can be derived from the npm version.
  */
-import { chmodSync, cpSync, existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { PoolingError } from "../../lib/errors.ts";
 import type { Recipe, RecipeContext } from "../recipe.ts";
@@ -32,32 +33,23 @@ interface ProviderSource {
 }
 
 /**
- * pulumi-kubernetes releases the proxy serves. v4.25.0: the tag v4.25.0 is commit f47bc2d6f199 (the
- * repository's tag), served as provider/v4 v4.0.0-20260115033456-f47bc2d6f199 (the only provider/v4 version
- * in the proxy's list). Its `../sdk` is taken from sdk/v4 v4.25.0 (tag sdk/v4.25.0, commit 144dd813d, two
- * days later): sdk/go.mod is the same at both commits, and only a version string in
+ * pulumi-kubernetes releases the proxy serves. v4.25.0: the repository's tag v4.25.0 is commit f47bc2d6f199,
+ * served as provider/v4 v4.0.0-20260115033456-f47bc2d6f199 (the only provider/v4 version in the proxy's
+ * list). Its `../sdk` is taken from sdk/v4 v4.25.0 (tag sdk/v4.25.0, commit 144dd813d, two days later):
+ * sdk/go.mod is the same at both commits, and only a version string in
  * sdk/go/kubernetes/utilities/pulumiUtilities.go differs.
  *
- * v4.34.2, the lockfile's, is missing: the proxy answers 403 "This module version is not available" for
- * sdk/v4 v4.34.2 (and v4.34.1) and for every provider/v4 pseudo-version other than the one above, tried
- * also at the commits of the sdk/v4.32.0 and v4.32.0 tags.
+ * Not served, checked when this was written: sdk/v4 v4.34.2 and v4.34.1 (403 "This module version is not
+ * available", though other projects require v4.34.2), and provider/v4 at the commits tried (those of the
+ * v4.32.0 and sdk/v4.32.0 tags). The proxy seems to hold only versions fetched through it before, and
+ * v4.34.2's commit is not known here, so a newer release can only be added once its pseudo-version is served.
  */
 const KUBERNETES_SOURCES: Readonly<Record<string, ProviderSource>> = {
   "4.25.0": { provider: "v4.0.0-20260115033456-f47bc2d6f199", sdk: "v4.25.0" },
 };
 
-/**
- * pulumi-random releases the proxy serves: none. Every request for github.com/pulumi/pulumi-random/provider/v4,
- * its version list included, is answered 403 "This module version is not available"; so is the
- * pseudo-version of v4.21.2's commit (v4.0.0-20260917112258-b62f810278b9, from sdk/v4 v4.21.2's Origin).
- * A release added here builds with the steps below.
- */
-const RANDOM_SOURCES: Readonly<Record<string, ProviderSource>> = {};
-
 const KUBERNETES_MODULE = "github.com/pulumi/pulumi-kubernetes/provider/v4";
 const KUBERNETES_SDK_MODULE = "github.com/pulumi/pulumi-kubernetes/sdk/v4";
-const RANDOM_MODULE = "github.com/pulumi/pulumi-random/provider/v4";
-const RANDOM_SHIM_MODULE = "github.com/terraform-providers/terraform-provider-random/shim";
 
 /** Where the sources are laid out under workDir: `provider/` and its `replace` targets beside or in it. */
 const SRC = "src";
@@ -83,30 +75,11 @@ export function kubernetesProvider(version: string): Recipe {
       ]);
       // provider/go.mod: `replace github.com/pulumi/pulumi-kubernetes/sdk/v4 => ../sdk`, so the sdk goes beside it.
       const providerDir = layOut(ctx, { provider: dirs[0]!, sdk: dirs[1]! });
+      await downloadDependencies(ctx, providerDir, "pulumi-resource-kubernetes");
       await generateSchema(ctx, providerDir, "pulumi-resource-kubernetes", version);
       // The Makefile at v4.25.0 (k8sprovider): `CGO_ENABLED=0 go build -ldflags "-X
       // github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$(VERSION_GENERIC)"`, unstripped.
       await compile(ctx, providerDir, "pulumi-resource-kubernetes", `-X ${KUBERNETES_MODULE}/pkg/version.Version=${version}`);
-    },
-  };
-}
-
-export function randomProvider(version: string): Recipe {
-  return {
-    name: "pulumi-resource-random",
-    version: `v${version}`,
-    binaries: ["pulumi-resource-random"],
-    async build(ctx) {
-      const source = sourceFor("random", RANDOM_SOURCES, version);
-      const [moduleDir] = await downloadModules(ctx, "pulumi-resource-random", [`${RANDOM_MODULE}@${source.provider}`]);
-      const providerDir = layOut(ctx, { provider: moduleDir! });
-      writeRandomShim(ctx, providerDir);
-      // schema.json is committed, so upstream's generate.go (`go generate` in the Makefile) is all the schema
-      // needs; pulumi-tfgen-random would only remake the same file from the Terraform provider.
-      await generateSchema(ctx, providerDir, "pulumi-resource-random", version);
-      // The Makefile (ci-mgmt generated, at v4.21.x): LDFLAGS = `-X
-      // github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=$(PROVIDER_VERSION) -s -w`.
-      await compile(ctx, providerDir, "pulumi-resource-random", `-X ${RANDOM_MODULE}/pkg/version.Version=${version} -s -w`);
     },
   };
 }
@@ -136,6 +109,15 @@ async function downloadModules(ctx: RecipeContext, what: string, modules: readon
 }
 
 /**
+ * Fetches every module the binary's packages come from, so that network time shows as downloading rather
+ * than inside the next steps. `-e`: schema-embed.json is not generated yet, and its `//go:embed` error must
+ * not stop the listing.
+ */
+async function downloadDependencies(ctx: RecipeContext, providerDir: string, binary: string): Promise<void> {
+  await ctx.go(["list", "-e", "-deps", "-f", "{{.ImportPath}}", `./cmd/${binary}`], { cwd: providerDir, env: GO_ENV, step: `downloading the modules ${binary} imports` });
+}
+
+/**
  * Copies each module folder to workDir/src/NAME, afresh on every build so a rerun never builds over a
  * half-generated tree; returns the provider's folder. The module cache is read-only, so the copies are made
  * writable (generate.go writes beside main.go, and the next build removes them).
@@ -161,45 +143,6 @@ function makeWritable(dir: string): void {
   for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
     chmodSync(join(entry.parentPath, entry.name), entry.isDirectory() ? 0o755 : 0o644);
   }
-}
-
-/**
- * pulumi-random's shim is a module of its own (provider/shim, with its own go.mod), so the provider's zip
- * lacks it. It is ten lines that hand the Terraform provider to the bridge; it lives under the
- * terraform-provider-random module path so it may import that module's internal/provider. Its go.mod
- * requires what provider/go.mod already lists, at the same versions, so the build list is unchanged.
- */
-function writeRandomShim(ctx: RecipeContext, providerDir: string): void {
-  const goMod = readFileSync(join(providerDir, "go.mod"), "utf8");
-  const requires = ["github.com/terraform-providers/terraform-provider-random", "github.com/hashicorp/terraform-plugin-framework"].map((mod) => `\t${mod} ${requiredVersion(goMod, mod)}`);
-  const shim = join(SRC, "provider", "shim");
-  ctx.write(join(shim, "go.mod"), [`module ${RANDOM_SHIM_MODULE}`, "", `go ${goLine(goMod)}`, "", "require (", ...requires, ")", ""].join("\n"));
-  ctx.write(
-    join(shim, "shim.go"),
-    [
-      "package shim",
-      "",
-      "import (",
-      '\ttfpf "github.com/hashicorp/terraform-plugin-framework/provider"',
-      '\t"github.com/terraform-providers/terraform-provider-random/internal/provider"',
-      ")",
-      "",
-      "func NewProvider() tfpf.Provider {",
-      "\treturn provider.New()",
-      "}",
-      "",
-    ].join("\n"),
-  );
-}
-
-function requiredVersion(goMod: string, mod: string): string {
-  const m = new RegExp(`^\\s*(?:require\\s+)?${mod.replaceAll(".", "\\.")}\\s+(\\S+)`, "m").exec(goMod);
-  if (!m) throw new ProviderSourceError(`provider/go.mod does not require ${mod}, which the shim needs`);
-  return m[1]!;
-}
-
-function goLine(goMod: string): string {
-  return /^go\s+(\S+)/m.exec(goMod)?.[1] ?? "1.25";
 }
 
 /**
