@@ -78,7 +78,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (err: unknown) => {
-      process.stderr.write(`npm run pods failed: ${(err as Error).stack ?? String(err)}\n`);
+      // A coded error (an invalid stack file the render CLI refused, a missing tool) is told as its
+      // message; anything else is a bug, told with its stack.
+      const coded = err instanceof Error && typeof (err as { code?: unknown }).code === "string" && (err as { code: string }).code.startsWith("POOLING_");
+      process.stderr.write(`npm run pods failed: ${coded ? `error ${(err as { code: string }).code}: ${err.message}` : ((err as Error).stack ?? String(err))}\n`);
       process.exitCode = 1;
     },
   );

@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, expect, it } from "vitest";
 import { devRaw, engineConfig } from "./fixtures.ts";
-import { recorded, setRecordingMocks } from "./pulumi-mocks.ts";
+import { recorded, setRecordingMocks, settled } from "./pulumi-mocks.ts";
 
 beforeAll(async () => {
   await setRecordingMocks();
@@ -20,6 +20,7 @@ it("throws a RunError carrying the ConfigError naming pooling:pgbouncer.defaultP
   // A pulumi.RunError: the Node.js runner prints its message alone, no stack trace.
   expect(pulumi.RunError.isInstance(error)).toBe(true);
   expect((error as Error).message).toMatch(/pooling:pgbouncer\.defaultPoolSize = 120: the PgBouncer pools need more server connections than PostgreSQL can give/);
-  await new Promise((r) => setTimeout(r, 100));
+  // Every registration the import started has finished (or none was started): nothing was registered.
+  await settled();
   expect(recorded).toEqual([]);
 });
