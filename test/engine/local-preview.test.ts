@@ -18,6 +18,7 @@ import { devConfig, KNOWN_SECRETS, PROJECT_DIR } from "../k8s/fixtures.ts";
 import { engineMissing, engineProject, stopPulumis, type EngineProject } from "./project.ts";
 
 const missing = engineMissing() ?? missingClusterBinaries();
+if (missing) console.warn(`test/engine/local-preview.test.ts is skipped: ${missing}`);
 
 interface Step {
   op: string;

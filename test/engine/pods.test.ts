@@ -17,6 +17,7 @@ import { PROJECT_DIR } from "../k8s/fixtures.ts";
 import { engineMissing, engineProject, stopPulumis, type EngineProject } from "./project.ts";
 
 const missing = engineMissing();
+if (missing) console.warn(`test/engine/pods.test.ts is skipped: ${missing}`);
 
 interface Obj {
   apiVersion: string;
@@ -44,7 +45,7 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
   });
 }
 
-describe.skipIf(missing !== undefined)("the engine's own rendering, run by the pod runner", () => {
+describe.skipIf(missing !== undefined)(`the engine's own rendering, run by the pod runner${missing ? ` (skipped: ${missing})` : ""}`, () => {
   const dir = mkdtempSync(join(tmpdir(), "pooling-engine-pods-"));
   const engineOut = join(dir, "engine");
   const cliOut = join(dir, "render-cli");

@@ -10,8 +10,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { engineMissing, engineProject, stopPulumis, type EngineProject } from "./project.ts";
 
 const missing = engineMissing();
+if (missing) console.warn(`test/engine/policy.test.ts is skipped: ${missing}`);
 
-describe.skipIf(missing !== undefined)("the policy pack under the real engine", () => {
+describe.skipIf(missing !== undefined)(`the policy pack under the real engine${missing ? ` (skipped: ${missing})` : ""}`, () => {
   const made: EngineProject[] = [];
   const out = mkdtempSync(join(tmpdir(), "pooling-policy-out-"));
   afterAll(() => {

@@ -12,14 +12,14 @@ import { parse } from "yaml";
 import { engineMissing, engineProject, providerPlugins, stopPulumis, versions, type EngineProject } from "./project.ts";
 
 const missing = engineMissing();
-if (missing) console.warn(`engine tests skipped: ${missing}`);
+if (missing) console.warn(`test/engine/render-up.test.ts is skipped: ${missing}`);
 
 /** Every YAML file under a folder, recursively. */
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(dir, f));
 }
 
-describe.skipIf(missing !== undefined)("the real engine, render mode", () => {
+describe.skipIf(missing !== undefined)(`the real engine, render mode${missing ? ` (skipped: ${missing})` : ""}`, () => {
   let project: EngineProject;
   let out: string;
   const render = () => ({ POOLING_CLUSTER: "render", POOLING_RENDER_DIR: out });
