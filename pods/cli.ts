@@ -80,8 +80,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     (err: unknown) => {
       // A coded error (an invalid stack file the render CLI refused, a missing tool) is told as its
       // message; anything else is a bug, told with its stack.
-      const coded = err instanceof Error && typeof (err as { code?: unknown }).code === "string" && (err as { code: string }).code.startsWith("POOLING_");
-      process.stderr.write(`npm run pods failed: ${coded ? `error ${(err as { code: string }).code}: ${err.message}` : ((err as Error).stack ?? String(err))}\n`);
+      const code = (err as { code?: unknown } | null)?.code;
+      const coded = err instanceof Error && typeof code === "string" && code.startsWith("POOLING_");
+      process.stderr.write(`npm run pods failed: ${coded ? `error ${code}: ${err.message}` : ((err as Error).stack ?? String(err))}\n`);
       process.exitCode = 1;
     },
   );

@@ -1,21 +1,10 @@
-/** Small helpers of the control-plane tests: polling with a deadline, and the sockets a process listens on. */
+/** Small helpers of the control-plane tests: polling with a deadline (lib/wait.ts), and the sockets a process listens on. */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
-/** Calls fn until it returns a value (not undefined, not throwing) or the deadline passes. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
+import { waitFor as wait } from "../../lib/wait.ts";
+
+/** lib/wait.ts's waitFor with a control plane's patience: 60 s unless told. */
+export const waitFor = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => wait(what, fn, timeoutMs);
 
 function socketInodes(pid: number): Set<string> {
   const out = new Set<string>();

@@ -49,20 +49,7 @@ export async function pgbouncerConfig(adminUrl: string): Promise<Record<string, 
   return Object.fromEntries(rows.map((r) => [r.key, r.value]));
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-}
+export { waitFor } from "../../lib/wait.ts";
 
 export function isAlive(pid: number): boolean {
   try {
