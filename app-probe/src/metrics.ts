@@ -177,3 +177,19 @@ export function registerStatsGauges(registry: Registry, stats: () => Promise<Pro
     s.postgres?.ok === true ? one(s.postgres.data.maxConnections) : [],
   );
 }
+
+/**
+ * probe_ready: the /readyz answer at each scrape (1 ready, 0 not), so an alert can say a replica cannot
+ * serve without a blackbox prober. The checks are the readiness checks themselves (a ping through each
+ * pool, each bounded by READY_CHECK_TIMEOUT_MS), run once per scrape.
+ */
+export function registerReadinessGauge(registry: Registry, readiness: () => Promise<{ ready: boolean }>): void {
+  new Gauge({
+    name: "probe_ready",
+    help: "1 when /readyz would answer 200 (draining, PostgreSQL through PgBouncer and Redis all checked), else 0.",
+    registers: [registry],
+    async collect() {
+      this.set((await readiness()).ready ? 1 : 0);
+    },
+  });
+}
