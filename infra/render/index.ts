@@ -43,3 +43,5 @@ export function renderAll(cfg: StackConfig, secrets: StackSecrets, rt: Runtime):
   };
 }
 export * from "./probe.ts";
+export * from "./alerts.ts";
+export * from "./metrics.ts";
