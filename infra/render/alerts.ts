@@ -211,9 +211,9 @@ function availabilityAlerts(cfg: StackConfig, opts: AlertOptions): AlertSpec[] {
   const up = PGBOUNCER_METRICS[opts.pgbouncerFigures].up;
   const scrape = formatDuration(cfg.monitoring.scrapeInterval);
   return [
-    downAlert(cfg, "PostgresDown", POSTGRES_METRICS.up, {}, "PostgreSQL (as its exporter sees it)", key("postgres.port"), `its exporter cannot connect on ${key("postgres.port")} ${cfg.postgres.port}.`),
-    downAlert(cfg, "PgBouncerDown", up.name, up.selector, "PgBouncer (as its exporter sees it)", key("pgbouncer.port"), `its console does not answer on ${key("pgbouncer.port")} ${cfg.pgbouncer.port}.`),
-    downAlert(cfg, "RedisDown", REDIS_METRICS.up, {}, "Redis (as its exporter sees it)", key("redis.port"), `its exporter cannot connect on ${key("redis.port")} ${cfg.redis.port}.`),
+    downAlert(cfg, "PostgresDown", POSTGRES_METRICS.up, {}, "PostgreSQL (as its exporter sees it)", key("postgres.port"), `its exporter cannot connect to it (${key("postgres.port")}).`),
+    downAlert(cfg, "PgBouncerDown", up.name, up.selector, "PgBouncer (as its exporter sees it)", key("pgbouncer.port"), `its console does not answer (${key("pgbouncer.port")}).`),
+    downAlert(cfg, "RedisDown", REDIS_METRICS.up, {}, "Redis (as its exporter sees it)", key("redis.port"), `its exporter cannot connect to it (${key("redis.port")}).`),
     downAlert(
       cfg,
       "ProbeNotReady",
