@@ -46,3 +46,4 @@ export * from "./probe.ts";
 export * from "./alerts.ts";
 export * from "./metrics.ts";
 export * from "./prometheus.ts";
+export * from "./dashboard.ts";
