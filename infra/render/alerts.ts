@@ -256,6 +256,9 @@ export interface PrometheusAlertingRule {
   annotations: Record<string, string>;
 }
 
+/** The description with its templates written out in words, for the docs and the dashboard. */
+export const plainDescription = (a: AlertSpec) => a.description.replace(/\{\{ \$value \}\}/g, "N").replace(/\{\{ \$labels\.\w+ \}\}/g, "an instance");
+
 export const alertExpr = (a: AlertSpec) => `${a.figure} ${a.op} ${a.threshold}`;
 
 export function alertingRule(a: AlertSpec, stack: string): PrometheusAlertingRule {

@@ -6,7 +6,7 @@
  */
 import { ThresholdsMode, type Dashboard, type Panel, type Threshold } from "@grafana/schema";
 import type { StackConfig } from "../config/index.ts";
-import { alertSpecs, type AlertOptions, type AlertSpec } from "./alerts.ts";
+import { alertSpecs, plainDescription, type AlertOptions, type AlertSpec } from "./alerts.ts";
 
 const DATASOURCE = { type: "prometheus", uid: "${datasource}" };
 const PANEL_WIDTH = 12;
@@ -27,7 +27,7 @@ function panel(a: AlertSpec, i: number): Panel {
     id: i + 1,
     type: "timeseries",
     title: a.alert,
-    description: `${a.description.replace(/\{\{ \$value \}\}/g, "The figure").replace(/\{\{ \$labels\.\w+ \}\}/g, "each instance")} Fix: ${a.key}.`,
+    description: `${plainDescription(a)} Fix: ${a.key}.`,
     datasource: DATASOURCE,
     gridPos: { x: (i % 2) * PANEL_WIDTH, y: Math.floor(i / 2) * PANEL_HEIGHT, w: PANEL_WIDTH, h: PANEL_HEIGHT },
     targets: [{ refId: "A", datasource: DATASOURCE, expr: a.figure, legendFormat: a.by.filter((l) => l !== "namespace").map((l) => `{{${l}}}`).join(" ") }],
