@@ -57,7 +57,7 @@ function poolsLine(s: LocalStack): string[] {
 function readyReport(s: LocalStack, json: boolean, monitoring: LocalMonitoring | undefined): string {
   if (json) {
     const line = {
-      ...(monitoring ? { prometheus: { url: monitoring.prometheusUrl, rules: monitoring.ruleFile } } : {}),
+      ...(monitoring ? { prometheus: { url: monitoring.prometheusUrl, rules: monitoring.ruleFile, pid: monitoring.services.prometheus.pid } } : {}),
       postgres: { url: s.postgres.url, pid: s.postgres.pid },
       pgbouncer: { url: s.pgbouncer.url, adminUrl: s.pgbouncer.adminUrl, pid: s.pgbouncer.pid },
       redis: { url: s.redis.url, pid: s.redis.pid },
