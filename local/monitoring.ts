@@ -5,6 +5,11 @@
  *
  * PgBouncer has no exporter here (Debian packages none): the probe reads SHOW POOLS itself and its
  * `probe_pgbouncer_*` figures stand in, with rules rendered for that source (infra/render/metrics.ts).
+ * A toolchain recipe could build the real one: `go install github.com/prometheus-community/
+ * pgbouncer_exporter@v0.10.2` works as is (its module root is package main and its go.mod, go 1.22, has no
+ * replace directives), with `-X github.com/prometheus/common/version.Version=0.10.2` as its .promu.yml
+ * sets; it takes the console URL from PGBOUNCER_EXPORTER_CONNECTION_STRING (pgbouncer_exporter.go). Then
+ * this module would add a pgbouncer job and render the rules for `pgbouncerFigures: "exporter"`.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
