@@ -202,8 +202,8 @@ export function registerReadinessGauge(registry: Registry, readiness: () => Prom
         )
         .finally(() => (running = undefined));
       await Promise.race([running, new Promise((resolve) => setTimeout(resolve, READY_GAUGE_WAIT_MS).unref())]);
-      this.reset();
-      if (last !== undefined) this.set(last ? 1 : 0);
+      // Not ready until a check has succeeded.
+      this.set(last === true ? 1 : 0);
     },
   });
 }
