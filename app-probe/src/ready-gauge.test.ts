@@ -13,22 +13,26 @@ function controlled() {
   return { readiness, answer: (ready: boolean) => pending.shift()!(ready), calls: () => calls };
 }
 
+/** A registry with probe_ready over a controlled check. */
+function gauge() {
+  const r = new Registry();
+  const c = controlled();
+  registerReadinessGauge(r, c.readiness);
+  return { r, c };
+}
+
 const value = async (r: Registry) => (await r.getSingleMetricAsString("probe_ready")).split("\n").find((l) => l.startsWith("probe_ready "));
 
 describe("probe_ready", () => {
   it("reports a readiness check that answers while the scrape waits", async () => {
-    const r = new Registry();
-    const c = controlled();
-    registerReadinessGauge(r, c.readiness);
+    const { r, c } = gauge();
     const scrape = value(r);
     c.answer(true);
     expect(await scrape).toBe("probe_ready 1");
   });
 
   it("reports the last completed answer while a check hangs, and the failure once it comes", async () => {
-    const r = new Registry();
-    const c = controlled();
-    registerReadinessGauge(r, c.readiness);
+    const { r, c } = gauge();
     const first = value(r);
     c.answer(true);
     await first;
@@ -45,8 +49,7 @@ describe("probe_ready", () => {
   });
 
   it("reports not ready before any check completed", async () => {
-    const r = new Registry();
-    registerReadinessGauge(r, controlled().readiness);
+    const { r } = gauge();
     expect(await value(r)).toBe("probe_ready 0");
   });
 });
