@@ -13,6 +13,7 @@ import { clusterTarget, type ClusterTarget } from "./k8s/target.ts";
 import { directUrl as directUrlOf, pooledUrl as pooledUrlOf, prismaAdapterOptions as adapterOptionsOf, prismaDatabaseUrl, probeImageName, redisUrl as redisUrlOf } from "./k8s/manifests/index.ts";
 import { StackNamespace } from "./k8s/namespace.ts";
 import { NetworkPolicies } from "./k8s/network-policies.ts";
+import { Monitoring } from "./k8s/monitoring.ts";
 import { PgBouncer } from "./k8s/pgbouncer.ts";
 import { Postgres } from "./k8s/postgres.ts";
 import { ProbeApp } from "./k8s/probe.ts";
@@ -52,6 +53,7 @@ const postgres = new Postgres("postgres", { config: cfg, secrets, dependsOn: [ns
 const pgbouncer = new PgBouncer("pgbouncer", { config: cfg, secrets, dependsOn: [ns, postgres] }, opts);
 const redis = new Redis("redis", { config: cfg, secrets, dependsOn: [ns] }, opts);
 new NetworkPolicies("pooling", { config: cfg, dependsOn: [ns] }, opts);
+if (cfg.monitoring.operator) new Monitoring("monitoring", { config: cfg, dependsOn: [ns] }, opts);
 // Only kind has Docker: elsewhere the probe's image is the tag the node (or `npm run pods`) stands in.
 // The logical name stays "kind-registry" though the container is now pooling-registry: logical names are
 // permanent, and a new one would create the kube-public ConfigMap again under the same Kubernetes name

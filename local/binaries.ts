@@ -107,3 +107,26 @@ export function majorMinor(version: string, parts: 1 | 2): string {
 export function installedVersions(b: Binaries): { postgres: string; pgbouncer: string } {
   return { postgres: majorMinor(b.postgresVersion, 1), pgbouncer: majorMinor(b.pgbouncerVersion, 2) };
 }
+
+/** Debian's Prometheus and the exporters `npm start -- --monitoring` runs beside the stack. */
+export interface MonitoringBinaries {
+  prometheus: string;
+  postgresExporter: string;
+  redisExporter: string;
+}
+
+/**
+ * The monitoring binaries, installed with apt when missing and allowed. Debian packages no
+ * pgbouncer_exporter, so there is none here: the probe's own SHOW POOLS figures stand in (infra/render/metrics.ts).
+ */
+export function findMonitoringBinaries(opts: { install?: boolean; say?: (m: string) => void } = {}): MonitoringBinaries {
+  const packages = { prometheus: "prometheus", "prometheus-postgres-exporter": "prometheus-postgres-exporter", "prometheus-redis-exporter": "prometheus-redis-exporter" } as const;
+  const names = Object.keys(packages) as (keyof typeof packages)[];
+  let missing = names.filter((n) => !which(n));
+  if (missing.length > 0 && (opts.install ?? true) && process.getuid?.() === 0 && isDebianLike()) {
+    aptInstall(missing.map((m) => packages[m]), opts.say ?? (() => undefined));
+    missing = names.filter((n) => !which(n));
+  }
+  if (missing.length > 0) throw new MissingBinaryError(missing[0]!, `sudo apt-get install -y ${missing.map((m) => packages[m]).join(" ")}`);
+  return { prometheus: which("prometheus")!, postgresExporter: which("prometheus-postgres-exporter")!, redisExporter: which("prometheus-redis-exporter")! };
+}

@@ -8,14 +8,17 @@ import { parseArgs } from "node:util";
 import { ConfigError, poolDerivationNote } from "../infra/config/index.ts";
 import { CliUsageError, describeCliError, PoolingError } from "../infra/errors.ts";
 import { localMachine } from "./machine.ts";
+import { startMonitoring, type LocalMonitoring } from "./monitoring.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "./stack.ts";
 
-const USAGE = `Usage: npm start -- [--stack NAME | --config-file PATH] [--data-dir DIR] [--fresh] [--json] [--no-probe] [--free-ports]
+const USAGE = `Usage: npm start -- [--stack NAME | --config-file PATH] [--data-dir DIR] [--fresh] [--json] [--no-probe] [--free-ports] [--monitoring]
 
 Starts PostgreSQL, PgBouncer, Redis and the probe app on loopback, with the files rendered from the
 stack file (default Pulumi.dev.yaml), on the stack file's ports (a port another process holds is moved,
 and said so). --free-ports puts every server on a fresh free port instead (tests, stacks side by side).
-Edits to the stack file are validated and applied while it runs. Ctrl-C stops everything.`;
+Edits to the stack file are validated and applied while it runs. --monitoring also runs Prometheus
+with the PostgreSQL and Redis exporters on loopback, the alerting rules rendered from the same stack
+file loaded, and prints its URL. Ctrl-C stops everything.`;
 
 const say = (m: string) => process.stderr.write(`[pooling] ${m}\n`);
 
@@ -32,6 +35,7 @@ function parseCommandLine(argv: string[]) {
         json: { type: "boolean", default: false },
         "no-probe": { type: "boolean", default: false },
         "free-ports": { type: "boolean", default: false },
+        monitoring: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -50,9 +54,10 @@ function poolsLine(s: LocalStack): string[] {
 }
 
 /** What stdout gets once the stack answers: one JSON line, or the URLs for a person. */
-function readyReport(s: LocalStack, json: boolean): string {
+function readyReport(s: LocalStack, json: boolean, monitoring: LocalMonitoring | undefined): string {
   if (json) {
     const line = {
+      ...(monitoring ? { prometheus: { url: monitoring.prometheusUrl, rules: monitoring.ruleFile, pid: monitoring.services.prometheus.pid } } : {}),
       postgres: { url: s.postgres.url, pid: s.postgres.pid },
       pgbouncer: { url: s.pgbouncer.url, adminUrl: s.pgbouncer.adminUrl, pid: s.pgbouncer.pid },
       redis: { url: s.redis.url, pid: s.redis.pid },
@@ -69,6 +74,7 @@ function readyReport(s: LocalStack, json: boolean): string {
     `  PgBouncer console:   ${s.pgbouncer.adminUrl}`,
     `  Redis:               ${s.redis.url}`,
     ...(s.probe ? [`  probe app:           ${s.probe.url}  (/probe /readyz /metrics /stats)`] : []),
+    ...(monitoring ? [`  Prometheus:          ${monitoring.prometheusUrl}  (/alerts; rules: ${monitoring.ruleFile})`] : []),
     `  data and logs:       ${s.dataDir}`,
     ...poolsLine(s),
     "Edit the stack file to apply changes; Ctrl-C to stop.",
@@ -79,6 +85,7 @@ function readyReport(s: LocalStack, json: boolean): string {
 /** Tracks the stack through start and stop, so a signal at any moment stops whatever already runs. */
 class Lifecycle {
   stack: LocalStack | undefined;
+  monitoring: LocalMonitoring | undefined;
   starting: Promise<LocalStack> | undefined;
   stopping = false;
 
@@ -86,7 +93,7 @@ class Lifecycle {
   readonly shutdown = (signal: NodeJS.Signals): void => {
     if (this.stopping) {
       say(`${signal} again: exiting now`);
-      for (const svc of Object.values(this.stack?.services ?? {})) svc?.kill("SIGKILL");
+      for (const svc of [...Object.values(this.stack?.services ?? {}), ...Object.values(this.monitoring?.services ?? {})]) svc?.kill("SIGKILL");
       process.exit(130);
     }
     this.stopping = true;
@@ -94,7 +101,11 @@ class Lifecycle {
     // A stack still starting has servers already: wait for it, then stop them all.
     const current = this.stack ? Promise.resolve(this.stack) : (this.starting ?? Promise.reject(new Error("not started")));
     void current
-      .then((s) => s.stop(), () => undefined)
+      .then(async (s) => {
+        // Prometheus and the exporters first: they would only report the stack going away.
+        await this.monitoring?.stop();
+        await s.stop();
+      }, () => undefined)
       .then(
         () => process.exit(0),
         (err: Error) => {
@@ -150,10 +161,22 @@ function main(argv: string[]): void {
     log: say,
   });
   const json = args.json;
+  const withMonitoring = async (s: LocalStack): Promise<LocalStack> => {
+    life.stack = s;
+    if (!args.monitoring || life.stopping) return s;
+    try {
+      life.monitoring = await startMonitoring(s, { log: say });
+    } catch (err) {
+      // startMonitoring stopped what it started; the stack is ours to stop before failing.
+      await s.stop();
+      throw err;
+    }
+    return s;
+  };
+  life.starting = life.starting.then(withMonitoring);
   life.starting.then(
     (s) => {
-      life.stack = s;
-      if (!life.stopping) process.stdout.write(readyReport(s, json));
+      if (!life.stopping) process.stdout.write(readyReport(s, json, life.monitoring));
     },
     (err: unknown) => {
       if (!life.stopping) reportStartFailure(err);

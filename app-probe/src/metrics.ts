@@ -177,3 +177,33 @@ export function registerStatsGauges(registry: Registry, stats: () => Promise<Pro
     s.postgres?.ok === true ? one(s.postgres.data.maxConnections) : [],
   );
 }
+
+/** How long a scrape waits for a fresh readiness check before reporting the last completed one. */
+export const READY_GAUGE_WAIT_MS = 250;
+
+/**
+ * probe_ready: the /readyz answer (1 ready, 0 not), so an alert can say a replica cannot serve without a
+ * blackbox prober. Each scrape starts a readiness check (unless one is running) and waits for it briefly;
+ * a check still waiting on a hung dependency (up to READY_CHECK_TIMEOUT_MS) leaves the last completed
+ * answer in place, so /metrics stays fast enough for the scrape timeout and the other figures still arrive.
+ */
+export function registerReadinessGauge(registry: Registry, readiness: () => Promise<{ ready: boolean }>): void {
+  let last: boolean | undefined;
+  let running: Promise<void> | undefined;
+  new Gauge({
+    name: "probe_ready",
+    help: "1 when /readyz answers 200 (not draining, PostgreSQL through PgBouncer and Redis answering), else 0.",
+    registers: [registry],
+    async collect() {
+      running ??= readiness()
+        .then(
+          (r) => void (last = r.ready),
+          () => void (last = false),
+        )
+        .finally(() => (running = undefined));
+      await Promise.race([running, new Promise((resolve) => setTimeout(resolve, READY_GAUGE_WAIT_MS).unref())]);
+      // Not ready until a check has succeeded.
+      this.set(last === true ? 1 : 0);
+    },
+  });
+}

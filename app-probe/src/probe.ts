@@ -9,7 +9,7 @@ import { asError } from "./errors.ts";
 import { EventLoopMonitor, checkReadiness, type Readiness } from "./health.ts";
 import { HttpClient, defaultUpstreamUrl } from "./http-client.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { createMetrics, registerStatsGauges, type Metrics } from "./metrics.ts";
+import { createMetrics, registerReadinessGauge, registerStatsGauges, type Metrics } from "./metrics.ts";
 import { PgDatabase, createPgPool } from "./postgres.ts";
 import { parseProbeQuery, runProbe } from "./probe-route.ts";
 import { passwordsOf, redactText } from "./redact.ts";
@@ -142,6 +142,7 @@ export async function createProbe(env: ProbeEnv, options: ProbeOptions = {}): Pr
     });
   registerStatsGauges(p.metrics.registry, stats);
   const readiness = () => checkReadiness({ db, pgPoolMax: env.pgPoolMax, redis, draining: () => draining, clean: p.clean });
+  registerReadinessGauge(p.metrics.registry, readiness);
 
   const srv = createServer({
     routes: probeRoutes(p, { stats, readiness, upstreamUrl: () => upstreamUrl }),

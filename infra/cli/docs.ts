@@ -1,7 +1,7 @@
 /**
  * `npm run docs`: rewrites every generated part of the docs. docs/config.md's reference table and
  * Pulumi.yaml's `config:` block come from the schema; the README's performance and reliability
- * summaries from the JSON the bench and the fault run wrote. A test regenerates them all in memory and
+ * summaries from the JSON the bench and the fault run wrote; its alert table from the dev stack's rules. A test regenerates them all in memory and
  * fails when a file on disk differs.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { projectDirOf } from "../config/file.ts";
 import { describeCliError } from "../errors.ts";
 import { withGenerated } from "./generated.ts";
 import { performanceSummary } from "./readme-performance.ts";
+import { alertsSummary } from "./readme-alerts.ts";
 import { reliabilitySummary } from "./readme-reliability.ts";
 
 export const CONFIG_DOC = "docs/config.md";
@@ -31,7 +32,8 @@ export function withProjectConfig(pulumiYaml: string): string {
 /** The README with its summaries regenerated from the results JSON files `read` returns. */
 export function withSummaries(readme: string, read: (file: string) => string): string {
   const withPerformance = withGenerated(readme, "README.md", "performance", performanceSummary(read(PERFORMANCE_JSON)));
-  return withGenerated(withPerformance, "README.md", "reliability", reliabilitySummary(read(RELIABILITY_JSON)));
+  const withAlerts = withGenerated(withPerformance, "README.md", "alerts", alertsSummary(read("Pulumi.dev.yaml")));
+  return withGenerated(withAlerts, "README.md", "reliability", reliabilitySummary(read(RELIABILITY_JSON)));
 }
 
 /** Every generated file as it should be: path relative to the project → content. */

@@ -32,6 +32,17 @@ export const reliabilityResults = z.object({
       pgbouncerPeakRssMiB: z.number(),
     })
     .optional(),
+  alerts: z
+    .object({
+      results: z.array(
+        z.object({
+          fault: z.string(),
+          alerts: z.array(z.object({ alert: z.string(), fireMs: z.number(), clearMs: z.number() })),
+          unexpected: z.array(z.string()),
+        }),
+      ),
+    })
+    .optional(),
 });
 export type ReliabilityResults = z.infer<typeof reliabilityResults>;
 
@@ -41,6 +52,19 @@ function connectionsLine(c: NonNullable<ReliabilityResults["connections"]>): str
     `${count(c.clients)} client connections held through PgBouncer for ${Math.round(c.holdSeconds)} s: ${count(c.connected)} connected, ` +
     `${count(c.queries)} queries, ${count(c.errors)} failed, at most ${c.peakServerConnections} PostgreSQL backends, PgBouncer at most ${c.pgbouncerPeakRssMiB} MiB.`
   );
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The alert faults: each alert's time to fire and to clear in the local Prometheus. */
+function alertLines(results: NonNullable<ReliabilityResults["alerts"]>["results"]): string[] {
+  return [
+    "Alerts in a real Prometheus (rules rendered from the stack config), each fault held until its alerts fired:",
+    "",
+    "| fault | alert: time to fire, time to clear | other alerts |",
+    "| --- | --- | --- |",
+    ...results.map((r) => `| ${r.fault} | ${r.alerts.map((a) => `${a.alert}: ${seconds(a.fireMs)}, ${seconds(a.clearMs)}`).join("<br>")} | ${r.unexpected.length === 0 ? "none" : r.unexpected.join(", ")} |`),
+  ];
 }
 
 /** The Markdown between the README's reliability markers: `text` is the fault run's JSON. */
@@ -58,5 +82,6 @@ export function reliabilitySummary(text: string, link = "docs/reliability.md"): 
         `| ${f.fault} | ${count(f.requests)} | ${count(f.errors)} | ${f.connectionsLeaked} | ${f.writesLost} of ${count(f.acknowledgedWrites)} | ${f.writesDuplicated} | ${latency(f.longestRequestMs)} |`,
     ),
     ...(r.connections ? ["", connectionsLine(r.connections)] : []),
+    ...(r.alerts ? ["", ...alertLines(r.alerts.results)] : []),
   ].join("\n");
 }

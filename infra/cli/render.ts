@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import { loadStackFile, projectDirOf, resolveStackFile } from "../config/file.ts";
 import { poolDerivationNote, type StackConfig } from "../config/index.ts";
 import { CliUsageError, describeCliError, PoolingError } from "../errors.ts";
-import { generateSecrets, renderAll, SECRET_FILES } from "../render/index.ts";
+import { generateSecrets, renderAlertRules, renderAll, renderGrafanaDashboard, SECRET_FILES } from "../render/index.ts";
 import { clusterRuntime } from "../k8s/runtime.ts";
 import { renderManifests } from "../k8s/manifests/index.ts";
 
@@ -67,6 +67,10 @@ function parseCommandLine(argv: string[]): RenderArgs | undefined {
 function renderFiles(cfg: StackConfig, withSecrets: boolean): { files: Record<string, string>; secretFiles: Set<string> } {
   const secrets = generateSecrets();
   const files: Record<string, string> = { ...renderAll(cfg, secrets, clusterRuntime(cfg)) };
+  // What the cluster's Prometheus and Grafana get: the rules as a plain rule file (the PrometheusRule
+  // under k8s/ carries the same groups) and the dashboard to import.
+  files[join("monitoring", "alerts.rules.yml")] = renderAlertRules(cfg, { pgbouncerFigures: "exporter" });
+  files[join("monitoring", "grafana-dashboard.json")] = renderGrafanaDashboard(cfg, { pgbouncerFigures: "exporter" });
   const secretFiles = new Set<string>(SECRET_FILES);
   for (const m of renderManifests(cfg, withSecrets ? secrets : undefined)) {
     const name = join("k8s", m.file);

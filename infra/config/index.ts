@@ -32,6 +32,7 @@ export type StackConfig = Readonly<{
   }>;
   redis: Readonly<Omit<Parsed["redis"], "maxMemory"> & { maxMemory: number }>;
   probe: Readonly<Parsed["probe"]>;
+  monitoring: Readonly<Parsed["monitoring"]>;
   /** The pool sizes the stack file left unset, so derived from postgres.cpu and pgbouncer.replicas (pools.ts). */
   derivedPoolSizes: readonly PoolSizeKey[];
 }>;
@@ -138,6 +139,7 @@ function resolve(stack: string, cfg: Parsed): StackConfig {
     },
     redis: { ...cfg.redis, maxMemory: mem.redisMaxMemory },
     probe: { ...cfg.probe },
+    monitoring: { ...cfg.monitoring },
     derivedPoolSizes: derivedPoolSizeKeys(cfg),
   };
   return deepFreeze(resolved);

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { DERIVED_MIN_RULE, DERIVED_POOL_RULE, DERIVED_RESERVE_RULE, MIN_DERIVED_POOL_SIZE, SERVER_CONNECTIONS_PER_CPU } from "./pools.ts";
-import { bool, choice, cpu, dnsLabel, duration, identifier, int, optionalInt, optionalSize, size, version } from "./fields.ts";
+import { bool, choice, type FieldDoc, cpu, dnsLabel, duration, identifier, int, optionalInt, optionalSize, size, version } from "./fields.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -115,12 +115,43 @@ export const probeSchema = z.strictObject({
   shutdownGrace: duration("10s", "Time the probe has to finish in-flight requests after SIGTERM.", { min: 0, max: 600_000 }),
 });
 
+/**
+ * What Prometheus watches and when it alerts. Thresholds of the alerting rules (infra/render/alerts.ts)
+ * are the other sections' values (pool sizes, max_client_conn, the connection budget, maxclients,
+ * query_wait_timeout); these keys only say how close to a limit is "close" and how long is "long".
+ */
+export const monitoringSchema = z.strictObject({
+  operator: bool(
+    false,
+    "The cluster runs prometheus-operator (monitoring.coreos.com/v1 CRDs): deploy a PrometheusRule with the alerts, a PodMonitor per exporter and the probe, and exporter sidecars.",
+  ),
+  scrapeInterval: duration("30s", "How often Prometheus scrapes the exporters and the probe (PodMonitor interval; the local Prometheus' scrape_interval).", { min: 100, max: 600_000 }),
+  evaluationInterval: duration("30s", "How often the alerting rules are evaluated (the rule group's interval).", { min: 100, max: 600_000 }),
+  for: duration("2m", "How long a condition must hold before its alert fires (Prometheus `for`), except pool saturation.", { min: 0, max: 86_400_000 }),
+  saturationFor: duration("5m", "How long a PgBouncer pool must have every server connection of pooling:pgbouncer.defaultPoolSize in use before PgBouncerPoolSaturated fires.", {
+    min: 0,
+    max: 86_400_000,
+  }),
+  clientWait: duration("1s", "PgBouncerClientsWaiting fires when the oldest client waiting for a server connection has waited longer than this.", { min: 0, max: 86_400_000 }),
+  limitShare: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.8)
+    .meta({
+      description:
+        "How close to a limit is close: alerts fire above this share of pgbouncer.maxClientConn, of PostgreSQL's connection budget (maxConnections − superuserReservedConnections − headroomConnections), of redis.maxClients and of pgbouncer.queryWaitTimeout.",
+      kind: "number 0..1",
+    } satisfies FieldDoc),
+});
+
 export const rawStackSchema = z.strictObject({
   namespace: dnsLabel("pooling", "Kubernetes namespace for every resource."),
   postgres: postgresSchema.prefault({}),
   pgbouncer: pgbouncerSchema.prefault({}),
   redis: redisSchema.prefault({}),
   probe: probeSchema.prefault({}),
+  monitoring: monitoringSchema.prefault({}),
 });
 
 /**
@@ -139,6 +170,7 @@ export const SECTIONS = {
   pgbouncer: pgbouncerSchema,
   redis: redisSchema,
   probe: probeSchema,
+  monitoring: monitoringSchema,
 } as const;
 
 /** The stack config as parsed: durations in milliseconds, sizes in bytes, optional derived values unset. */

@@ -43,3 +43,7 @@ export function renderAll(cfg: StackConfig, secrets: StackSecrets, rt: Runtime):
   };
 }
 export * from "./probe.ts";
+export * from "./alerts.ts";
+export * from "./metrics.ts";
+export * from "./prometheus.ts";
+export * from "./dashboard.ts";

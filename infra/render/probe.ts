@@ -33,6 +33,9 @@ export function probeEnvironment(cfg: StackConfig, ep: ProbeEndpoints): Record<s
     HTTP_KEEPALIVE_TIMEOUT_MS: String(p.httpKeepAliveTimeout),
     SERVER_KEEPALIVE_TIMEOUT_MS: String(p.serverKeepAliveTimeout),
     SHUTDOWN_GRACE_MS: String(p.shutdownGrace),
+    // The probe reads SHOW POOLS and pg_stat_activity at most this often: once per Prometheus scrape, so
+    // the figures an alert sees are never older than the scrape that brought them.
+    METRICS_SCRAPE_INTERVAL_MS: String(cfg.monitoring.scrapeInterval),
   };
   if (ep.directDatabaseUrl) env.DIRECT_DATABASE_URL = ep.directDatabaseUrl;
   if (ep.pgbouncerStatsUrl) env.PGBOUNCER_ADMIN_URL = ep.pgbouncerStatsUrl;

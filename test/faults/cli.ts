@@ -1,12 +1,14 @@
 /**
  * `npm run test:faults -- [--report FILE] [--json FILE] [--concurrency N] [--settle-ms MS]
- * [--connections N] [--hold-seconds S]`: every fault under steady load through the probe (longer than
- * the `npm test` form), then N client connections held through PgBouncer for S seconds. `--report`
+ * [--connections N] [--hold-seconds S] [--skip-alerts]`: every fault under steady load through the probe
+ * (longer than the `npm test` form), then N client connections held through PgBouncer for S seconds, then
+ * the alert faults with Prometheus watching (test/faults/alerts.ts). `--report`
  * writes Markdown (docs/reliability.md), `--json` the same run as data (docs/reliability.json, which
  * `npm run docs` turns into the README's reliability summary).
  */
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { ALERT_OVERRIDES, runAlertFaults } from "./alerts.ts";
 import { holdConnections } from "./connections.ts";
 import { reliabilityReport, type FaultRun } from "./report.ts";
 import { runFaults } from "./run.ts";
@@ -19,6 +21,7 @@ const USAGE = `npm run test:faults -- [options]
   --settle-ms MS      load before and after each fault (default 3000)
   --connections N     client connections held through PgBouncer after the faults; 0 skips (default 10000)
   --hold-seconds S    how long they are held (default 60)
+  --skip-alerts       do not run the alert faults (Prometheus with the rendered rules, each alert fired and cleared)
 `;
 
 const { values } = parseArgs({
@@ -30,6 +33,7 @@ const { values } = parseArgs({
     "settle-ms": { type: "string", default: "3000" },
     connections: { type: "string", default: "10000" },
     "hold-seconds": { type: "string", default: "60" },
+    "skip-alerts": { type: "boolean", default: false },
   },
 });
 if (values.help) {
@@ -68,6 +72,14 @@ try {
     fs = await startFaultStack(say, { pgbouncer: { maxClientConn: connections + 200 } });
     run.connections = await holdConnections(fs.stack, { clients: connections, holdMs: holdSeconds * 1000, say });
     if (run.connections.errors > 0 || run.connections.connected < connections || run.connections.probeErrors > 0) process.exitCode = 1;
+  }
+  if (!values["skip-alerts"]) {
+    await fs.close();
+    say("alert faults: the local stack with Prometheus and the exporters");
+    fs = await startFaultStack(say, ALERT_OVERRIDES, { monitoring: true });
+    const results = await runAlertFaults({ stack: fs.stack, monitoring: fs.monitoring!, say });
+    run.alerts = { overrides: ALERT_OVERRIDES, results };
+    if (results.some((r) => r.unexpected.length > 0)) process.exitCode = 1;
   }
   const text = reliabilityReport(run);
   if (values.report) writeFileSync(values.report, text);

@@ -3,6 +3,7 @@
  * Markdown (`--report FILE`, docs/reliability.md): both from the same `FaultRun`, so they cannot disagree.
  */
 import type { ConnectionLoadResult } from "./connections.ts";
+import type { AlertResult } from "./alerts.ts";
 import type { FaultResult } from "./run.ts";
 
 export interface FaultRun {
@@ -17,6 +18,8 @@ export interface FaultRun {
   faults: FaultResult[];
   /** The many-connections hold, when it ran (`--connections` above 0). */
   connections?: ConnectionLoadResult;
+  /** The alert faults in a real Prometheus, when they ran, and the stack settings they changed. */
+  alerts?: { overrides: Record<string, unknown>; results: AlertResult[] };
 }
 
 export const ms = (n: number) => (n === 0 ? "0" : n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`);
@@ -24,9 +27,13 @@ export const ms = (n: number) => (n === 0 ? "0" : n < 1000 ? `${n} ms` : `${(n /
 export const errorsCell = (errors: number, kinds: Record<string, number>) =>
   errors === 0 ? "0" : `${errors} (${Object.entries(kinds).map(([k, n]) => `${k}: ${n}`).join(", ")})`;
 
+/** A Markdown table: the header row, its separator, one row per cell list. */
+function table(header: string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
 export function faultTable(results: FaultResult[]): string {
-  const rows = results.map((r) =>
-    [
+  const rows = results.map((r) => [
       r.fault,
       r.requests,
       errorsCell(r.errors, r.errorKinds),
@@ -37,13 +44,20 @@ export function faultTable(results: FaultResult[]): string {
       `${r.writesLost} of ${r.acknowledgedWrites}`,
       r.writesDuplicated,
       ms(r.longestRequestMs),
-    ].join(" | "),
-  );
-  return [
-    "| fault | requests during it | errors | error window | PostgreSQL's own restart | recovery (ready again) | connections leaked | acknowledged writes lost | writes applied twice | longest request |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ...rows.map((r) => `| ${r} |`),
-  ].join("\n");
+  ]);
+  const header = "fault | requests during it | errors | error window | PostgreSQL's own restart | recovery (ready again) | connections leaked | acknowledged writes lost | writes applied twice | longest request";
+  return table(header.split(" | "), rows);
+}
+
+/** Each alert fault: the alerts it must fire with their time to fire and to clear, and any other that fired. */
+export function alertTable(results: AlertResult[]): string {
+  const rows = results.map((r) => [
+    r.fault,
+    r.alerts.map((a) => `${a.alert}: fired ${ms(a.fireMs)}, cleared ${ms(a.clearMs)}`).join("<br>"),
+    r.alsoFired.length === 0 ? "none" : r.alsoFired.join(", "),
+    r.unexpected.length === 0 ? "none" : `**${r.unexpected.join(", ")}**`,
+  ]);
+  return table(["fault", "alert (time to fire from the fault's start, time to clear once undone)", "also fired, as the fault implies", "any other alert"], rows);
 }
 
 export function connectionTable(r: ConnectionLoadResult): string {
@@ -65,6 +79,15 @@ export function reliabilityReport(run: FaultRun): string {
     faultTable(run.faults),
     "",
     ...(run.connections ? [connectionTable(run.connections), ""] : []),
+    ...(run.alerts
+      ? [
+          "Alerts, in the local stack's Prometheus (`npm start -- --monitoring`) with the rules rendered from the stack config; each fault held until its alerts fired, then undone;",
+          `alert stack settings changed from Pulumi.dev.yaml: \`${JSON.stringify(run.alerts.overrides)}\`.`,
+          "",
+          alertTable(run.alerts.results),
+          "",
+        ]
+      : []),
     "What each fault noted while it ran:",
     "",
     ...run.faults.map((r) => `- ${r.fault}: ${r.notes.length > 0 ? r.notes.join("; ") : "nothing"}.`),

@@ -2,6 +2,7 @@
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startMonitoring, type LocalMonitoring } from "../../local/monitoring.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "../../local/stack.ts";
 
 /**
@@ -16,21 +17,32 @@ export const FAULT_OVERRIDES = {
 export interface FaultStack {
   stack: LocalStack;
   stackFile: string;
+  /** Prometheus and the exporters, when started with `monitoring`. */
+  monitoring?: LocalMonitoring;
   close(): Promise<void>;
 }
 
-export async function startFaultStack(log: (m: string) => void, overrides: Record<string, unknown> = FAULT_OVERRIDES): Promise<FaultStack> {
+export async function startFaultStack(log: (m: string) => void, overrides: Record<string, unknown> = FAULT_OVERRIDES, opts: { monitoring?: boolean } = {}): Promise<FaultStack> {
   const dir = mkdtempSync(join(tmpdir(), "pooling-faults-"));
   chmodSync(dir, 0o755);
   const stackFile = join(dir, "Pulumi.faults.yaml");
   copyFileSync(join(PROJECT_DIR, "Pulumi.dev.yaml"), stackFile);
   try {
     const stack = await startLocalStack({ configFile: stackFile, overrides, dataDir: join(dir, "data"), fresh: true, freePorts: true, probe: true, installMissing: false, log });
+    let monitoring: LocalMonitoring | undefined;
+    try {
+      if (opts.monitoring) monitoring = await startMonitoring(stack, { installMissing: false, log });
+    } catch (err) {
+      await stack.stop();
+      throw err;
+    }
     return {
       stack,
       stackFile,
+      monitoring,
       async close() {
         try {
+          await monitoring?.stop();
           await stack.stop();
         } finally {
           rmSync(dir, { recursive: true, force: true });

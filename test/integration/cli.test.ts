@@ -47,6 +47,31 @@ describe("npm start (local/cli.ts)", () => {
     }
   });
 
+  it("with --monitoring runs Prometheus with the rendered rules, scraping both exporters, and stops it on SIGTERM", async () => {
+    const cli = startCli(["--json", "--free-ports", "--no-probe", "--monitoring", "--data-dir", join(dir, "monitoring")]);
+    try {
+      const line = await waitFor("the JSON line", async () => (cli.out().includes("\n") ? cli.out() : undefined), 120_000);
+      const info = JSON.parse(line.trim()) as { prometheus: { url: string; rules: string; pid: number }; postgres: { pid: number } };
+      const api = async <T>(path: string) => ((await (await fetch(`${info.prometheus.url}${path}`)).json()) as { data: T }).data;
+      const rules = await api<{ groups: Array<{ name: string; rules: Array<{ name: string }> }> }>("/api/v1/rules");
+      expect(rules.groups.map((g) => g.name)).toEqual(["pooling-dev"]);
+      expect(rules.groups[0]!.rules.map((r) => r.name)).toContain("PgBouncerPoolSaturated");
+      const health = async () => (await api<{ activeTargets: Array<{ labels: { job: string }; health: string }> }>("/api/v1/targets")).activeTargets.map((t) => `${t.labels.job} ${t.health}`).sort();
+      // The first scrape comes within pooling:monitoring.scrapeInterval (30 s on the dev stack).
+      const scraped = async () => {
+        const h = await health();
+        return h.length === 2 && h.every((t) => t.endsWith(" up")) ? true : undefined;
+      };
+      await waitFor("both exporters scraped", scraped, 60_000);
+      expect(await health()).toEqual(["pooling-postgres-exporter up", "pooling-redis-exporter up"]);
+      cli.child.kill("SIGTERM");
+      expect(await cli.exited).toBe(0);
+      expect([info.prometheus.pid, info.postgres.pid].filter(isAlive)).toEqual([]);
+    } finally {
+      if (cli.child.exitCode === null) cli.child.kill("SIGKILL");
+    }
+  });
+
   it("refuses an invalid stack file with every problem and starts nothing", () => {
     const bad = join(dir, "Pulumi.bad.yaml");
     writeFileSync(bad, "config:\n  pooling:pgbouncer:\n    defaultPoolSize: 400\n    poolMode: sometimes\n");

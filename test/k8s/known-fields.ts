@@ -16,6 +16,9 @@ const INTERFACES: Record<string, [module: string, name: string]> = {
   "apps/v1/StatefulSet": ["kubernetes-models/apps/v1/StatefulSet", "IStatefulSet"],
   "policy/v1/PodDisruptionBudget": ["kubernetes-models/policy/v1/PodDisruptionBudget", "IPodDisruptionBudget"],
   "networking.k8s.io/v1/NetworkPolicy": ["kubernetes-models/networking.k8s.io/v1/NetworkPolicy", "INetworkPolicy"],
+  // prometheus-operator's CRDs, from @kubernetes-models/prometheus-operator (generated from the CRDs' OpenAPI schemas).
+  "monitoring.coreos.com/v1/PrometheusRule": ["@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule", "IPrometheusRule"],
+  "monitoring.coreos.com/v1/PodMonitor": ["@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor", "IPodMonitor"],
 };
 
 const VIRTUAL = fileURLToPath(new URL("./__manifests__.ts", import.meta.url));

@@ -1,7 +1,7 @@
 /** Every manifest `pulumi up` would apply, checked against the Kubernetes OpenAPI schema. */
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { pgbouncerDeployment, renderManifests } from "../../infra/k8s/manifests/index.ts";
+import { monitoringManifests, pgbouncerDeployment, prometheusRule, renderManifests } from "../../infra/k8s/manifests/index.ts";
 import { devConfig } from "./fixtures.ts";
 import { unknownFieldProblems } from "./known-fields.ts";
 import { openApiProblems } from "./openapi.ts";
@@ -10,6 +10,7 @@ const variants = {
   dev: devConfig(),
   "one PgBouncer replica, PgBouncer 1.22": devConfig({ pgbouncer: { replicas: 1, version: "1.22" } }),
   "other namespace and ports": devConfig({ namespace: "pool-test", postgres: { port: 5433 }, pgbouncer: { port: 6433 }, redis: { port: 6380 } }),
+  "prometheus-operator present": devConfig({ monitoring: { operator: true } }),
 };
 
 describe("the Kubernetes OpenAPI schema", () => {
@@ -41,6 +42,12 @@ describe("the Kubernetes OpenAPI schema", () => {
     expect(openApiProblems(broken as unknown as Record<string, unknown>).join("\n")).toMatch(/strategy\/type/);
   });
 
+  it("rejects a PrometheusRule whose `for` is not a Prometheus duration (the CRD schema's pattern)", () => {
+    const broken = structuredClone(prometheusRule(devConfig({ monitoring: { operator: true } })));
+    broken.spec.groups[0]!.rules[0]!.for = "two minutes";
+    expect(openApiProblems(broken as unknown as Record<string, unknown>).join("\n")).toMatch(/\/spec\/groups\/0\/rules\/0\/for: must match pattern/);
+  });
+
   it("refuses a kind it has no schema for instead of passing it", () => {
     expect(openApiProblems({ apiVersion: "v1", kind: "Pod" })).toEqual(["no schema for v1/Pod: add its model to test/k8s/openapi.ts"]);
   });
@@ -49,6 +56,10 @@ describe("the Kubernetes OpenAPI schema", () => {
 describe("the OpenAPI field names", () => {
   it("know every field of every rendered manifest", () => {
     expect(unknownFieldProblems(renderManifests(devConfig()))).toEqual([]);
+  });
+
+  it("know every field of the prometheus-operator objects", () => {
+    expect(unknownFieldProblems(monitoringManifests(devConfig({ monitoring: { operator: true } })))).toEqual([]);
   });
 
   it("catch a misspelt field the schema validators let through", () => {

@@ -6,6 +6,9 @@ import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ConfigMap, Namespace, Secret, Service } from "kubernetes-models/v1";
+// prometheus-operator's CRDs: ajv validators generated from the openAPIV3Schema of each published CRD.
+import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
+import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 
 interface Validating {
   validate(): void;
@@ -20,6 +23,8 @@ const MODELS: Record<string, new (data: never) => Validating> = {
   "apps/v1/StatefulSet": StatefulSet,
   "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
+  "monitoring.coreos.com/v1/PrometheusRule": PrometheusRule,
+  "monitoring.coreos.com/v1/PodMonitor": PodMonitor,
 };
 
 /** Problems with a manifest, as "path: message" lines; empty when it is valid. */

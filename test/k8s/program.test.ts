@@ -29,6 +29,10 @@ describe("the program with the dev stack", () => {
     expect(providers[0]!.inputs).toMatchObject({ enableConfigMapMutable: "true", enableSecretMutable: "true" });
   });
 
+  it("registers no prometheus-operator object: the dev stack does not say the cluster has the operator", () => {
+    expect(recorded.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/"))).toEqual([]);
+  });
+
   it("exports the namespace and the connection budget", async () => {
     expect(await valueOf(program.namespace)).toBe("pooling");
     expect(program.connectionBudget).toEqual(connectionBudget(devConfig()));

@@ -409,6 +409,7 @@ describe("probeEnvironment", () => {
       HTTP_KEEPALIVE_TIMEOUT_MS: "4000",
       SERVER_KEEPALIVE_TIMEOUT_MS: "5000",
       SHUTDOWN_GRACE_MS: "10000",
+      METRICS_SCRAPE_INTERVAL_MS: "30000",
     });
   });
 

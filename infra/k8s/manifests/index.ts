@@ -9,9 +9,11 @@ import { APPS, STAND_IN, probeImageName, redact } from "./common.ts";
 import { pgbouncerConfigMap, pgbouncerDeployment, pgbouncerPodDisruptionBudget, pgbouncerSecret, pgbouncerSecretData, pgbouncerService } from "./pgbouncer.ts";
 import { postgresConfigMap, postgresSecret, postgresSecretData, postgresService, postgresStatefulSet } from "./postgres.ts";
 import { probeDeployment, probeEnv, probeEnvLayout, probeSecret, probeService } from "./probe.ts";
+import { monitoringManifests } from "./monitoring.ts";
 import { redisConfigMap, redisSecret, redisSecretData, redisService, redisStatefulSet } from "./redis.ts";
 
 export * from "./cluster.ts";
+export * from "./monitoring.ts";
 export * from "./common.ts";
 export * from "./pgbouncer.ts";
 export * from "./pgbouncer-drain.ts";
@@ -61,5 +63,8 @@ export function renderManifests(cfg: StackConfig, secrets?: StackSecrets): Rende
     [`${APPS.probe.name}/deployment.yaml`, probeDeployment(cfg, probeImageName(cfg), probeEnvLayout(cfg))],
     [`${APPS.probe.name}/networkpolicy.yaml`, policies.probe],
   ];
-  return out.filter((e): e is [string, object] => e[1] !== undefined).map(([file, object]) => ({ file, object: object as Record<string, unknown> }));
+  return [
+    ...out.filter((e): e is [string, object] => e[1] !== undefined).map(([file, object]) => ({ file, object: object as Record<string, unknown> })),
+    ...monitoringManifests(cfg),
+  ];
 }

@@ -115,6 +115,8 @@ describe("probe endpoints against the real stack", () => {
       "probe_pg_acquire_seconds_count ",
       'probe_pg_query_seconds_count{query="counter_upsert"}',
       "probe_redis_connected 1",
+      // The readiness check answers within READY_GAUGE_WAIT_MS while everything is up.
+      "probe_ready 1",
       "probe_http_client_sockets_opened_total ",
       "probe_http_client_socket_reuse_ratio ",
       'probe_scrape_success{target="pgbouncer"} 1',
