@@ -134,7 +134,9 @@ function runGo(recipe: string, args: readonly string[], goOpts: GoRunOptions, op
       const chunk = (partial + d.toString()).split("\n");
       partial = chunk.pop() ?? "";
       for (const line of chunk) {
-        lines++;
+        // `go build -v` names each package it compiles on a line of its own; "go: downloading …" and
+        // compiler messages are not packages.
+        if (goOpts.total === undefined || /^[^\s#:]+$/.test(line)) lines++;
         tail.push(line);
         if (tail.length > 30) tail.shift();
       }
