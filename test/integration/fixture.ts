@@ -35,6 +35,10 @@ export function useStack(opts: Omit<LocalStackOptions, "dataDir" | "fresh"> = {}
 /** One statement on a fresh connection. */
 export async function query<R extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  // A server that goes away between the login and the query (a PostgreSQL restart a test is waiting on)
+  // sends a FATAL that pg emits as an 'error' event when no query is running; unheard, it would be an
+  // uncaught exception. The query below fails on the closed connection instead, and the caller retries.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     return (await client.query<R>(sql, params)).rows;
