@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { SERVICE_CLUSTER_IP_RANGE } from "./flags.ts";
 
 /** The name the agent registers; kind's single node has one too. */
 export const NODE_NAME = "pooling-node";
@@ -27,6 +28,6 @@ export function nodeAgentSkipped(env: NodeJS.ProcessEnv = process.env, uid = pro
 export function nodeAgentCommand(kubeconfig: string, dataDir: string): { command: string; args: string[] } {
   return {
     command: process.execPath,
-    args: ["--import", "tsx", join(PROJECT_DIR, "pods", "node", "main.ts"), "--kubeconfig", kubeconfig, "--run-dir", join(dataDir, "node"), "--node-name", NODE_NAME],
+    args: ["--import", "tsx", join(PROJECT_DIR, "pods", "node", "main.ts"), "--kubeconfig", kubeconfig, "--run-dir", join(dataDir, "node"), "--node-name", NODE_NAME, "--service-cidr", SERVICE_CLUSTER_IP_RANGE],
   };
 }

@@ -80,14 +80,8 @@ export function serviceEndpoints(svc: Pick<ClusterIpService, "namespace" | "sele
   return out.sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port);
 }
 
-/**
- * kube-proxy's nftables mode in small: the nat `output` chain sends VIP:port through a verdict map to a
- * per-port chain that picks an endpoint with `numgen random`; a new connection to a Service address that
- * was not DNATed (no endpoint, unknown port) is refused with a TCP reset by the filter `output` chain,
- * which runs after DNAT (priority 0 > -100). Established connections keep their conntrack NAT binding
- * when an endpoint leaves, as with kube-proxy; new ones go to the endpoints left.
- */
-export function renderServiceTable(services: ClusterIpService[], pods: PodEndpoint[], cidrs: { pods: string; services: string }): TableText {
+/** The DNAT part shared by a pod's table and the node's: VIP:port dispatch, a chain per port and endpoint. */
+function serviceNat(services: ClusterIpService[], pods: PodEndpoint[]): { natOutput: string[]; chains: string[]; bodies: string[] } {
   const dispatch: string[] = [];
   const chains: string[] = [];
   const bodies: string[] = [];
@@ -107,6 +101,29 @@ export function renderServiceTable(services: ClusterIpService[], pods: PodEndpoi
   }
   const natOutput = ["type nat hook output priority -100; policy accept;"];
   if (dispatch.length > 0) natOutput.push(`ip daddr . tcp dport vmap { ${dispatch.join(", ")} }`);
+  return { natOutput, chains, bodies };
+}
+
+/**
+ * The node's own table (root network namespace): kube-proxy programs Services for the node's processes
+ * too, so the host reaches a Service at its virtual IP. Only DNAT: nothing of the host's traffic is
+ * filtered. Replaced whole on each change (delete and add in one nft transaction).
+ */
+export function renderNodeServiceTable(table: string, services: ClusterIpService[], pods: PodEndpoint[]): string {
+  const { natOutput, bodies } = serviceNat(services, pods);
+  // Declared first so the delete never fails on a missing table; the whole file is one transaction.
+  return [`table ip ${table}`, `delete table ip ${table}`, `table ip ${table} {`, chain("nat_output", natOutput), ...bodies, "}"].join("\n") + "\n";
+}
+
+/**
+ * kube-proxy's nftables mode in small: the nat `output` chain sends VIP:port through a verdict map to a
+ * per-port chain that picks an endpoint with `numgen random`; a new connection to a Service address that
+ * was not DNATed (no endpoint, unknown port) is refused with a TCP reset by the filter `output` chain,
+ * which runs after DNAT (priority 0 > -100). Established connections keep their conntrack NAT binding
+ * when an endpoint leaves, as with kube-proxy; new ones go to the endpoints left.
+ */
+export function renderServiceTable(services: ClusterIpService[], pods: PodEndpoint[], cidrs: { pods: string; services: string }): TableText {
+  const { natOutput, chains, bodies } = serviceNat(services, pods);
   const filterOutput = [
     "type filter hook output priority 0; policy accept;",
     // This ct rule also keeps conntrack attached to the netns, whose hooks exist only while a rule needs

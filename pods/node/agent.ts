@@ -28,6 +28,8 @@ export interface NodeAgentOptions {
   /** Where app-probe/ is, for the probe image's stand-in. */
   projectDir: string;
   kubeletVersion: string;
+  /** The API server's --service-cluster-ip-range: Services are reached at their own clusterIP. */
+  serviceCidr: string;
   log: (line: string) => void;
   backoff?: BackoffOptions;
   /** Stand-ins to use instead of this machine's (tests). */
@@ -62,7 +64,8 @@ export class NodeAgent {
     mkdirSync(join(runDir, "pvc"), { recursive: true, mode: 0o700 });
     await PodNetwork.sweepStale(o.log);
     const standIns = o.standIns ?? (await detectStandIns({ projectDir: o.projectDir, cacheDir: join(o.projectDir, ".local", "pods"), log: o.log }));
-    const network = await PodNetwork.create({ log: o.log });
+    // The node's processes reach Services too (kube-proxy programs the host): the probe answers from here.
+    const network = await PodNetwork.create({ log: o.log, serviceCidr: o.serviceCidr, nodeServices: true });
     const agent = new NodeAgent({ ...o, runDir }, nodeApi(o.kubeconfig), network, standIns);
     try {
       await agent.boot();

@@ -1,5 +1,5 @@
 /**
- * `node --import tsx pods/node/main.ts --kubeconfig FILE --run-dir DIR [--node-name NAME]`: the node
+ * `node --import tsx pods/node/main.ts --kubeconfig FILE --run-dir DIR --service-cidr CIDR [--node-name NAME]`: the node
  * agent as a process, started by the cluster daemon (cluster/control-plane.ts) after the API server and
  * stopped before it. SIGTERM stops it as a node is drained by its kubelet going away: every pod killed
  * within its grace, the network removed; the API objects stay for the next start to take over.
@@ -26,8 +26,8 @@ async function serverVersion(kubeconfig: string): Promise<string> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { kubeconfig: { type: "string" }, "run-dir": { type: "string" }, "node-name": { type: "string" } } });
-  if (!values.kubeconfig || !values["run-dir"]) throw new NodeAgentUsageError("usage: pods/node/main.ts --kubeconfig FILE --run-dir DIR [--node-name NAME]");
+  const { values } = parseArgs({ args: argv, options: { kubeconfig: { type: "string" }, "run-dir": { type: "string" }, "node-name": { type: "string" }, "service-cidr": { type: "string" } } });
+  if (!values.kubeconfig || !values["run-dir"] || !values["service-cidr"]) throw new NodeAgentUsageError("usage: pods/node/main.ts --kubeconfig FILE --run-dir DIR --service-cidr CIDR [--node-name NAME]");
   const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const agent = await NodeAgent.start({
     kubeconfig: values.kubeconfig,
@@ -35,6 +35,7 @@ async function main(argv: string[]): Promise<void> {
     runDir: resolve(values["run-dir"]),
     projectDir,
     kubeletVersion: await serverVersion(values.kubeconfig),
+    serviceCidr: values["service-cidr"],
     log,
   });
   let exiting = false;

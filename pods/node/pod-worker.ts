@@ -6,6 +6,7 @@
  * the pod is deleted with grace 0 and a UID precondition, so a new pod of the same name is never hit.
  */
 import { PatchStrategy, setHeaderOptions, type V1Pod } from "@kubernetes/client-node";
+import { rmSync } from "node:fs";
 import { ManifestError } from "../errors.ts";
 import type { PodSpec } from "../k8s.ts";
 import { Pod, type PodOptions } from "../pod.ts";
@@ -118,6 +119,8 @@ export class PodWorker {
         this.sent = "";
         await this.patchStatus();
         this.log(`pod ${this.namespace}/${this.name} terminated in ${info.terminationSeconds?.toFixed(1)}s of ${info.graceSeconds}s`);
+        // The kubelet removes a deleted pod's folder (logs included) once its volumes are gone (cleanupOrphanedPodDirs).
+        rmSync(this.pod.dir, { recursive: true, force: true });
       }
       await this.client.core
         .deleteNamespacedPod({ name: this.name, namespace: this.namespace, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0, preconditions: { uid: this.uid } } })
