@@ -11,7 +11,7 @@ import type { ClusterBinaries } from "./binaries.ts";
 import { apiserverArgs, apiserverUrl, controllerManagerArgs, etcdArgs, schedulerArgs } from "./flags.ts";
 import { expectOk, tlsClient } from "./http.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
-import { NODE_AGENT_STOP_MS, NODE_NAME, nodeAgentCommand, nodeAgentSkipped } from "./node-agent.ts";
+import { leaseRenewedSince, NODE_AGENT_STOP_MS, nodeAgentCommand, nodeAgentSkipped } from "./node-agent.ts";
 import type { ClusterLayout, ClusterPorts } from "./layout.ts";
 import { ensurePki, type ClusterPki } from "./pki.ts";
 import { processRef, readRunFile, writeRunFile, type ServiceName } from "./run-file.ts";
@@ -118,9 +118,11 @@ export class ControlPlane {
       this.o.say(`no node agent: ${skipped}`);
       return;
     }
-    // Ready once its Node is registered: it has listed what pods read and will take pods bound to it.
+    // Ready once it renewed its Lease: it has listed what pods read, registered, and takes pods bound to it.
     const agent = nodeAgentCommand(l.kubeconfig, l.dataDir);
-    await this.runOptional(this.spec("node-agent", agent.command, agent.args, probe(`${apiserverUrl(p)}/api/v1/nodes/${NODE_NAME}`), 180_000, NODE_AGENT_STOP_MS));
+    const since = Date.now();
+    const renewed = (signal: AbortSignal) => until(signal, () => leaseRenewedSince(apiserverUrl(p), admin, since, signal), 200);
+    await this.runOptional(this.spec("node-agent", agent.command, agent.args, renewed, 180_000, NODE_AGENT_STOP_MS));
   }
 
   /** Every process in reverse start order, each SIGTERM then SIGKILL after its grace. Idempotent. */

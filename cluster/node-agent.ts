@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SERVICE_CLUSTER_IP_RANGE } from "./flags.ts";
+import { get, type TlsClient } from "./http.ts";
 
 /** The name the agent registers; kind's single node has one too. */
 export const NODE_NAME = "pooling-node";
@@ -30,4 +31,17 @@ export function nodeAgentCommand(kubeconfig: string, dataDir: string): { command
     command: process.execPath,
     args: ["--import", "tsx", join(PROJECT_DIR, "pods", "node", "main.ts"), "--kubeconfig", kubeconfig, "--run-dir", join(dataDir, "node"), "--node-name", NODE_NAME, "--service-cidr", SERVICE_CLUSTER_IP_RANGE],
   };
+}
+
+/**
+ * Ready once this start of the agent renewed the node's Lease: a Node (and Lease) an earlier run left in
+ * etcd answers at once, so their mere presence says nothing about the agent just started.
+ */
+export async function leaseRenewedSince(server: string, tls: TlsClient, since: number, signal?: AbortSignal): Promise<void> {
+  const url = `${server}/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}`;
+  const { status, body } = await get(url, tls, signal);
+  if (status !== 200) throw new Error(`${url} answered ${status}`);
+  const renewed = Date.parse((JSON.parse(body) as { spec?: { renewTime?: string } }).spec?.renewTime ?? "");
+  // renewTime has microseconds; the agent's clock is this machine's, as is `since`.
+  if (!(renewed >= since - 1_000)) throw new Error(`the lease of ${NODE_NAME} was last renewed before this start`);
 }

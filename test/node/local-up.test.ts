@@ -7,7 +7,7 @@
  * as `npm run pods` renders it. Skipped, with the reason, without the toolchain or root.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
@@ -49,6 +49,38 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     times[name] = (Date.now() - t0) / 1000;
     console.log(`pulumi ${args[0]} (${name}): ${times[name]!.toFixed(1)} s`);
     return r;
+  };
+
+  /** Each PgBouncer pod's pgbouncer container: its host pid (the agent's containerID) and restarts. */
+  const pgbouncerContainers = async () =>
+    (await core.listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/name=pgbouncer" })).items
+      .filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase === "Running")
+      .map((p) => ({ pod: p.metadata!.name!, c: p.status!.containerStatuses!.find((c) => c.name === "pgbouncer")! }))
+      .map(({ pod, c }) => ({ pod, pid: Number(c.containerID!.replace("pooling://", "")), restarts: c.restartCount }))
+      .sort((a, b) => a.pod.localeCompare(b.pod));
+
+  /** SHOW CONFIG on PgBouncer's admin console, from the pod's network namespace, with the container's own PGPASSWORD. */
+  const showConfig = async (pid: number, key: string) => {
+    const ini = (await core.readNamespacedConfigMap({ name: "pgbouncer-config", namespace: NS })).data!["pgbouncer.ini"]!;
+    const get = (k: string) => new RegExp(`^${k}\\s*=\\s*(.+)$`, "m").exec(ini)![1]!.trim();
+    const env = Object.fromEntries(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+    const out = execFileSync("nsenter", [`--net=/proc/${pid}/ns/net`, "--", "psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", get("listen_port"), "-U", get("admin_users").split(",")[0]!.trim(), "-d", "pgbouncer", "-c", "SHOW CONFIG"], { encoding: "utf8", env: { PATH: process.env.PATH, PGPASSWORD: env.PGPASSWORD } });
+    return out.split("\n").find((l) => l.startsWith(`${key}|`))?.split("|")[1];
+  };
+
+  /** /probe in a loop from the host through the probe's Service until stopped, counting answers. */
+  const probeLoad = () => {
+    const counts = { ok: 0, failed: 0 };
+    let running = true;
+    const loop = (async () => {
+      const svc = (await core.listNamespacedService({ namespace: NS })).items.find((x) => x.metadata?.labels?.["app.kubernetes.io/name"] === "app-probe")!;
+      const url = `http://${svc.spec!.clusterIP}:${svc.spec!.ports![0]!.port}/probe`;
+      while (running) {
+        const ok = await fetch(url, { signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false);
+        counts[ok ? "ok" : "failed"]++;
+      }
+    })();
+    return { counts, stop: async () => ((running = false), await loop) };
   };
 
   beforeAll(async () => {
@@ -122,6 +154,41 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     const r = await pulumi("warm", "up");
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).not.toMatch(/[~+-] \d+ (updated|created|deleted)/);
+  });
+
+  it("takes a pool-size `config set` then `up` as a ConfigMap change only: same PgBouncer pids, SHOW CONFIG shows it, no probe request failed", async () => {
+    const before = await pgbouncerContainers();
+    const set = await project.pulumi(["config", "set", "--path", "pooling:pgbouncer.defaultPoolSize", "12", "--stack", "dev"]);
+    expect(set.code, set.stderr).toBe(0);
+    const plan = await project.pulumi(["preview", "--json", "--stack", "dev"], { POOLING_CLUSTER: "local", KUBECONFIG: kubeconfig });
+    expect(plan.code, plan.stderr).toBe(0);
+    const changed = (JSON.parse(plan.stdout) as { steps: Array<{ op: string; urn: string }> }).steps.filter((st) => st.op !== "same").map((st) => st.urn.split("::").at(-2)!.split("$").at(-1));
+    expect(changed).toEqual(["kubernetes:core/v1:ConfigMap"]);
+    const load = probeLoad();
+    try {
+      const r = await pulumi("pool-size", "up");
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      for (const c of before) await waitFor(`default_pool_size 12 in ${c.pod}`, async () => ((await showConfig(c.pid, "default_pool_size")) === "12" ? true : undefined), 60_000);
+    } finally {
+      await load.stop();
+    }
+    console.log(`probe requests from the host during the change: ${load.counts.ok} answered, ${load.counts.failed} failed`);
+    expect(await pgbouncerContainers()).toEqual(before);
+    expect(load.counts.ok).toBeGreaterThan(0);
+    expect(load.counts.failed).toBe(0);
+  });
+
+  it("replaces a PgBouncer pod deleted through the API with a new one of its ReplicaSet", async () => {
+    const [victim] = await pgbouncerContainers();
+    await core.deleteNamespacedPod({ name: victim!.pod, namespace: NS });
+    await waitFor(`${victim!.pod} gone`, async () => core.readNamespacedPod({ name: victim!.pod, namespace: NS }).then(() => undefined, (err: { code?: number }) => (err.code === 404 ? true : undefined)), 120_000);
+    const deployment = await waitFor("PgBouncer available again", async () => {
+      const d = (await apps.listNamespacedDeployment({ namespace: NS })).items.find((x) => x.metadata?.name?.includes("pgbouncer"))!;
+      return d.status?.availableReplicas === d.spec?.replicas && d.status?.updatedReplicas === d.spec?.replicas ? d : undefined;
+    }, 120_000);
+    const now = await pgbouncerContainers();
+    expect(now.map((c) => c.pod)).not.toContain(victim!.pod);
+    expect(now.length).toBe(deployment.spec?.replicas);
   });
 
   it("`destroy`, then `cluster down`, leave no object, process, network namespace or nftables table", async () => {
