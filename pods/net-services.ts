@@ -2,7 +2,7 @@
  * Services as kube-proxy would program them, as pure functions: the Service objects (parsed YAML) and
  * the pods in, the text of a pod's `ip` nft table out.
  */
-import type { K8sObject, PodEndpoint } from "./network-api.ts";
+import type { K8sObject, PodEndpoint, SliceEndpoint } from "./network-api.ts";
 import { DNS_LABEL, SERVICE_TABLE, chain, comment, compareIp, isPort, matchesMap, namespaceOf, resolvePort, type TableText } from "./net-rules.ts";
 
 export interface ServicePort {
@@ -20,6 +20,11 @@ export interface ClusterIpService {
   selector?: Record<string, string>;
   ports: ServicePort[];
   vip: string;
+  /**
+   * The endpoints as an EndpointSlice controller published them (ready ones only, each port by the
+   * Service port's name); absent, the network matches the selector against its own pods.
+   */
+  endpoints?: SliceEndpoint[];
 }
 
 export interface ParsedService {
@@ -68,7 +73,11 @@ export function parseService(obj: K8sObject): ParsedService {
 }
 
 /** Endpoints of one Service port: ready, not terminating, selected pods of its namespace whose target port resolves. */
-export function serviceEndpoints(svc: Pick<ClusterIpService, "namespace" | "selector">, port: ServicePort, pods: PodEndpoint[]): Array<{ ip: string; port: number }> {
+export function serviceEndpoints(svc: Pick<ClusterIpService, "namespace" | "selector" | "endpoints">, port: ServicePort, pods: PodEndpoint[]): Array<{ ip: string; port: number }> {
+  if (svc.endpoints) {
+    const out = svc.endpoints.flatMap((ep) => (ep.ports[port.name ?? ""] === undefined ? [] : [{ ip: ep.ip, port: ep.ports[port.name ?? ""]! }]));
+    return out.sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port);
+  }
   const selector = svc.selector;
   if (!selector || Object.keys(selector).length === 0) return [];
   const out: Array<{ ip: string; port: number }> = [];

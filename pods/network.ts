@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import type { K8sObject, NamedPort, PodEndpoint, PodNetworkApi } from "./network-api.ts";
+import type { K8sObject, NamedPort, PodEndpoint, PodNetworkApi, SliceEndpoint } from "./network-api.ts";
 import {
   AddressesExhaustedError,
   DuplicatePodError,
@@ -197,7 +197,8 @@ export class PodNetwork implements PodNetworkApi {
     });
   }
 
-  async setServices(services: K8sObject[]): Promise<void> {
+  /** `endpoints` by "namespace/name": a Service listed there routes to those (its EndpointSlices), not to its selector's pods. */
+  async setServices(services: K8sObject[], endpoints?: ReadonlyMap<string, SliceEndpoint[]>): Promise<void> {
     return this.exclusive(async () => {
       const next = new Map<string, ClusterIpService>();
       for (const obj of services) {
@@ -216,7 +217,8 @@ export class PodNetwork implements PodNetworkApi {
           if (this.nextServiceHost > LAST_HOST) throw new AddressesExhaustedError("service", this.state.serviceCidr);
           vip = hostAddress(this.state.serviceCidr, this.nextServiceHost++);
         }
-        next.set(key, { namespace: parsed.namespace, name: parsed.name, ...(parsed.selector ? { selector: parsed.selector } : {}), ports: parsed.ports, vip });
+        const eps = endpoints?.get(key);
+        next.set(key, { namespace: parsed.namespace, name: parsed.name, ...(parsed.selector ? { selector: parsed.selector } : {}), ports: parsed.ports, vip, ...(endpoints ? { endpoints: eps ?? [] } : {}) });
       }
       this.services = next;
       await this.sync();

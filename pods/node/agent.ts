@@ -4,11 +4,11 @@
  * node/podcontroller.go keeps it: pods run with the pod runner's own machinery (pods/pod.ts, its
  * network, volumes, probes and termination), fed from informers instead of a folder of manifests.
  */
-import type { KubernetesObject, V1ConfigMap, V1NetworkPolicy, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
+import type { KubernetesObject, V1ConfigMap, V1EndpointSlice, V1NetworkPolicy, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BackoffOptions } from "../backoff.ts";
-import type { K8sObject } from "../network-api.ts";
+import type { K8sObject, SliceEndpoint } from "../network-api.ts";
 import { PodNetwork } from "../network.ts";
 import type { PodOptions } from "../pod.ts";
 import { mountsUnder, run } from "../proc.ts";
@@ -47,6 +47,7 @@ export class NodeAgent {
   private secrets!: Cache<V1Secret>;
   private services!: Cache<V1Service>;
   private policies!: Cache<V1NetworkPolicy>;
+  private slices!: Cache<V1EndpointSlice>;
 
   private constructor(
     private readonly o: NodeAgentOptions,
@@ -90,13 +91,14 @@ export class NodeAgent {
   }
 
   private async boot(): Promise<void> {
-    const { core, networking } = this.api;
+    const { core, networking, discovery } = this.api;
     const claims = new ClaimProvisioner(this.api, this.o.nodeName, (ns, claim) => this.claimDir(ns, claim), this.o.log);
     // Objects pods read first, so a pod's volumes and env find them in the caches when it starts.
     this.configMaps = this.watch("/api/v1/configmaps", () => core.listConfigMapForAllNamespaces(), (cm) => this.objectChanged("ConfigMap", cm));
     this.secrets = this.watch("/api/v1/secrets", () => core.listSecretForAllNamespaces(), (s) => this.objectChanged("Secret", s));
     this.services = this.watch("/api/v1/services", () => core.listServiceForAllNamespaces(), () => this.syncNetwork());
     this.policies = this.watch("/apis/networking.k8s.io/v1/networkpolicies", () => networking.listNetworkPolicyForAllNamespaces(), () => this.syncNetwork());
+    this.slices = this.watch("/apis/discovery.k8s.io/v1/endpointslices", () => discovery.listEndpointSliceForAllNamespaces(), () => this.syncNetwork());
     this.watch<V1PersistentVolumeClaim>("/api/v1/persistentvolumeclaims", () => core.listPersistentVolumeClaimForAllNamespaces(), (c, deleted) => deleted || void claims.claimChanged(c));
     this.watch<V1PersistentVolume>("/api/v1/persistentvolumes", () => core.listPersistentVolume(), (pv, deleted) => deleted || void claims.volumeChanged(pv));
     await Promise.all(this.caches.map((c) => c.synced));
@@ -122,9 +124,9 @@ export class NodeAgent {
   /** Services and NetworkPolicies as the network takes them, applied in order, one change at a time. */
   private syncNetwork(): Promise<void> {
     const next = this.netQueue.then(async () => {
-      if (this.stopping || !this.services || !this.policies) return;
+      if (this.stopping || !this.services || !this.policies || !this.slices) return;
       const plain = (kind: string, o: KubernetesObject & { spec?: unknown }): K8sObject => ({ apiVersion: o.apiVersion ?? "v1", kind, metadata: { name: o.metadata!.name!, namespace: o.metadata!.namespace, labels: o.metadata!.labels }, spec: o.spec });
-      await this.network.setServices(this.services.informer.list().map((s) => plain("Service", s)));
+      await this.network.setServices(this.services.informer.list().map((s) => plain("Service", s)), sliceEndpoints(this.slices.informer.list()));
       await this.network.setPolicies(this.policies.informer.list().map((p) => plain("NetworkPolicy", p)));
     });
     this.netQueue = next.catch((err: Error) => this.o.log(`network sync failed: ${err.message}`));
@@ -200,4 +202,23 @@ export class NodeAgent {
     })();
     return this.stopping;
   }
+}
+
+/**
+ * Each Service's ready endpoints from its EndpointSlices, by "namespace/name", as kube-proxy reads them
+ * (pkg/proxy/endpointslicecache.go): IPv4 slices, TCP ports by name, addresses whose `ready` condition is
+ * true or unset. Serving-but-terminating endpoints, which kube-proxy uses when none is ready, are not.
+ */
+export function sliceEndpoints(slices: readonly V1EndpointSlice[]): Map<string, SliceEndpoint[]> {
+  const out = new Map<string, SliceEndpoint[]>();
+  for (const slice of slices) {
+    const service = slice.metadata?.labels?.["kubernetes.io/service-name"];
+    if (!service || slice.addressType !== "IPv4") continue;
+    const key = `${slice.metadata?.namespace ?? "default"}/${service}`;
+    const ports = Object.fromEntries((slice.ports ?? []).filter((p) => p.port !== undefined && (p.protocol ?? "TCP") === "TCP").map((p) => [p.name ?? "", p.port!]));
+    const list = out.get(key) ?? [];
+    for (const ep of slice.endpoints ?? []) if (ep.conditions?.ready !== false) for (const ip of ep.addresses) list.push({ ip, ports });
+    out.set(key, list);
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import {
   ApiException,
   CoordinationV1Api,
   CoreV1Api,
+  DiscoveryV1Api,
   KubeConfig,
   ListWatch,
   NetworkingV1Api,
@@ -21,12 +22,13 @@ export interface NodeApi {
   core: CoreV1Api;
   coordination: CoordinationV1Api;
   networking: NetworkingV1Api;
+  discovery: DiscoveryV1Api;
 }
 
 export function nodeApi(kubeconfig: string): NodeApi {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
-  return { kc, core: kc.makeApiClient(CoreV1Api), coordination: kc.makeApiClient(CoordinationV1Api), networking: kc.makeApiClient(NetworkingV1Api) };
+  return { kc, core: kc.makeApiClient(CoreV1Api), coordination: kc.makeApiClient(CoordinationV1Api), networking: kc.makeApiClient(NetworkingV1Api), discovery: kc.makeApiClient(DiscoveryV1Api) };
 }
 
 /** The HTTP status of a failed API call (ApiException), or undefined for anything else (a refused connection). */

@@ -3,6 +3,7 @@
  * volume it provisions for a claim.
  */
 import { describe, expect, it } from "vitest";
+import { sliceEndpoints } from "../../pods/node/agent.ts";
 import { claimVolumeName, volumeFor } from "../../pods/node/claims.ts";
 import { CPU_OVERCOMMIT, leaseObject, nodeObject, type NodeFacts } from "../../pods/node/node-object.ts";
 import { containerState, podPhase, podStatus } from "../../pods/node/pod-status.ts";
@@ -110,5 +111,23 @@ describe("volumes for claims", () => {
   it("leaves bound claims and claims that name a class alone", () => {
     expect(volumeFor({ ...claim, spec: { ...claim.spec, volumeName: "v" } }, "node", "/x")).toBeUndefined();
     expect(volumeFor({ ...claim, spec: { ...claim.spec, storageClassName: "fast" } }, "node", "/x")).toBeUndefined();
+  });
+});
+
+describe("Service endpoints from EndpointSlices", () => {
+  it("takes the ready addresses of a Service's IPv4 slices with their TCP ports by name, as kube-proxy does", () => {
+    const eps = sliceEndpoints([
+      {
+        addressType: "IPv4",
+        metadata: { namespace: "pooling", labels: { "kubernetes.io/service-name": "pgbouncer" } },
+        ports: [{ name: "pgbouncer", port: 6432, protocol: "TCP" }, { name: "dns", port: 53, protocol: "UDP" }],
+        endpoints: [{ addresses: ["198.18.0.2"], conditions: { ready: true } }, { addresses: ["198.18.0.3"], conditions: { ready: false, terminating: true } }, { addresses: ["198.18.0.4"] }],
+      },
+      { addressType: "IPv6", metadata: { namespace: "pooling", labels: { "kubernetes.io/service-name": "pgbouncer" } }, endpoints: [{ addresses: ["fd00::1"] }] },
+    ]);
+    expect(eps.get("pooling/pgbouncer")).toEqual([
+      { ip: "198.18.0.2", ports: { pgbouncer: 6432 } },
+      { ip: "198.18.0.4", ports: { pgbouncer: 6432 } },
+    ]);
   });
 });
