@@ -17,6 +17,11 @@ export interface StatusInput {
   startTime: Date;
   /** The time a condition that changes now is stamped with. */
   now: Date;
+  /**
+   * Restarts before this agent's run, by container: the containers of a pod an earlier agent ran died
+   * with it, and the kubelet counts a container started again as a restart.
+   */
+  restartBase?: Readonly<Record<string, number>>;
 }
 
 const date = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms));
@@ -44,7 +49,7 @@ export function containerState(c: ContainerInfo, podPhase: PodInfo["phase"], ini
   return { state: { waiting: { reason: c.init || initsDone ? "ContainerCreating" : "PodInitializing" } }, lastState: last };
 }
 
-function containerStatus(c: ContainerInfo, info: PodInfo, initsDone: boolean): V1ContainerStatus {
+function containerStatus(c: ContainerInfo, info: PodInfo, initsDone: boolean, base: number): V1ContainerStatus {
   const { state, lastState } = containerState(c, info.phase, initsDone);
   return {
     name: c.name,
@@ -53,7 +58,7 @@ function containerStatus(c: ContainerInfo, info: PodInfo, initsDone: boolean): V
     containerID: c.pid ? `pooling://${c.pid}` : undefined,
     ready: c.standIn !== null && c.ready,
     started: c.running,
-    restartCount: c.restarts,
+    restartCount: base + c.restarts,
     state,
     lastState,
   };
@@ -98,8 +103,9 @@ export function podStatus(s: StatusInput): V1PodStatus {
   return {
     phase,
     hostIP: s.hostIp,
-    hostIPs: [{ ip: s.hostIp }],
-    ...(info.ip ? { podIP: info.ip, podIPs: [{ ip: info.ip }] } : {}),
+    // The lists are replaced, not merged by ip (their patch strategy): a pod run again gets a new address.
+    hostIPs: [{ $patch: "replace" } as never, { ip: s.hostIp }],
+    ...(info.ip ? { podIP: info.ip, podIPs: [{ $patch: "replace" } as never, { ip: info.ip }] } : {}),
     startTime: s.startTime,
     conditions: [
       ...current.filter((c) => c.type === "PodScheduled"),
@@ -107,7 +113,7 @@ export function podStatus(s: StatusInput): V1PodStatus {
       condition("ContainersReady", ready, current, now, "ContainersNotReady"),
       condition("Ready", ready, current, now, "ContainersNotReady"),
     ],
-    initContainerStatuses: inits.map((c) => containerStatus(c, info, initsDone)),
-    containerStatuses: mains.map((c) => containerStatus(c, info, initsDone)),
+    initContainerStatuses: inits.map((c) => containerStatus(c, info, initsDone, s.restartBase?.[c.name] ?? 0)),
+    containerStatuses: mains.map((c) => containerStatus(c, info, initsDone, s.restartBase?.[c.name] ?? 0)),
   };
 }

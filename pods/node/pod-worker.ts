@@ -25,12 +25,13 @@ export class PodWorker {
   readonly namespace: string;
   private pod: Pod | undefined;
   private api: V1Pod;
-  private readonly startTime = new Date();
+  private readonly startTime: Date;
   private timer: NodeJS.Timeout | undefined;
   private sent = "";
   private patching: Promise<void> = Promise.resolve();
   private deleting: Promise<void> | undefined;
   private failure: string | undefined;
+  private readonly restartBase: Record<string, number> = {};
 
   constructor(
     pod: V1Pod,
@@ -42,6 +43,11 @@ export class PodWorker {
     this.uid = pod.metadata!.uid!;
     this.name = pod.metadata!.name!;
     this.namespace = pod.metadata!.namespace ?? "default";
+    this.startTime = pod.status?.startTime ?? new Date();
+    // A container an earlier agent started (it has an ID) died with that agent: starting it again is a restart.
+    for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+      if (c.containerID) this.restartBase[c.name] = c.restartCount + 1;
+    }
   }
 
   get runner(): Pod | undefined {
@@ -81,7 +87,7 @@ export class PodWorker {
   private patchStatus(): Promise<void> {
     this.patching = this.patching.then(async () => {
       if (!this.pod) return;
-      const status = podStatus({ info: this.pod.info(), hostIp: this.hostIp, current: this.api.status?.conditions ?? [], startTime: this.startTime, now: new Date() });
+      const status = podStatus({ info: this.pod.info(), hostIp: this.hostIp, current: this.api.status?.conditions ?? [], startTime: this.startTime, now: new Date(), restartBase: this.restartBase });
       const text = JSON.stringify({ ...status, conditions: status.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })) });
       if (text === this.sent) return;
       try {

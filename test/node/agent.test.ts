@@ -4,6 +4,7 @@
  * a ConfigMap change swapped into the pod's volume, deletion with the grace the API server set, and bad
  * input reported as a kubelet would. Skipped, with the reason, without the toolchain or root.
  */
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { missingClusterBinaries } from "../../cluster/binaries.ts";
 import { clusterDown, clusterKubeconfigPath, clusterUp } from "../../cluster/index.ts";
 import { NODE_NAME } from "../../cluster/node-agent.ts";
+import { clusterLayout } from "../../cluster/layout.ts";
+import { isRunning, readRunFile } from "../../cluster/run-file.ts";
 import { freePort } from "../../local/system.ts";
 import { PROJECT_DIR } from "../k8s/fixtures.ts";
 import { waitFor } from "../cluster/helpers.ts";
@@ -20,6 +23,7 @@ const missing = missingClusterBinaries() ?? (process.getuid?.() === 0 ? undefine
 if (missing) console.warn(`test/node/agent.test.ts is skipped: ${missing}`);
 
 const NS = "agent-test";
+const netns = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]!).filter(Boolean);
 
 describe.skipIf(missing !== undefined)(`the node agent${missing ? ` (skipped: ${missing})` : ""}`, { timeout: 180_000 }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), "pooling-node-agent-"));
@@ -122,5 +126,25 @@ describe.skipIf(missing !== undefined)(`the node agent${missing ? ` (skipped: ${
     // Every bad pod above is still reported, and the node with them: the agent did not crash.
     expect((await read("crash")).status?.containerStatuses?.[0]?.restartCount).toBeGreaterThanOrEqual(1);
     expect((await core.readNode({ name: NODE_NAME })).status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+  });
+
+  it("comes back after a SIGKILL: restarted by the daemon, the dead run's namespaces swept, its pods run again and report Ready", async () => {
+    await core.createNamespacedPod({ namespace: NS, body: pod("survivor", { command: ["redis-server", "--port", "6392", "--save", ""], readinessProbe: { tcpSocket: { port: 6392 }, periodSeconds: 1 } }) });
+    const before = await waitFor("survivor Ready", async () => ((p) => (condition(p, "Ready") === "True" ? p : undefined))(await read("survivor")), 60_000);
+    const layout = clusterLayout(dataDir);
+    const agent = readRunFile(layout)!.services["node-agent"]!;
+    const oldNetns = netns().filter((n) => n.includes("survivor"));
+    expect(oldNetns.length).toBe(1);
+    process.kill(agent.pid, "SIGKILL");
+    await waitFor("a new agent", async () => ((r) => (r && r.pid !== agent.pid && isRunning(r) ? r : undefined))(readRunFile(layout)?.services["node-agent"]), 30_000);
+    const after = await waitFor("survivor Ready in a new container", async () => {
+      const p = await read("survivor");
+      const c = p.status?.containerStatuses?.[0];
+      return condition(p, "Ready") === "True" && c?.containerID !== before.status?.containerStatuses?.[0]?.containerID ? p : undefined;
+    }, 90_000);
+    expect(after.status?.podIP).toMatch(/^198\.18\./);
+    // Its container died with the agent and was started again: a restart, as the kubelet counts one.
+    expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(1);
+    expect(netns().filter((n) => oldNetns.includes(n))).toEqual([]);
   });
 });
