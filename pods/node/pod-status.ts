@@ -45,7 +45,8 @@ export function containerState(c: ContainerInfo, podPhase: PodInfo["phase"], ini
   if (c.exitCode !== undefined && (ended || (c.init && c.exitCode === 0))) return { state: terminated(c), lastState: {} };
   if (c.lastError?.startsWith("CreateContainerConfigError")) return { state: { waiting: { reason: "CreateContainerConfigError", message: c.lastError.replace(/^CreateContainerConfigError: /, "") } }, lastState: last };
   // Exited and waiting out the restart back-off (pkg/kubelet/kuberuntime: ErrCrashLoopBackOff).
-  if (c.exitCode !== undefined) return { state: { waiting: { reason: "CrashLoopBackOff", message: `back-off restarting failed container ${c.name}` } }, lastState: terminated(c) };
+  // The stand-in is named: a stack rendered for the image's version may not suit the stand-in's (PgBouncer 1.18 refuses 1.24's settings).
+  if (c.exitCode !== undefined) return { state: { waiting: { reason: "CrashLoopBackOff", message: `back-off restarting failed container ${c.name} (image ${c.image} run as ${c.standIn})` } }, lastState: terminated(c) };
   return { state: { waiting: { reason: c.init || initsDone ? "ContainerCreating" : "PodInitializing" } }, lastState: last };
 }
 
