@@ -11,6 +11,7 @@ import type { ClusterBinaries } from "./binaries.ts";
 import { apiserverArgs, apiserverUrl, controllerManagerArgs, etcdArgs, schedulerArgs } from "./flags.ts";
 import { expectOk, tlsClient } from "./http.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import { leaseRenewedSince, NODE_AGENT_STOP_MS, nodeAgentCommand, nodeAgentSkipped } from "./node-agent.ts";
 import type { ClusterLayout, ClusterPorts } from "./layout.ts";
 import { ensurePki, type ClusterPki } from "./pki.ts";
 import { processRef, readRunFile, writeRunFile, type ServiceName } from "./run-file.ts";
@@ -42,7 +43,7 @@ export class ControlPlane {
     writeRunFile(this.o.layout, { ...run, services: { ...run.services, [name]: ref } });
   }
 
-  private spec(name: ServiceName, command: string, args: string[], ready: ServiceSpec["ready"], readyTimeoutMs: number): ServiceSpec {
+  private spec(name: ServiceName, command: string, args: string[], ready: ServiceSpec["ready"], readyTimeoutMs: number, stopTimeoutMs = 15_000): ServiceSpec {
     return {
       name,
       command,
@@ -50,7 +51,7 @@ export class ControlPlane {
       ready,
       readyTimeoutMs,
       stopSignal: "SIGTERM",
-      stopTimeoutMs: 15_000,
+      stopTimeoutMs,
       logFile: join(this.o.layout.logDir, `${name}.log`),
       onSpawn: (pid) => this.recordPid(name, pid),
     };
@@ -111,6 +112,17 @@ export class ControlPlane {
     if (bins.scheduler) {
       await this.runOptional(this.spec("kube-scheduler", bins.scheduler, schedulerArgs(l, pki, p), probe(`https://127.0.0.1:${p.scheduler}/healthz`), 60_000));
     }
+    const skipped = nodeAgentSkipped();
+    if (skipped) {
+      this.failed["node-agent"] = skipped;
+      this.o.say(`no node agent: ${skipped}`);
+      return;
+    }
+    // Ready once it renewed its Lease: it has listed what pods read, registered, and takes pods bound to it.
+    const agent = nodeAgentCommand(l.kubeconfig, l.dataDir);
+    const since = Date.now();
+    const renewed = (signal: AbortSignal) => until(signal, () => leaseRenewedSince(apiserverUrl(p), admin, since, signal), 200);
+    await this.runOptional(this.spec("node-agent", agent.command, agent.args, renewed, 180_000, NODE_AGENT_STOP_MS));
   }
 
   /** Every process in reverse start order, each SIGTERM then SIGKILL after its grace. Idempotent. */

@@ -8,9 +8,13 @@ import { existsSync, rmSync } from "node:fs";
 import { resolveOptions, type ClusterOptions } from "./options.ts";
 import { isRunning, readRunFile, reclaimLeftovers, removeRunFile, SERVICE_ORDER, stopProcess, waitGone, type ProcessRef } from "./run-file.ts";
 import { ClusterStopError } from "./errors.ts";
+import { NODE_AGENT_STOP_MS } from "./node-agent.ts";
 
-/** The daemon's own stop: the servers' graces (15 s each) plus a margin, before it is SIGKILLed itself. */
-const DAEMON_GRACE_MS = 75_000;
+/**
+ * The daemon's own stop: the node agent's (its pods' termination graces, NODE_AGENT_STOP_MS), the other
+ * servers' graces (15 s each), plus a margin, before it is SIGKILLed itself.
+ */
+const DAEMON_GRACE_MS = NODE_AGENT_STOP_MS + 75_000;
 
 export interface DownResult {
   /** Whether a daemon or a left-over server was running. */

@@ -11,8 +11,11 @@ import type { Log } from "../local/supervisor.ts";
 import { ClusterStopError } from "./errors.ts";
 import type { ClusterLayout, ClusterPorts } from "./layout.ts";
 
-/** The servers in start order; they stop in the reverse one (clients of the API server, then it, then etcd). */
-export const SERVICE_ORDER = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const;
+/**
+ * The servers in start order; they stop in the reverse one (the node agent first, so pods end while the
+ * API server still takes their status, then the other clients of the API server, then it, then etcd).
+ */
+export const SERVICE_ORDER = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "node-agent"] as const;
 export type ServiceName = (typeof SERVICE_ORDER)[number];
 
 export interface ClusterRunFile {

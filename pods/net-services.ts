@@ -2,7 +2,7 @@
  * Services as kube-proxy would program them, as pure functions: the Service objects (parsed YAML) and
  * the pods in, the text of a pod's `ip` nft table out.
  */
-import type { K8sObject, PodEndpoint } from "./network-api.ts";
+import type { K8sObject, PodEndpoint, SliceEndpoint } from "./network-api.ts";
 import { DNS_LABEL, SERVICE_TABLE, chain, comment, compareIp, isPort, matchesMap, namespaceOf, resolvePort, type TableText } from "./net-rules.ts";
 
 export interface ServicePort {
@@ -20,6 +20,11 @@ export interface ClusterIpService {
   selector?: Record<string, string>;
   ports: ServicePort[];
   vip: string;
+  /**
+   * The endpoints as an EndpointSlice controller published them (ready ones only, each port by the
+   * Service port's name); absent, the network matches the selector against its own pods.
+   */
+  endpoints?: SliceEndpoint[];
 }
 
 export interface ParsedService {
@@ -68,7 +73,11 @@ export function parseService(obj: K8sObject): ParsedService {
 }
 
 /** Endpoints of one Service port: ready, not terminating, selected pods of its namespace whose target port resolves. */
-export function serviceEndpoints(svc: Pick<ClusterIpService, "namespace" | "selector">, port: ServicePort, pods: PodEndpoint[]): Array<{ ip: string; port: number }> {
+export function serviceEndpoints(svc: Pick<ClusterIpService, "namespace" | "selector" | "endpoints">, port: ServicePort, pods: PodEndpoint[]): Array<{ ip: string; port: number }> {
+  if (svc.endpoints) {
+    const out = svc.endpoints.flatMap((ep) => (ep.ports[port.name ?? ""] === undefined ? [] : [{ ip: ep.ip, port: ep.ports[port.name ?? ""]! }]));
+    return out.sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port);
+  }
   const selector = svc.selector;
   if (!selector || Object.keys(selector).length === 0) return [];
   const out: Array<{ ip: string; port: number }> = [];
@@ -80,14 +89,8 @@ export function serviceEndpoints(svc: Pick<ClusterIpService, "namespace" | "sele
   return out.sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port);
 }
 
-/**
- * kube-proxy's nftables mode in small: the nat `output` chain sends VIP:port through a verdict map to a
- * per-port chain that picks an endpoint with `numgen random`; a new connection to a Service address that
- * was not DNATed (no endpoint, unknown port) is refused with a TCP reset by the filter `output` chain,
- * which runs after DNAT (priority 0 > -100). Established connections keep their conntrack NAT binding
- * when an endpoint leaves, as with kube-proxy; new ones go to the endpoints left.
- */
-export function renderServiceTable(services: ClusterIpService[], pods: PodEndpoint[], cidrs: { pods: string; services: string }): TableText {
+/** The DNAT part shared by a pod's table and the node's: VIP:port dispatch, a chain per port and endpoint. */
+function serviceNat(services: ClusterIpService[], pods: PodEndpoint[]): { natOutput: string[]; chains: string[]; bodies: string[] } {
   const dispatch: string[] = [];
   const chains: string[] = [];
   const bodies: string[] = [];
@@ -107,6 +110,29 @@ export function renderServiceTable(services: ClusterIpService[], pods: PodEndpoi
   }
   const natOutput = ["type nat hook output priority -100; policy accept;"];
   if (dispatch.length > 0) natOutput.push(`ip daddr . tcp dport vmap { ${dispatch.join(", ")} }`);
+  return { natOutput, chains, bodies };
+}
+
+/**
+ * The node's own table (root network namespace): kube-proxy programs Services for the node's processes
+ * too, so the host reaches a Service at its virtual IP. Only DNAT: nothing of the host's traffic is
+ * filtered. Replaced whole on each change (delete and add in one nft transaction).
+ */
+export function renderNodeServiceTable(table: string, services: ClusterIpService[], pods: PodEndpoint[]): string {
+  const { natOutput, bodies } = serviceNat(services, pods);
+  // Declared first so the delete never fails on a missing table; the whole file is one transaction.
+  return [`table ip ${table}`, `delete table ip ${table}`, `table ip ${table} {`, chain("nat_output", natOutput), ...bodies, "}"].join("\n") + "\n";
+}
+
+/**
+ * kube-proxy's nftables mode in small: the nat `output` chain sends VIP:port through a verdict map to a
+ * per-port chain that picks an endpoint with `numgen random`; a new connection to a Service address that
+ * was not DNATed (no endpoint, unknown port) is refused with a TCP reset by the filter `output` chain,
+ * which runs after DNAT (priority 0 > -100). Established connections keep their conntrack NAT binding
+ * when an endpoint leaves, as with kube-proxy; new ones go to the endpoints left.
+ */
+export function renderServiceTable(services: ClusterIpService[], pods: PodEndpoint[], cidrs: { pods: string; services: string }): TableText {
+  const { natOutput, chains, bodies } = serviceNat(services, pods);
   const filterOutput = [
     "type filter hook output priority 0; policy accept;",
     // This ct rule also keeps conntrack attached to the netns, whose hooks exist only while a rule needs

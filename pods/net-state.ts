@@ -26,11 +26,14 @@ export interface RunState {
   /** Network namespaces (names under /run/netns), host-side veths. */
   netns: string[];
   links: string[];
+  /** The node's own Service table in the root netns (the node agent's network only). */
+  nodeTable?: string;
 }
 
 /** Names this network gives its objects; a state file listing anything else is not acted on. */
 export const NETNS_NAME = /^plpod-[a-z0-9]{1,6}-\d{1,3}(-[a-z0-9-]{0,30})?$/;
 export const LINK_NAME = /^plpod[a-z0-9]{1,6}(v\d{1,3})?$/;
+export const NODE_TABLE_NAME = /^plnode[a-z0-9]{1,6}$/;
 
 export function statePath(runId: string): string {
   return `${STATE_DIR}/${runId}.json`;
@@ -104,7 +107,7 @@ export async function withSubnetLock<T>(fn: () => Promise<T>): Promise<T> {
 type Log = (msg: string) => void;
 
 /** Deletes veths (which takes the pod's eth0 along), namespaces, then the bridge; what is gone already is skipped. */
-export async function removeObjects(objs: { netns: string[]; links: string[]; bridge?: string }, log: Log): Promise<string[]> {
+export async function removeObjects(objs: { netns: string[]; links: string[]; bridge?: string; nodeTable?: string }, log: Log): Promise<string[]> {
   const removed: string[] = [];
   const del = async (what: string, args: string[]) => {
     try {
@@ -117,13 +120,20 @@ export async function removeObjects(objs: { netns: string[]; links: string[]; br
   for (const link of objs.links.filter((l) => LINK_NAME.test(l))) await del(`link ${link}`, ["link", "del", "dev", link]);
   for (const ns of objs.netns.filter((n) => NETNS_NAME.test(n))) await del(`netns ${ns}`, ["netns", "del", ns]);
   if (objs.bridge && LINK_NAME.test(objs.bridge)) await del(`bridge ${objs.bridge}`, ["link", "del", "dev", objs.bridge]);
+  if (objs.nodeTable && NODE_TABLE_NAME.test(objs.nodeTable)) {
+    await run("nft", ["delete", "table", "ip", objs.nodeTable]).then(
+      () => removed.push(`nft table ${objs.nodeTable}`),
+      () => undefined, // already gone
+    );
+  }
   return removed;
 }
 
-export function removeObjectsSync(objs: { netns: string[]; links: string[]; bridge: string }): void {
+export function removeObjectsSync(objs: { netns: string[]; links: string[]; bridge: string; nodeTable?: string }): void {
   for (const link of objs.links.filter((l) => LINK_NAME.test(l))) runQuietSync("ip", ["link", "del", "dev", link]);
   for (const ns of objs.netns.filter((n) => NETNS_NAME.test(n))) runQuietSync("ip", ["netns", "del", ns]);
   if (LINK_NAME.test(objs.bridge)) runQuietSync("ip", ["link", "del", "dev", objs.bridge]);
+  if (objs.nodeTable && NODE_TABLE_NAME.test(objs.nodeTable)) runQuietSync("nft", ["delete", "table", "ip", objs.nodeTable]);
 }
 
 /** Removes what runs whose process is gone left behind; returns their run ids. */

@@ -5,6 +5,12 @@
  * NetworkPolicy-enforcing CNI would, so what the manifests say is exercised for real.
  */
 
+/** One ready address of a Service's EndpointSlices with the slice's ports (by Service port name; "" unnamed). */
+export interface SliceEndpoint {
+  ip: string;
+  ports: Record<string, number>;
+}
+
 /** A container port as the manifest declares it; Services and NetworkPolicies may name it. */
 export interface NamedPort {
   name?: string;
@@ -41,7 +47,7 @@ export interface PodNetworkApi {
   /** Deletes the pod's namespace and veth; its IP is not reused within a run. */
   removePod(name: string): Promise<void>;
   /** ClusterIP Services: each gets a virtual IP; every pod's netns DNATs it to the ready endpoints. */
-  setServices(services: K8sObject[]): Promise<void>;
+  setServices(services: K8sObject[], endpoints?: ReadonlyMap<string, SliceEndpoint[]>): Promise<void>;
   /** NetworkPolicies, enforced in each selected pod's netns (no exemption for the node: as strict CNIs do). */
   setPolicies(policies: K8sObject[]): Promise<void>;
   /** /etc/hosts for a pod: localhost, its own name, and every Service name form → the Service's virtual IP. */

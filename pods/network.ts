@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import type { K8sObject, NamedPort, PodEndpoint, PodNetworkApi } from "./network-api.ts";
+import type { K8sObject, NamedPort, PodEndpoint, PodNetworkApi, SliceEndpoint } from "./network-api.ts";
 import {
   AddressesExhaustedError,
   DuplicatePodError,
@@ -25,7 +25,7 @@ import { run } from "./net-exec.ts";
 import { renderHostsFile } from "./net-host.ts";
 import { policyNotes, renderPolicyTable } from "./net-policy.ts";
 import { DROP_COUNTER, POLICY_TABLE, renderPodRuleset } from "./net-rules.ts";
-import { parseService, renderServiceTable, type ClusterIpService } from "./net-services.ts";
+import { parseService, renderNodeServiceTable, renderServiceTable, type ClusterIpService } from "./net-services.ts";
 import { removeObjects, removeObjectsSync, removeState, removeStateSync, statePath, sweepStaleRuns, writeState, type RunState } from "./net-state.ts";
 
 export * from "./net-errors.ts";
@@ -66,6 +66,8 @@ export class PodNetwork implements PodNetworkApi {
   private readonly noted = new Set<string>();
   private nextPodHost = FIRST_POD_HOST;
   private nextServiceHost = 1;
+  /** The node table's last text: unchanged, it is not re-applied. */
+  private nodeApplied = "";
   /** Every change runs alone, in call order: a sync never sees half an addPod. */
   private queue: Promise<unknown> = Promise.resolve();
   private destroying: Promise<void> | undefined;
@@ -73,6 +75,8 @@ export class PodNetwork implements PodNetworkApi {
   private constructor(
     private readonly state: RunState,
     private readonly log: Log,
+    /** Services keep the clusterIP the API server gave them (the node agent's network). */
+    private readonly apiClusterIps = false,
   ) {
     this.nodeIp = hostAddress(state.podCidr, 1);
     if (!exitHookInstalled) {
@@ -99,7 +103,12 @@ export class PodNetwork implements PodNetworkApi {
   }
 
   /** Creates the bridge with the node address on the first free 198.18.N.0/24 (Services: 198.19.N.0/24). */
-  static async create(opts: { runId?: string; log?: Log } = {}): Promise<PodNetwork> {
+  /**
+   * `serviceCidr`: the API server's Service range; each Service then keeps its own spec.clusterIP as its
+   * virtual IP. `nodeServices`: the Services are programmed for the node's own processes too (a table in
+   * the root netns, as kube-proxy does), so the host reaches them.
+   */
+  static async create(opts: { runId?: string; log?: Log; serviceCidr?: string; nodeServices?: boolean } = {}): Promise<PodNetwork> {
     if (process.getuid?.() !== 0) throw new NotRootError();
     const log = opts.log ?? (() => undefined);
     const runId = opts.runId ?? randomBytes(3).toString("hex");
@@ -109,8 +118,11 @@ export class PodNetwork implements PodNetworkApi {
     await reportRootNetfilter(log);
 
     const state = await createBridge(runId, log);
+    if (opts.serviceCidr) state.serviceCidr = opts.serviceCidr;
+    if (opts.nodeServices) state.nodeTable = `plnode${runId}`;
+    await writeState(state); // listed before it exists, so a crash still leaves the node table to sweepStale
     log(`pod network ${runId}: bridge ${bridge}, node ${hostAddress(state.podCidr, 1)}, pods ${state.podCidr}, Services ${state.serviceCidr}`);
-    return new PodNetwork(state, log);
+    return new PodNetwork(state, log, opts.serviceCidr !== undefined);
   }
 
   /** Removes what runs whose process died left behind (namespaces, veths, bridges; the nft tables live in the namespaces). */
@@ -185,7 +197,8 @@ export class PodNetwork implements PodNetworkApi {
     });
   }
 
-  async setServices(services: K8sObject[]): Promise<void> {
+  /** `endpoints` by "namespace/name": a Service listed there routes to those (its EndpointSlices), not to its selector's pods. */
+  async setServices(services: K8sObject[], endpoints?: ReadonlyMap<string, SliceEndpoint[]>): Promise<void> {
     return this.exclusive(async () => {
       const next = new Map<string, ClusterIpService>();
       for (const obj of services) {
@@ -198,12 +211,14 @@ export class PodNetwork implements PodNetworkApi {
         if (!parsed.virtual) continue;
         const key = `${parsed.namespace}/${parsed.name}`;
         // A Service keeps its VIP for the run; a new one gets a never-used address.
-        let vip = this.services.get(key)?.vip;
+        const clusterIp: unknown = obj.spec?.clusterIP;
+        let vip = this.apiClusterIps && typeof clusterIp === "string" && /^\d+\.\d+\.\d+\.\d+$/.test(clusterIp) ? clusterIp : this.services.get(key)?.vip;
         if (vip === undefined) {
           if (this.nextServiceHost > LAST_HOST) throw new AddressesExhaustedError("service", this.state.serviceCidr);
           vip = hostAddress(this.state.serviceCidr, this.nextServiceHost++);
         }
-        next.set(key, { namespace: parsed.namespace, name: parsed.name, ...(parsed.selector ? { selector: parsed.selector } : {}), ports: parsed.ports, vip });
+        const eps = endpoints?.get(key);
+        next.set(key, { namespace: parsed.namespace, name: parsed.name, ...(parsed.selector ? { selector: parsed.selector } : {}), ports: parsed.ports, vip, ...(endpoints ? { endpoints: eps ?? [] } : {}) });
       }
       this.services = next;
       await this.sync();
@@ -321,6 +336,17 @@ export class PodNetwork implements PodNetworkApi {
         }
       }),
     );
+    if (this.state.nodeTable) {
+      const text = renderNodeServiceTable(this.state.nodeTable, [...this.services.values()], pods);
+      if (text !== this.nodeApplied) {
+        try {
+          await run("nft", ["-f", "-"], { input: text });
+          this.nodeApplied = text;
+        } catch (cause) {
+          failures.push(new RulesetApplyError("(node)", { cause }));
+        }
+      }
+    }
     for (const f of failures.slice(1)) this.log(`pod network: ${f.message}`);
     if (failures[0]) throw failures[0];
   }

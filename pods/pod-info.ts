@@ -12,6 +12,9 @@ export interface ContainerInfo {
   reason?: string;
   /** Host pid of the current run's PID 1. */
   pid?: number;
+  /** When the current run (or, stopped, the last one) started and, stopped, ended (epoch ms). */
+  startedAt?: number;
+  finishedAt?: number;
   running: boolean;
   ready: boolean;
   restarts: number;
@@ -62,6 +65,8 @@ export function containerInfo(s: ContainerSupervisor): ContainerInfo {
     standIn: s.resolution.standIn?.description ?? null,
     ...(s.resolution.standIn ? {} : { reason: s.resolution.reason }),
     ...(running ? { pid: s.proc!.pid } : {}),
+    ...(s.proc ? { startedAt: s.proc.startedAt } : {}),
+    ...(last && !running ? { finishedAt: last.at } : {}),
     running,
     ready: s.ready,
     restarts: s.restarts,

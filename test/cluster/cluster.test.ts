@@ -71,7 +71,8 @@ describe.skipIf(missing !== undefined)(`the local control plane${missing === und
     while (ports.size < 5) ports.add(await freePort());
     const [apiserver, etcdClient, etcdPeer, controllerManager, scheduler] = [...ports] as [number, number, number, number, number];
     const chosen: ClusterPorts = { apiserver, etcdClient, etcdPeer, controllerManager, scheduler };
-    env = { ...process.env };
+    // This suite's scheduler test wants a cluster without a node (test/node/ has the node agent's).
+    env = { ...process.env, POOLING_CLUSTER_NODE_AGENT: "0" };
     for (const key of Object.keys(chosen) as (keyof ClusterPorts)[]) env[PORT_ENV[key]] = String(chosen[key]);
   });
 

@@ -185,6 +185,8 @@ export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.D
         },
         spec: {
           securityContext: podSecurity(PGBOUNCER_UID),
+          // No container of the stack talks to the API server, so none gets a token (without this the ServiceAccount admission plugin adds a projected token volume).
+          automountServiceAccountToken: false,
           terminationGracePeriodSeconds: pgbouncerTerminationGraceSeconds(cfg),
           topologySpreadConstraints: [
             {

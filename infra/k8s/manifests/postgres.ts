@@ -148,6 +148,8 @@ export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.S
         spec: {
           securityContext: { ...podSecurity(POSTGRES_UID), fsGroupChangePolicy: "OnRootMismatch" },
           // Fast shutdown finishes in seconds; the rest is for the checkpoint.
+          // No container of the stack talks to the API server, so none gets a token (without this the ServiceAccount admission plugin adds a projected token volume).
+          automountServiceAccountToken: false,
           terminationGracePeriodSeconds: 60,
           initContainers: [initContainer(cfg, initTmp)],
           containers: [

@@ -78,6 +78,8 @@ export function probeDeployment(
         spec: {
           securityContext: podSecurity(PROBE_UID),
           // The probe's own shutdown grace, plus time for the endpoint to stop routing to it.
+          // No container of the stack talks to the API server, so none gets a token (without this the ServiceAccount admission plugin adds a projected token volume).
+          automountServiceAccountToken: false,
           terminationGracePeriodSeconds: Math.ceil(p.shutdownGrace / 1000) + 10,
           containers: [
             {

@@ -73,6 +73,8 @@ export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.Stat
         },
         spec: {
           securityContext: podSecurity(REDIS_UID),
+          // No container of the stack talks to the API server, so none gets a token (without this the ServiceAccount admission plugin adds a projected token volume).
+          automountServiceAccountToken: false,
           terminationGracePeriodSeconds: 30,
           containers: [
             {
