@@ -33,6 +33,9 @@ describe.skipIf(missing !== undefined)(`the real engine against the local API se
   const cfg = devConfig();
 
   beforeAll(async () => {
+    // A preview needs no node: the daemon (which inherits this environment) starts no node agent, so
+    // this cluster never competes with the node tests' agents for the pod network.
+    process.env.POOLING_CLUSTER_NODE_AGENT = "0";
     const ports = { apiserver: await freePort(), etcdClient: await freePort(), etcdPeer: await freePort(), controllerManager: await freePort(), scheduler: await freePort() };
     await clusterUp({ projectDir: PROJECT_DIR, dataDir, ports });
     kubeconfig = clusterKubeconfigPath(PROJECT_DIR, dataDir);
