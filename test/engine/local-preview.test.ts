@@ -16,9 +16,9 @@ import { freePort } from "../../local/system.ts";
 import { renderManifests } from "../../infra/k8s/manifests/index.ts";
 import { devConfig, KNOWN_SECRETS, PROJECT_DIR } from "../k8s/fixtures.ts";
 import { engineMissing, engineProject, stopPulumis, type EngineProject } from "./project.ts";
+import { skipReason } from "../skip.ts";
 
-const missing = engineMissing() ?? missingClusterBinaries();
-if (missing) console.warn(`test/engine/local-preview.test.ts is skipped: ${missing}`);
+const missing = skipReason("test/engine/local-preview.test.ts", engineMissing() ?? missingClusterBinaries());
 
 interface Step {
   op: string;

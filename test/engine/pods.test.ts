@@ -15,9 +15,9 @@ import { writeStackVariant } from "../../pods/stack.ts";
 import { detectStandIns } from "../../pods/standins.ts";
 import { PROJECT_DIR } from "../k8s/fixtures.ts";
 import { engineMissing, engineProject, stopPulumis, type EngineProject } from "./project.ts";
+import { skipReason } from "../skip.ts";
 
-const missing = engineMissing();
-if (missing) console.warn(`test/engine/pods.test.ts is skipped: ${missing}`);
+const missing = skipReason("test/engine/pods.test.ts", engineMissing());
 
 interface Obj {
   apiVersion: string;

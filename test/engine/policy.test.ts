@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { engineMissing, engineProject, stopPulumis, type EngineProject } from "./project.ts";
+import { skipReason } from "../skip.ts";
 
-const missing = engineMissing();
-if (missing) console.warn(`test/engine/policy.test.ts is skipped: ${missing}`);
+const missing = skipReason("test/engine/policy.test.ts", engineMissing());
 
 describe.skipIf(missing !== undefined)(`the policy pack under the real engine${missing ? ` (skipped: ${missing})` : ""}`, () => {
   const made: EngineProject[] = [];

@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { engineMissing, engineProject, providerPlugins, stopPulumis, versions, type EngineProject } from "./project.ts";
+import { skipReason } from "../skip.ts";
 
-const missing = engineMissing();
-if (missing) console.warn(`test/engine/render-up.test.ts is skipped: ${missing}`);
+const missing = skipReason("test/engine/render-up.test.ts", engineMissing());
 
 /** Every YAML file under a folder, recursively. */
 function yamlFiles(dir: string): string[] {

@@ -18,9 +18,9 @@ import { isRunning, readRunFile } from "../../cluster/run-file.ts";
 import { freePort } from "../../local/system.ts";
 import { PROJECT_DIR } from "../k8s/fixtures.ts";
 import { waitFor } from "../cluster/helpers.ts";
+import { skipReason } from "../skip.ts";
 
-const missing = missingClusterBinaries() ?? (process.getuid?.() === 0 ? undefined : "the node agent needs root");
-if (missing) console.warn(`test/node/agent.test.ts is skipped: ${missing}`);
+const missing = skipReason("test/node/agent.test.ts", missingClusterBinaries() ?? (process.getuid?.() === 0 ? undefined : "the node agent needs root"));
 
 const NS = "agent-test";
 const netns = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]!).filter(Boolean);

@@ -22,9 +22,9 @@ import { writeStackVariant } from "../../pods/stack.ts";
 import { waitFor } from "../cluster/helpers.ts";
 import { engineMissing, engineProject, stopPulumis, type EngineProject } from "../engine/project.ts";
 import { PROJECT_DIR } from "../k8s/fixtures.ts";
+import { skipReason } from "../skip.ts";
 
-const missing = engineMissing() ?? missingClusterBinaries() ?? (process.getuid?.() === 0 ? undefined : "the node agent needs root");
-if (missing) console.warn(`test/node/local-up.test.ts is skipped: ${missing}`);
+const missing = skipReason("test/node/local-up.test.ts", engineMissing() ?? missingClusterBinaries() ?? (process.getuid?.() === 0 ? undefined : "the node agent needs root"));
 
 const NS = "pooling";
 const netnsNames = () => execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).split("\n").map((l) => l.split(" ")[0]!).filter((n) => n.startsWith("plpod-"));
