@@ -11,7 +11,7 @@ import { imageProblems } from "./images.ts";
 import { defaultPoolSizeOf, derivedPoolSizeKeys, minPoolSizeOf, reservePoolSizeOf, type PoolSizeKey } from "./pools.ts";
 
 export type { Problem } from "./checks.ts";
-export { connectionBudget, PGBOUNCER_MAX_SURGE } from "./checks.ts";
+export { connectionBudget, PGBOUNCER_ROLLOUT, PGBOUNCER_ROLLOUT_EXTRA_PODS } from "./checks.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 export { EXPORTER_BINARIES, EXPORTER_IMAGES, serverImages } from "./images.ts";
 export { poolDerivationNote, SERVER_CONNECTIONS_PER_CPU } from "./pools.ts";

@@ -4,6 +4,7 @@
  */
 import type { Cluster, PodInfo } from "../cluster.ts";
 import { find, secretValue, settings, type Manifest } from "../stack.ts";
+import { resolveFenceposts } from "../rollout.ts";
 
 export interface CheckResult {
   name: string;
@@ -66,7 +67,7 @@ function readStackFacts(ctx: CheckContext) {
     perPgbouncerPod: Number(ini.get("default_pool_size")) + Number(ini.get("reserve_pool_size") ?? 0),
     defaultPoolSize: Number(ini.get("default_pool_size")),
     pgbouncerReplicas: Number(deployment.spec.replicas),
-    pgbouncerMaxSurge: Number(deployment.spec.strategy?.rollingUpdate?.maxSurge ?? 0),
+    pgbouncerRolloutExtraPods: rolloutExtraPods(deployment.spec),
     pgbouncerPort: Number(ini.get("listen_port")),
     postgres: { port, user, database, password: secretValue(pgSecret, "app-password") },
   };
@@ -104,4 +105,15 @@ export function probeUrls(ctx: CheckContext): string[] {
   return podsOf(ctx, "app-probe")
     .filter((p) => p.ready)
     .map((p) => `http://${p.ip}:${port}`);
+}
+
+/**
+ * Pods above replicas that hold server connections at a roll's peak: up to maxSurge new ones, plus the old
+ * ones a step has just scaled down (maxSurge + maxUnavailable), which drain while the next start; the
+ * deployment controller does not count terminating pods. Kubernetes' defaults (25% each) when absent.
+ */
+function rolloutExtraPods(spec: { replicas?: number; strategy?: { type?: string; rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } } }): number {
+  if (spec.strategy?.type === "Recreate") return 0;
+  const { surge, unavailable } = resolveFenceposts(spec.strategy?.rollingUpdate?.maxSurge, spec.strategy?.rollingUpdate?.maxUnavailable, Number(spec.replicas ?? 1));
+  return 2 * surge + unavailable;
 }

@@ -146,5 +146,9 @@ describe.skipIf(missing !== undefined)(`the node agent${missing ? ` (skipped: ${
     // Its container died with the agent and was started again: a restart, as the kubelet counts one.
     expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(1);
     expect(netns().filter((n) => oldNetns.includes(n))).toEqual([]);
+    // Deleted through the API, the new agent ends it and removes its folder, as for a pod it started itself.
+    await core.deleteNamespacedPod({ name: "survivor", namespace: NS });
+    await waitFor("survivor gone from the API", async () => read("survivor").then(() => undefined, (err: { code?: number }) => (err.code === 404 ? true : undefined)), 60_000);
+    await waitFor("survivor's folder removed", async () => (readdirSync(join(dataDir, "node", "pods")).some((d) => d.startsWith("survivor_")) ? undefined : true), 10_000);
   });
 });

@@ -3,7 +3,7 @@
  * sends RELOAD); settings PgBouncer reads only at start change the checksum annotation, which rolls them.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { EXPORTER_BINARIES, PGBOUNCER_MAX_SURGE, type StackConfig } from "../../config/index.ts";
+import { EXPORTER_BINARIES, PGBOUNCER_ROLLOUT, type StackConfig } from "../../config/index.ts";
 import { pgbouncerRestartChecksum, renderPgbouncerHba, renderPgbouncerIni, renderUserlist, type PgbouncerRuntime, type StackSecrets } from "../../render/index.ts";
 import {
   sidecarResources,
@@ -24,7 +24,7 @@ import {
   serviceHost,
   service,
 } from "./common.ts";
-import { HEARTBEAT_FILE, pgbouncerTerminationGraceSeconds, preStopScript, reloaderLivenessCommand, reloaderScript } from "./pgbouncer-drain.ts";
+import { HEARTBEAT_FILE, PGBOUNCER_MIN_READY_SECONDS, pgbouncerTerminationGraceSeconds, preStopScript, reloaderLivenessCommand, reloaderScript } from "./pgbouncer-drain.ts";
 
 /** The postgres user of the edoburu/pgbouncer (Alpine) image. */
 export const PGBOUNCER_UID = 70;
@@ -175,9 +175,11 @@ export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.D
     spec: {
       replicas: pb.replicas,
       selector: { matchLabels: selectorLabels("pgbouncer") },
-      // Never fewer ready replicas than asked for during a roll: clients always have somewhere to go. The
-      // surging pod opens its own server connections, so the connection budget counts it.
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: PGBOUNCER_MAX_SURGE } },
+      // One old pod at a time makes way for its replacement, and still serves its clients while it drains;
+      // the connection budget counts that pod (PGBOUNCER_ROLLOUT in infra/config/checks.ts). A step lasts
+      // longer than the drain, so a scaled-down pod is gone before the next one is.
+      strategy: { type: "RollingUpdate", rollingUpdate: { ...PGBOUNCER_ROLLOUT } },
+      minReadySeconds: PGBOUNCER_MIN_READY_SECONDS,
       template: {
         metadata: {
           labels: labels("pgbouncer"),
