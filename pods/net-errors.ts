@@ -35,6 +35,13 @@ export class NoFreeSubnetError extends PodNetworkError {
   }
 }
 
+/** The node's Service range (the API server's) overlaps a route the host already has. */
+export class ServiceRangeTakenError extends PodNetworkError {
+  constructor(range: string, route: string) {
+    super("POD_NET_SERVICE_RANGE_TAKEN", `the Service range ${range} overlaps the host's route ${route}: the node would send Service traffic there; stop what owns that route or give the API server another --service-cluster-ip-range`);
+  }
+}
+
 /** Pod or Service addresses of a run are never reused, so a long run can use them up. */
 export class AddressesExhaustedError extends PodNetworkError {
   constructor(readonly kind: "pod" | "service", readonly cidr: string) {

@@ -340,7 +340,9 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     await waitFor("no PersistentVolume left", async () => ((await core.listPersistentVolume()).items.length === 0 ? true : undefined), 60_000);
     expect(readdirSync(join(dataDir, "node", "pods"))).toEqual([]);
     const run = readRunFile(clusterLayout(dataDir))!;
+    const range = readFileSync(clusterLayout(dataDir).serviceRangeFile, "utf8").trim();
     await clusterDown({ projectDir: PROJECT_DIR, dataDir });
+    expect(execFileSync("ip", ["route", "show", range], { encoding: "utf8" }).trim()).toBe("");
     expect([run.daemon, ...Object.values(run.services)].filter(isRunning)).toEqual([]);
     expect(netnsNames().filter((n) => !netnsBefore.has(n))).toEqual([]);
     expect(rootTables().filter((t) => !tablesBefore.has(t))).toEqual([]);
