@@ -2,6 +2,8 @@
  * `npm start -- --monitoring`: Debian's Prometheus beside the local stack, scraping Debian's PostgreSQL and
  * Redis exporters and the probe with the alerting rules rendered from the same config, each supervised
  * like the stack's servers and on free loopback ports. Started once the stack answers, stopped before it.
+ * An applied edit of the stack file re-renders the rules and prometheus.yml and reloads Prometheus, so a
+ * threshold follows the pool size or limit it was rendered from.
  *
  * PgBouncer has no exporter here (Debian packages none): the probe reads SHOW POOLS itself and its
  * `probe_pgbouncer_*` figures stand in, with rules rendered for that source (infra/render/metrics.ts).
@@ -12,7 +14,8 @@
  * this module would add a pgbouncer job and render the rules for `pgbouncerFigures: "exporter"`.
  */
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import type { StackConfig } from "../infra/config/index.ts";
 import { renderAlertRules, renderPrometheusConfig, type ScrapeJob } from "../infra/render/index.ts";
 import { findMonitoringBinaries, type MonitoringBinaries } from "./binaries.ts";
 import { writeAtomic } from "./files.ts";
@@ -26,6 +29,11 @@ export interface LocalMonitoring {
   /** Prometheus' web UI and API, e.g. http://127.0.0.1:41234. */
   prometheusUrl: string;
   ruleFile: string;
+  /**
+   * Rewrites the rule file and prometheus.yml from the stack's config as it is now and, when either
+   * changed, has Prometheus reload them; whether it did. Called on its own after each applied reload.
+   */
+  followConfig(): boolean;
   services: Record<MonitoringServiceName, Service>;
   stop(): Promise<void>;
 }
@@ -106,10 +114,14 @@ export async function startMonitoring(stack: LocalStack, opts: MonitoringOptions
   mkdirSync(join(dir, "data"), { recursive: true });
   const ports = await distinctFreePorts(3);
   const ruleFile = join(dir, "alerts.rules.yml");
-  writeAtomic(ruleFile, renderAlertRules(stack.config, { pgbouncerFigures: "probe" }));
   const targets: Partial<Record<ScrapeJob, string>> = { postgres: `${HOST}:${ports[0]}`, redis: `${HOST}:${ports[1]}` };
   if (stack.probe) targets.probe = new URL(stack.probe.url).host;
-  writeAtomic(join(dir, "prometheus.yml"), renderPrometheusConfig(stack.config, { targets, ruleFiles: [ruleFile] }));
+  const files = (cfg: StackConfig): Array<[string, string]> => [
+    [ruleFile, renderAlertRules(cfg, { pgbouncerFigures: "probe" })],
+    [join(dir, "prometheus.yml"), renderPrometheusConfig(cfg, { targets, ruleFiles: [ruleFile] })],
+  ];
+  let written = files(stack.config);
+  for (const [file, text] of written) writeAtomic(file, text);
 
   const started: Service[] = [];
   const stop = async () => {
@@ -128,10 +140,34 @@ export async function startMonitoring(stack: LocalStack, opts: MonitoringOptions
     throw err;
   }
   const [postgresExporter, redisExporter, prometheus] = started as [Service, Service, Service];
+  // A reload that changes a pool size or a limit moves the thresholds: the rules follow the config they
+  // were rendered from. The stack replaces its config object on each applied reload (local/reloader.ts).
+  let followed = stack.config;
+  const followConfig = () => {
+    followed = stack.config;
+    const now = files(followed);
+    const changed = now.filter(([file, text]) => written.find(([f]) => f === file)?.[1] !== text);
+    if (changed.length === 0) return false;
+    for (const [file, text] of changed) writeAtomic(file, text);
+    written = now;
+    // SIGHUP reloads prometheus.yml and every rule file it names (Prometheus' configuration docs, "A
+    // configuration reload is triggered by sending a SIGHUP to the Prometheus process ... This will also
+    // reload any configured rule files"); /-/reload would need --web.enable-lifecycle.
+    prometheus.kill("SIGHUP");
+    say(`prometheus: rules and config rewritten from the reloaded stack config (${changed.map(([f]) => basename(f)).join(", ")}), SIGHUP sent`);
+    return true;
+  };
+  const follower = setInterval(() => {
+    if (stack.config !== followed) followConfig();
+  }, 250).unref();
   return {
     prometheusUrl: `http://${HOST}:${ports[2]}`,
     ruleFile,
+    followConfig,
     services: { "postgres-exporter": postgresExporter, "redis-exporter": redisExporter, prometheus },
-    stop,
+    async stop() {
+      clearInterval(follower);
+      await stop();
+    },
   };
 }

@@ -6,12 +6,33 @@ import { startMonitoring, type LocalMonitoring } from "../../local/monitoring.ts
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "../../local/stack.ts";
 
 /**
- * Short PostgreSQL timeouts so the slow-query fault takes seconds, and a small maxClientConn so the
- * "beyond maxClientConn" fault needs few connections. Everything else is Pulumi.dev.yaml.
+ * Prometheus' intervals and the rules' `for` in seconds, not minutes, so an alert fires (or a blip shorter
+ * than `for` provably does not) within a fault run. Both fault runs watch alerts with these.
+ */
+export const FAST_MONITORING = {
+  // 2s, not 1s: with its server down, Debian's postgres_exporter 0.11.1 answers a scrape only after a 1 s
+  // retry pause (cmd/postgres_exporter/server.go, GetServer), and a scrape may not outlast its interval.
+  scrapeInterval: "2s",
+  evaluationInterval: "1s",
+  for: "3s",
+  saturationFor: "3s",
+  clientWait: "1s",
+  limitShare: 0.8,
+};
+
+/**
+ * Short PostgreSQL timeouts so the slow-query fault takes seconds, a small maxClientConn so the
+ * "beyond maxClientConn" fault needs few connections, and Prometheus watching at FAST_MONITORING's pace.
+ * Everything else is Pulumi.dev.yaml.
+ *
+ * Pool saturation must hold 30 s here, not 3 s: the run's 16 /probe loops on a pool of 8 server
+ * connections keep it saturated in bursts of several seconds with no fault at all (seen firing
+ * PgBouncerPoolSaturated at saturationFor 3s between faults), which would hide what a fault adds.
  */
 export const FAULT_OVERRIDES = {
   postgres: { statementTimeout: "2s", lockTimeout: "1s" },
   pgbouncer: { queryTimeout: "10s", maxClientConn: 100 },
+  monitoring: { ...FAST_MONITORING, saturationFor: "30s" },
 };
 
 export interface FaultStack {
