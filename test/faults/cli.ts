@@ -13,7 +13,7 @@ import { ALERT_OVERRIDES, runAlertFaults } from "./alerts.ts";
 import { holdConnections } from "./connections.ts";
 import { reliabilityReport, type FaultRun } from "./report.ts";
 import { alertsWrong, runFaults } from "./run.ts";
-import { FAULT_OVERRIDES, startFaultStack } from "./stack.ts";
+import { FAULT_OVERRIDES, FAULT_STACK_FILE, faultStackSettings, startFaultStack } from "./stack.ts";
 
 const USAGE = `npm run test:faults -- [options]
   --report FILE       write the Markdown report (docs/reliability.md)
@@ -52,7 +52,7 @@ if (![concurrency, settleMs, connections, holdSeconds].every((n) => Number.isInt
 }
 
 say("starting the local stack with the probe, Prometheus and the exporters");
-let fs = await startFaultStack(say, FAULT_OVERRIDES, { monitoring: true });
+let fs = await startFaultStack(say, FAULT_OVERRIDES, { monitoring: true, stackFile: FAULT_STACK_FILE });
 let stopping = false;
 const stop = () => {
   if (stopping) process.exit(130);
@@ -65,7 +65,7 @@ process.on("SIGTERM", stop);
 try {
   const startedAt = new Date().toISOString();
   const faults = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency, settleMs, say, prometheusUrl: fs.monitoring!.prometheusUrl });
-  const run: FaultRun = { startedAt, versions: fs.stack.versions, concurrency, settleMs, overrides: FAULT_OVERRIDES, faults };
+  const run: FaultRun = { startedAt, versions: fs.stack.versions, concurrency, settleMs, overrides: faultStackSettings(), faults };
   if (faults.some((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0) || alertsWrong(r.alerts))) process.exitCode = 1;
   if (connections > 0) {
     await fs.close();

@@ -1,7 +1,9 @@
 /** The local stack the fault tests run against: the dev stack file, copied so a fault may edit it. */
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseDocument } from "yaml";
+import { mergeRaw } from "../../infra/config/overrides.ts";
 import { startMonitoring, type LocalMonitoring } from "../../local/monitoring.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "../../local/stack.ts";
 
@@ -24,16 +26,31 @@ export const FAST_MONITORING = {
  * Short PostgreSQL timeouts so the slow-query fault takes seconds, a small maxClientConn so the
  * "beyond maxClientConn" fault needs few connections, and Prometheus watching at FAST_MONITORING's pace.
  * Everything else is Pulumi.dev.yaml.
- *
- * Pool saturation must hold 30 s here, not 3 s: the run's 16 /probe loops on a pool of 8 server
- * connections keep it saturated in bursts of several seconds with no fault at all (seen firing
- * PgBouncerPoolSaturated at saturationFor 3s between faults), which would hide what a fault adds.
  */
 export const FAULT_OVERRIDES = {
   postgres: { statementTimeout: "2s", lockTimeout: "1s" },
   pgbouncer: { queryTimeout: "10s", maxClientConn: 100 },
-  monitoring: { ...FAST_MONITORING, saturationFor: "30s" },
+  monitoring: FAST_MONITORING,
 };
+
+/**
+ * Written into the fault stack's copy of Pulumi.dev.yaml rather than passed as overrides, because a fault
+ * edits this key there (the pool resize) and an override would win over the edit. A pool of 20 server
+ * connections for the run's 16 /probe loops: on the dev stack's derived 8, the load alone keeps every
+ * server connection busy on a loaded machine (seen: PgBouncerPoolSaturated firing between faults, for
+ * over 30 s), and a saturated pool would then say nothing about the fault.
+ */
+export const FAULT_STACK_FILE = { pgbouncer: { defaultPoolSize: 20 } };
+
+/** Every setting the main fault run changes from Pulumi.dev.yaml, for its report. */
+export const faultStackSettings = () => mergeRaw(FAULT_OVERRIDES, FAULT_STACK_FILE) as Record<string, unknown>;
+
+export interface FaultStackOptions {
+  /** Prometheus and the exporters beside the stack (local/monitoring.ts). */
+  monitoring?: boolean;
+  /** Keys set in the copied stack file, by section: `{ pgbouncer: { defaultPoolSize: 20 } }`. */
+  stackFile?: Record<string, Record<string, unknown>>;
+}
 
 export interface FaultStack {
   stack: LocalStack;
@@ -43,11 +60,14 @@ export interface FaultStack {
   close(): Promise<void>;
 }
 
-export async function startFaultStack(log: (m: string) => void, overrides: Record<string, unknown> = FAULT_OVERRIDES, opts: { monitoring?: boolean } = {}): Promise<FaultStack> {
+export async function startFaultStack(log: (m: string) => void, overrides: Record<string, unknown> = FAULT_OVERRIDES, opts: FaultStackOptions = {}): Promise<FaultStack> {
   const dir = mkdtempSync(join(tmpdir(), "pooling-faults-"));
   chmodSync(dir, 0o755);
   const stackFile = join(dir, "Pulumi.faults.yaml");
-  copyFileSync(join(PROJECT_DIR, "Pulumi.dev.yaml"), stackFile);
+  // Edited as a document, so the copy keeps the dev file's layout and comments around the set keys.
+  const doc = parseDocument(readFileSync(join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8"));
+  for (const [section, keys] of Object.entries(opts.stackFile ?? {})) for (const [key, value] of Object.entries(keys)) doc.setIn(["config", `pooling:${section}`, key], value);
+  writeFileSync(stackFile, doc.toString());
   try {
     const stack = await startLocalStack({ configFile: stackFile, overrides, dataDir: join(dir, "data"), fresh: true, freePorts: true, probe: true, installMissing: false, log });
     let monitoring: LocalMonitoring | undefined;
