@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { mergeRaw } from "../../infra/config/overrides.ts";
+import type { PgbouncerFigures } from "../../infra/render/index.ts";
 import { startMonitoring, type LocalMonitoring } from "../../local/monitoring.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "../../local/stack.ts";
 
@@ -50,6 +51,11 @@ export interface FaultStackOptions {
   monitoring?: boolean;
   /** Keys set in the copied stack file, by section: `{ pgbouncer: { defaultPoolSize: 20 } }`. */
   stackFile?: Record<string, Record<string, unknown>>;
+  /**
+   * Where the rules' PgBouncer figures come from (local/monitoring.ts). Default `probe`, what the
+   * committed runs used, so a run does not change with whether the toolchain has built pgbouncer_exporter.
+   */
+  pgbouncerFigures?: PgbouncerFigures;
 }
 
 export interface FaultStack {
@@ -72,7 +78,7 @@ export async function startFaultStack(log: (m: string) => void, overrides: Recor
     const stack = await startLocalStack({ configFile: stackFile, overrides, dataDir: join(dir, "data"), fresh: true, freePorts: true, probe: true, installMissing: false, log });
     let monitoring: LocalMonitoring | undefined;
     try {
-      if (opts.monitoring) monitoring = await startMonitoring(stack, { installMissing: false, log });
+      if (opts.monitoring) monitoring = await startMonitoring(stack, { installMissing: false, pgbouncerFigures: opts.pgbouncerFigures ?? "probe", log });
     } catch (err) {
       await stack.stop();
       throw err;
