@@ -340,5 +340,32 @@ const nameRules: Rule[] = [
   }),
 ];
 
+/**
+ * A leaf is replaced once it is within renewBefore of its end, so renewBefore must leave it a working life:
+ * at most half its lifetime, or every renewal would be due again before the next check.
+ */
+const tlsRules: Rule[] = [
+  rule(["tls.lifetime", "tls.renewBefore"], ({ tls }) =>
+    tls.renewBefore * 2 > tls.lifetime
+      ? {
+          key: key("tls.renewBefore"),
+          value: formatDuration(tls.renewBefore),
+          message:
+            `renewBefore ${formatDuration(tls.renewBefore)} is more than half of ${key("tls.lifetime")} ${formatDuration(tls.lifetime)}: a new certificate would be due for renewal` +
+            ` almost as soon as it is made. Set it to at most ${formatDuration(Math.floor(tls.lifetime / 2))} or raise ${key("tls.lifetime")} to at least ${formatDuration(tls.renewBefore * 2)}.`,
+        }
+      : undefined,
+  ),
+  rule(["tls.enabled", "tls.clientCertificates"], ({ tls }) =>
+    !tls.enabled && tls.clientCertificates
+      ? {
+          key: key("tls.clientCertificates"),
+          value: true,
+          message: `client certificates are a TLS feature, but ${key("tls.enabled")} is false. Set ${key("tls.enabled")} to true or this key to false.`,
+        }
+      : undefined,
+  ),
+];
+
 /** Every cross-field rule, in the order their problems are reported. */
-export const CROSS_FIELD_RULES: readonly Rule[] = [...budgetRules, ...timeoutRules, ...memoryRules, ...versionRules, ...nameRules];
+export const CROSS_FIELD_RULES: readonly Rule[] = [...budgetRules, ...timeoutRules, ...memoryRules, ...versionRules, ...nameRules, ...tlsRules];
