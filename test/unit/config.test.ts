@@ -852,3 +852,9 @@ describe("the tls section", () => {
     expect(problemOf({ tls: { minVersion: "TLSv1.1" } })).toMatch(/^pooling:tls\.minVersion = "TLSv1\.1": /);
   });
 });
+
+describe("TLS and the PgBouncer version", () => {
+  test("refuses TLS on a PgBouncer older than 1.7", () => {
+    expect(problemsOf({ pgbouncer: { version: "1.6" } }).map(formatProblem)).toContain('pooling:pgbouncer.version = "1.6": PgBouncer 1.6 has no TLS settings (they came in 1.7), but pooling:tls.enabled is true. Raise the version.');
+  });
+});

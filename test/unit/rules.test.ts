@@ -32,6 +32,7 @@ const CONFIGS = [
   { pgbouncer: { reservePoolTimeout: "5m", serverConnectTimeout: "5m", version: "1.20", maxPreparedStatements: 10 }, probe: { httpKeepAliveTimeout: "9s" } },
   { redis: { maxMemory: "1Gi" }, postgres: { user: "postgres", database: "pgbouncer" }, pgbouncer: { adminUser: "postgres", statsUser: "postgres" } },
   { tls: { enabled: false, clientCertificates: true, lifetime: "10d", renewBefore: "6d" } },
+  { pgbouncer: { version: "1.6" } },
 ].map((raw) => rawStackSchema.parse(raw));
 
 describe("cross-field rules", () => {
