@@ -10,6 +10,7 @@ export * from "./postgres.ts";
 export * from "./redis.ts";
 export * from "./secrets.ts";
 export * from "./tls.ts";
+export * from "./certificates.ts";
 export { scramVerifier, SCRAM_ITERATIONS } from "./scram.ts";
 export { contentHash } from "./template.ts";
 
