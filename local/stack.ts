@@ -62,7 +62,14 @@ export interface LocalStack {
   redis: { url: string; pid: number; port: number };
   probe?: { url: string; pid: number; port: number };
   /** The CA clients trust (psql sslrootcert, redis-cli --cacert) and the current generation of leaves. */
-  tls: { enabled: boolean; caFile: string; readonly generation: number; readonly renewals: number };
+  tls: {
+    enabled: boolean;
+    caFile: string;
+    /** The client pair, when servers ask clients for certificates (pooling:tls.clientCertificates). */
+    clientFiles: { cert: string; key: string } | undefined;
+    readonly generation: number;
+    readonly renewals: number;
+  };
   dataDir: string;
   services: Record<ServiceName, Service | undefined>;
   /** Re-reads the stack file and applies what changed; invalid config keeps the old one running. */
@@ -133,6 +140,9 @@ class Stack {
           return state.config.tls.enabled;
         },
         caFile: tls.caFile,
+        get clientFiles() {
+          return state.config.tls.clientCertificates ? tls.clientFiles : undefined;
+        },
         get generation() {
           return tls.generation;
         },
