@@ -74,12 +74,13 @@ const answers = (url: string) => (signal: AbortSignal) =>
   });
 
 /**
- * lib/pq, which the exporter is built on, defaults to sslmode=require; the local PostgreSQL listens on
- * loopback without TLS, so the exporter is told not to ask for it.
+ * lib/pq, which the exporter is built on, reads libpq's sslmode, sslrootcert, sslcert and sslkey from the
+ * URL (lib/pq conn.go, ssl.go): the stack's URL already says verify-full against its CA. With TLS off the
+ * exporter is told not to ask for TLS, since lib/pq's default is sslmode=require.
  */
 function exporterDsn(url: string): string {
   const u = new URL(url);
-  u.searchParams.set("sslmode", "disable");
+  if (!u.searchParams.has("sslmode")) u.searchParams.set("sslmode", "disable");
   return u.toString();
 }
 
@@ -99,6 +100,16 @@ function pgbouncerExporterSpec(stack: LocalStack, bin: string, port: number): Se
     stopTimeoutMs: 5000,
     logFile: join(stack.dataDir, "logs", "pgbouncer-exporter.log"),
   };
+}
+
+/**
+ * redis_exporter's TLS flags (its --help): -tls-ca-cert-file is the CA it verifies Redis with, the client
+ * pair goes in -tls-client-cert-file/-tls-client-key-file; `rediss://` in the address turns TLS on.
+ */
+function redisExporterTlsArgs(stack: LocalStack): string[] {
+  if (!stack.tls.enabled) return [];
+  const pair = stack.tls.clientFiles ? [`-tls-client-cert-file=${stack.tls.clientFiles.cert}`, `-tls-client-key-file=${stack.tls.clientFiles.key}`] : [];
+  return [`-tls-ca-cert-file=${stack.tls.caFile}`, ...pair];
 }
 
 function specs(stack: LocalStack, bins: MonitoringBinaries, dir: string, ports: number[]): ServiceSpec[] {
@@ -121,9 +132,9 @@ function specs(stack: LocalStack, bins: MonitoringBinaries, dir: string, ports: 
     {
       name: "redis-exporter",
       command: bins.redisExporter,
-      args: [`-web.listen-address=${HOST}:${redisPort}`],
+      args: [`-web.listen-address=${HOST}:${redisPort}`, ...redisExporterTlsArgs(stack)],
       // redis_exporter main.go: REDIS_ADDR and REDIS_PASSWORD are its flags' environment defaults.
-      env: { ...serverEnv(), REDIS_ADDR: `redis://${redis.host}`, REDIS_PASSWORD: decodeURIComponent(redis.password) },
+      env: { ...serverEnv(), REDIS_ADDR: `${redis.protocol}//${redis.host}`, REDIS_PASSWORD: decodeURIComponent(redis.password) },
       ready: answers(`http://${HOST}:${redisPort}/metrics`),
       stopSignal: "SIGTERM",
       stopTimeoutMs: 5000,

@@ -41,6 +41,9 @@ export const PGBOUNCER_VERSION_GATES: ReadonlyArray<{ field: keyof ParsedStackCo
   { field: "maxPreparedStatements", setting: "max_prepared_statements", since: "1.21" },
 ];
 
+/** The first PgBouncer with client_tls_* and server_tls_*. */
+export const PGBOUNCER_TLS_SINCE = "1.7";
+
 export function compareVersions(a: string, b: string): number {
   const pa = a.split(".").map(Number);
   const pb = b.split(".").map(Number);
@@ -353,5 +356,43 @@ const nameRules: Rule[] = [
   }),
 ];
 
+/**
+ * A leaf is replaced once it is within renewBefore of its end, so renewBefore must leave it a working life:
+ * at most half its lifetime, or every renewal would be due again before the next check.
+ */
+const tlsRules: Rule[] = [
+  rule(["tls.lifetime", "tls.renewBefore"], ({ tls }) =>
+    tls.renewBefore * 2 > tls.lifetime
+      ? {
+          key: key("tls.renewBefore"),
+          value: formatDuration(tls.renewBefore),
+          message:
+            `renewBefore ${formatDuration(tls.renewBefore)} is more than half of ${key("tls.lifetime")} ${formatDuration(tls.lifetime)}: a new certificate would be due for renewal` +
+            ` almost as soon as it is made. Set it to at most ${formatDuration(Math.floor(tls.lifetime / 2))} or raise ${key("tls.lifetime")} to at least ${formatDuration(tls.renewBefore * 2)}.`,
+        }
+      : undefined,
+  ),
+  // PgBouncer got TLS (client_tls_* and server_tls_*) in 1.7 (its NEWS.md); the image tags allowed are newer,
+  // but a stack file may name any 1.x.
+  rule(["tls.enabled", "pgbouncer.version"], ({ tls, pgbouncer }) =>
+    tls.enabled && compareVersions(pgbouncer.version, PGBOUNCER_TLS_SINCE) < 0
+      ? {
+          key: key("pgbouncer.version"),
+          value: pgbouncer.version,
+          message: `PgBouncer ${pgbouncer.version} has no TLS settings (they came in ${PGBOUNCER_TLS_SINCE}), but ${key("tls.enabled")} is true. Raise the version.`,
+        }
+      : undefined,
+  ),
+  rule(["tls.enabled", "tls.clientCertificates"], ({ tls }) =>
+    !tls.enabled && tls.clientCertificates
+      ? {
+          key: key("tls.clientCertificates"),
+          value: true,
+          message: `client certificates are a TLS feature, but ${key("tls.enabled")} is false. Set ${key("tls.enabled")} to true or this key to false.`,
+        }
+      : undefined,
+  ),
+];
+
 /** Every cross-field rule, in the order their problems are reported. */
-export const CROSS_FIELD_RULES: readonly Rule[] = [...budgetRules, ...timeoutRules, ...memoryRules, ...versionRules, ...nameRules];
+export const CROSS_FIELD_RULES: readonly Rule[] = [...budgetRules, ...timeoutRules, ...memoryRules, ...versionRules, ...nameRules, ...tlsRules];

@@ -33,6 +33,7 @@ export type StackConfig = Readonly<{
   redis: Readonly<Omit<Parsed["redis"], "maxMemory"> & { maxMemory: number }>;
   probe: Readonly<Parsed["probe"]>;
   monitoring: Readonly<Parsed["monitoring"]>;
+  tls: Readonly<Parsed["tls"]>;
   /** The pool sizes the stack file left unset, so derived from postgres.cpu and pgbouncer.replicas (pools.ts). */
   derivedPoolSizes: readonly PoolSizeKey[];
 }>;
@@ -140,6 +141,7 @@ function resolve(stack: string, cfg: Parsed): StackConfig {
     redis: { ...cfg.redis, maxMemory: mem.redisMaxMemory },
     probe: { ...cfg.probe },
     monitoring: { ...cfg.monitoring },
+    tls: { ...cfg.tls },
     derivedPoolSizes: derivedPoolSizeKeys(cfg),
   };
   return deepFreeze(resolved);

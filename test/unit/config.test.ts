@@ -826,3 +826,35 @@ describe("rawFromStackYaml", () => {
     );
   });
 });
+
+describe("the tls section", () => {
+  test("is on by default, with leaves living 90 days and renewed 30 days before their end", () => {
+    expect(accepted({}).tls).toEqual({ enabled: true, lifetime: 90 * 86_400_000, renewBefore: 30 * 86_400_000, minVersion: "TLSv1.2", clientCertificates: false });
+  });
+
+  test("takes lifetimes in days, beyond PostgreSQL's timeout cap", () => {
+    expect(accepted({ tls: { lifetime: "365d", renewBefore: "60d" } }).tls.lifetime).toBe(365 * 86_400_000);
+  });
+
+  test("refuses a renewal margin above half the lifetime, naming both keys and what fixes it", () => {
+    expect(problemOf({ tls: { lifetime: "10d", renewBefore: "6d" } })).toBe(
+      'pooling:tls.renewBefore = "6d": renewBefore 6d is more than half of pooling:tls.lifetime 10d: a new certificate would be due for renewal almost as soon as it is made. Set it to at most 5d or raise pooling:tls.lifetime to at least 12d.',
+    );
+  });
+
+  test("refuses client certificates without TLS", () => {
+    expect(problemOf({ tls: { enabled: false, clientCertificates: true } })).toBe(
+      "pooling:tls.clientCertificates = true: client certificates are a TLS feature, but pooling:tls.enabled is false. Set pooling:tls.enabled to true or this key to false.",
+    );
+  });
+
+  test("refuses a TLS version no server supports", () => {
+    expect(problemOf({ tls: { minVersion: "TLSv1.1" } })).toMatch(/^pooling:tls\.minVersion = "TLSv1\.1": /);
+  });
+});
+
+describe("TLS and the PgBouncer version", () => {
+  test("refuses TLS on a PgBouncer older than 1.7", () => {
+    expect(problemsOf({ pgbouncer: { version: "1.6" } }).map(formatProblem)).toContain('pooling:pgbouncer.version = "1.6": PgBouncer 1.6 has no TLS settings (they came in 1.7), but pooling:tls.enabled is true. Raise the version.');
+  });
+});

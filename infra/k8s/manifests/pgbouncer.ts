@@ -23,6 +23,7 @@ import {
   selectorLabels,
   serviceHost,
   service,
+  untilTlsIsMounted,
 } from "./common.ts";
 import { HEARTBEAT_FILE, PGBOUNCER_MIN_READY_SECONDS, pgbouncerTerminationGraceSeconds, preStopScript, reloaderLivenessCommand, reloaderScript } from "./pgbouncer-drain.ts";
 
@@ -53,8 +54,8 @@ export function pgbouncerRuntime(cfg: StackConfig): PgbouncerRuntime {
 export function pgbouncerConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
   const rt = pgbouncerRuntime(cfg);
   return configMap(cfg, "pgbouncer", PGBOUNCER_NAMES.configMap, {
-    "pgbouncer.ini": renderPgbouncerIni(cfg, rt),
-    "pgbouncer_hba.conf": renderPgbouncerHba(cfg, rt),
+    "pgbouncer.ini": renderPgbouncerIni(untilTlsIsMounted(cfg), rt),
+    "pgbouncer_hba.conf": renderPgbouncerHba(untilTlsIsMounted(cfg), rt),
   });
 }
 
@@ -183,7 +184,7 @@ export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.D
       template: {
         metadata: {
           labels: labels("pgbouncer"),
-          annotations: { [RESTART_CHECKSUM_ANNOTATION]: pgbouncerRestartChecksum(cfg, pgbouncerRuntime(cfg)) },
+          annotations: { [RESTART_CHECKSUM_ANNOTATION]: pgbouncerRestartChecksum(untilTlsIsMounted(cfg), pgbouncerRuntime(cfg)) },
         },
         spec: {
           securityContext: podSecurity(PGBOUNCER_UID),
