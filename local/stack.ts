@@ -17,6 +17,7 @@ import { reclaimDataDir } from "./leftovers.ts";
 import { choosePorts, logSizesOf, portWasTaken, retryOnTakenPort } from "./ports.ts";
 import { Reloader, type ReloadResult, type RotationResult } from "./reloader.ts";
 import type { StackLeaves } from "../infra/render/index.ts";
+import type { ClientTls } from "../infra/render/urls.ts";
 import { localRuntime, PROJECT_DIR, rawStackConfig, RunState, type StackContext } from "./run-state.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { Servers, type ServiceName } from "./servers.ts";
@@ -219,4 +220,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }
   };
   return retryOnTakenPort(attempt, () => portWasTaken(dir.layout, logSizes), say);
+}
+
+/** What a client of `stack` trusts (and shows, when servers ask for a certificate); undefined with TLS off. */
+export function clientTlsOf(stack: Pick<LocalStack, "tls">): ClientTls | undefined {
+  const t = stack.tls;
+  if (!t.enabled) return undefined;
+  return { caFile: t.caFile, ...(t.clientFiles ? { certFile: t.clientFiles.cert, keyFile: t.clientFiles.key } : {}) };
 }
