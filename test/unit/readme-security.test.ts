@@ -37,7 +37,7 @@ const faults = JSON.stringify({
 describe("the README's TLS figures", () => {
   it("show the handshake's cost on a new connection and the pooled path's cost per transaction, TLS against plaintext", () => {
     const text = securitySummary(bench(true), faults);
-    expect(text).toContain("| a new connection (1 client): time to connect, p50 | 4.00 ms | 2.50 ms | +1.50 ms |");
+    expect(text).toContain("| a new connection (1 client): time to connect, p50 | 4.0 ms | 2.5 ms | +1.5 ms |");
     expect(text).toContain("| pooled, 1,000 clients: PostgreSQL CPU per transaction | 33 µs | 30 µs | 1.10× |");
     expect(text).toContain("| pooled, 1,000 clients: PgBouncer CPU per transaction | 12 µs | 10 µs | 1.20× |");
     expect(text).toContain("| pooled, 1,000 clients: whole path (PostgreSQL + PgBouncer + clients) | 111 µs | 100 µs | +11.0% (within 15%) |");
