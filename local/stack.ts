@@ -160,6 +160,13 @@ class Stack {
   }
 }
 
+/** What a client of this stack trusts (and shows, with client certificates); undefined with TLS off. */
+export function clientTlsOf(stack: Pick<LocalStack, "tls">): ClientTls | undefined {
+  if (!stack.tls.enabled) return undefined;
+  const pair = stack.tls.clientFiles ? { certFile: stack.tls.clientFiles.cert, keyFile: stack.tls.clientFiles.key } : {};
+  return { caFile: stack.tls.caFile, ...pair };
+}
+
 function fullVersions(b: Binaries) {
   return { postgres: b.postgresVersion, pgbouncer: b.pgbouncerVersion, redis: b.redisVersion };
 }
@@ -220,11 +227,4 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     }
   };
   return retryOnTakenPort(attempt, () => portWasTaken(dir.layout, logSizes), say);
-}
-
-/** What a client of `stack` trusts (and shows, when servers ask for a certificate); undefined with TLS off. */
-export function clientTlsOf(stack: Pick<LocalStack, "tls">): ClientTls | undefined {
-  const t = stack.tls;
-  if (!t.enabled) return undefined;
-  return { caFile: t.caFile, ...(t.clientFiles ? { certFile: t.clientFiles.cert, keyFile: t.clientFiles.key } : {}) };
 }

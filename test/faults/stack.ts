@@ -6,7 +6,8 @@ import { parseDocument } from "yaml";
 import { mergeRaw } from "../../infra/config/overrides.ts";
 import type { PgbouncerFigures } from "../../infra/render/index.ts";
 import { startMonitoring, type LocalMonitoring } from "../../local/monitoring.ts";
-import { PROJECT_DIR, startLocalStack, type LocalStack } from "../../local/stack.ts";
+import { redisTlsOptions } from "../../local/services.ts";
+import { clientTlsOf, PROJECT_DIR, startLocalStack, type LocalStack } from "../../local/stack.ts";
 
 /**
  * Prometheus' intervals and the rules' `for` in seconds, not minutes, so an alert fires (or a blip shorter
@@ -45,6 +46,9 @@ export const FAULT_STACK_FILE = { pgbouncer: { defaultPoolSize: 20 } };
 
 /** Every setting the main fault run changes from Pulumi.dev.yaml, for its report. */
 export const faultStackSettings = () => mergeRaw(FAULT_OVERRIDES, FAULT_STACK_FILE) as Record<string, unknown>;
+
+/** ioredis' `tls` options for the stack's Redis: its CA (and the client pair), or none with TLS off. */
+export const redisTls = (stack: LocalStack) => redisTlsOptions(clientTlsOf(stack));
 
 export interface FaultStackOptions {
   /** Prometheus and the exporters beside the stack (local/monitoring.ts). */
