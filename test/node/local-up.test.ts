@@ -333,6 +333,47 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     expect(r.stdout).not.toMatch(/[~+-] \d+ (updated|created|deleted)/);
   });
 
+  /** The SHA-256 fingerprint of the certificate a server in `app`'s pod shows on 127.0.0.1:port (STARTTLS for PostgreSQL's protocol). */
+  const servedFingerprint = async (app: string, container: string, port: number, starttls?: "postgres") => {
+    const pid = await containerPid(app, container);
+    const s = execFileSync("nsenter", [`--net=/proc/${pid}/ns/net`, "--", "openssl", "s_client", "-connect", `127.0.0.1:${port}`, ...(starttls ? ["-starttls", starttls] : [])], { input: "", encoding: "utf8", stdio: ["pipe", "pipe", "ignore"], timeout: 20_000 });
+    return execFileSync("openssl", ["x509", "-noout", "-fingerprint", "-sha256"], { input: s, encoding: "utf8" }).trim();
+  };
+  const secretFingerprint = async (name: string) => {
+    const cert = Buffer.from((await core.readNamespacedSecret({ name, namespace: NS })).data!["tls.crt"]!, "base64").toString();
+    return execFileSync("openssl", ["x509", "-noout", "-fingerprint", "-sha256"], { input: cert, encoding: "utf8" }).trim();
+  };
+
+  it("rotates the leaves through `pulumi up` (new leaves for a new lifetime): each server serves its new leaf without a restart, no probe request failed", async () => {
+    const cfg = devConfig();
+    const servers = [
+      { app: "postgres", container: "postgres", port: cfg.postgres.port, secret: "postgres-tls", starttls: "postgres" as const },
+      { app: "pgbouncer", container: "pgbouncer", port: cfg.pgbouncer.port, secret: "pgbouncer-tls", starttls: "postgres" as const },
+      { app: "redis", container: "redis", port: cfg.redis.port, secret: "redis-tls", starttls: undefined },
+    ];
+    const before = await Promise.all(servers.map((x) => servedFingerprint(x.app, x.container, x.port, x.starttls)));
+    const pids = await Promise.all(servers.map((x) => containerPid(x.app, x.container)));
+    await configSet("pooling:tls.lifetime", "60d");
+    const load = probeLoad();
+    try {
+      const r = await pulumi("tls-rotation", "up");
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      for (const [i, x] of servers.entries()) {
+        const wanted = await secretFingerprint(x.secret);
+        expect(wanted, x.secret).not.toBe(before[i]);
+        // The agent swaps the Secret's files in; the pod's reloader tells the server (PgBouncer polls every few seconds).
+        await waitFor(`${x.app} serving its new leaf`, async () => ((await servedFingerprint(x.app, x.container, x.port, x.starttls)) === wanted ? true : undefined), 120_000);
+      }
+      const after = load.writeIds.length;
+      await waitFor("probe writes after the rotation", async () => (load.writeIds.length >= after + 20 ? true : undefined), 60_000);
+    } finally {
+      await load.stop();
+    }
+    console.log(`TLS rotation through pulumi up: ${load.counts.ok} answered, ${load.counts.failed} failed`);
+    expect(await Promise.all(servers.map((x) => containerPid(x.app, x.container)))).toEqual(pids);
+    expect(load.counts.failed).toBe(0);
+  });
+
   it("`destroy`, then `cluster down`, leave no object, process, network namespace or nftables table", async () => {
     const r = await pulumi("destroy", "destroy");
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
