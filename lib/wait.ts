@@ -3,15 +3,16 @@
  * wait has a bound, says what it waited for, and keeps the last error it saw.
  */
 
+import { PoolingError } from "./errors.ts";
+
 /** A condition was not met by its deadline. */
-export class WaitTimeoutError extends Error {
+export class WaitTimeoutError extends PoolingError {
   readonly code = "POOLING_WAIT_TIMEOUT";
   constructor(
     readonly what: string,
     readonly last: unknown,
   ) {
     super(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? String(last)}` : ""}`);
-    this.name = "WaitTimeoutError";
   }
 }
 

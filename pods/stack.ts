@@ -7,9 +7,19 @@ import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import { parseDocument, parse } from "yaml";
+import { InputError, PoolingError } from "../lib/errors.ts";
 
-export class RenderFailedError extends Error {
+/** The render CLI failed for a reason other than the stack file (its exit 1). */
+export class RenderFailedError extends PoolingError {
   readonly code = "POOLING_PODS_RENDER_FAILED";
+  constructor(readonly stderr: string) {
+    super(`the render CLI failed:\n${stderr.trim()}`);
+  }
+}
+
+/** The render CLI refused the stack file or the command line (its exit 2): input to change. */
+export class StackRefusedError extends InputError {
+  readonly code = "POOLING_PODS_STACK_REFUSED";
   constructor(readonly stderr: string) {
     super(`the render CLI refused the stack:\n${stderr.trim()}`);
   }
@@ -52,6 +62,7 @@ export async function renderStack(projectDir: string, stackFile: string, outDir:
     child.on("error", reject);
     child.on("close", resolve);
   });
+  if (code === 2) throw new StackRefusedError(stderr);
   if (code !== 0) throw new RenderFailedError(stderr);
   return join(outDir, "k8s");
 }

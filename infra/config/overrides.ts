@@ -4,7 +4,7 @@
  * as the stack file, so a swept value the stack would refuse (a pool past the connection budget) is
  * refused before anything starts, with the parser's own message.
  */
-import { PoolingError } from "../errors.ts";
+import { InputError } from "../errors.ts";
 import { ConfigError, type StackConfig } from "./index.ts";
 import { SECTIONS } from "./schema.ts";
 
@@ -31,7 +31,7 @@ export interface NumericSweep {
 }
 
 /** What is wrong with a `--sweep` argument; `code` is stable, the message says how to fix it. */
-export class SweepSpecError extends PoolingError {
+export class SweepSpecError extends InputError {
   readonly code = "POOLING_INVALID_SWEEP";
 }
 

@@ -8,14 +8,14 @@
  * - `render`: no cluster at all: the Kubernetes provider writes every object as YAML into a folder
  *   (its `renderYamlToDirectory`), the input `npm run pods` runs.
  */
-import { PoolingError } from "../errors.ts";
+import { InputError } from "../errors.ts";
 
 export type ClusterTarget = { kind: "kind" } | { kind: "local"; kubeconfig: string } | { kind: "render"; dir: string };
 
 export const CLUSTER_TARGETS = ["kind", "local", "render"] as const;
 
 /** POOLING_CLUSTER or the variable it needs is missing or wrong. */
-export class ClusterTargetError extends PoolingError {
+export class ClusterTargetError extends InputError {
   readonly code = "POOLING_CLUSTER_TARGET";
 }
 

@@ -3,6 +3,7 @@
  * and small helpers that go through the pods themselves (`kubectl exec`-style), never around them.
  */
 import type { Cluster, PodInfo } from "../cluster.ts";
+import { PoolingError } from "../../lib/errors.ts";
 import { find, secretValue, settings, type Manifest } from "../stack.ts";
 
 export interface CheckResult {
@@ -21,7 +22,8 @@ export interface CheckContext {
   short: boolean;
 }
 
-export class CheckError extends Error {
+/** A check of `npm run pods` found the cluster not as the manifests say it should be. */
+export class CheckError extends PoolingError {
   readonly code = "POOLING_PODS_CHECK";
 }
 

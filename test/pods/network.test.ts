@@ -402,7 +402,7 @@ describe("PodNetwork in Linux namespaces", () => {
   rootIt("assertOwnAddress accepts this network's pod, Service and node addresses and rejects any other", () => {
     for (const ip of [a.ip, c.ip, net.nodeIp, net.serviceIp("shop", "web") as string]) expect(() => net.assertOwnAddress(ip)).not.toThrow();
     for (const ip of ["127.0.0.1", "192.0.2.1", "198.18.255.2"]) {
-      expect(() => net.assertOwnAddress(ip)).toThrow(expect.objectContaining({ code: "POD_NET_FOREIGN_ADDRESS" }));
+      expect(() => net.assertOwnAddress(ip)).toThrow(expect.objectContaining({ code: "POOLING_POD_NET_FOREIGN_ADDRESS" }));
       expect(() => net.assertOwnAddress(ip)).toThrow(ForeignAddressError);
     }
   });
@@ -442,7 +442,7 @@ describe("PodNetwork lifecycle", () => {
     expect(links().filter((l) => l.startsWith(net.bridge))).toEqual([]);
     expect(existsSync(statePath(net.runId))).toBe(false);
     expect(execFileSync("nft", ["list", "tables"], { encoding: "utf8" })).not.toContain("plpod");
-    await expect(net.addPod({ name: "three", namespace: "shop", labels: {}, ports: [] })).rejects.toMatchObject({ code: "POD_NET_DESTROYED" });
+    await expect(net.addPod({ name: "three", namespace: "shop", labels: {}, ports: [] })).rejects.toMatchObject({ code: "POOLING_POD_NET_DESTROYED" });
   });
 
   rootIt("sweepStale removes what a run whose process was killed left behind, and leaves live runs alone", async () => {
