@@ -21,6 +21,7 @@ import { describeMachine, type Machine } from "./machine.ts";
 import { killAllPgbench } from "./pgbench.ts";
 import { makePlan, raisedMaxConnections, type Plan } from "./plan.ts";
 import { renderReport } from "./report.ts";
+import type { BenchResultsFile } from "./results.ts";
 import { Runner } from "./run.ts";
 import { startStacks, startSweepStacks, type BenchStacks, type SweepStacks } from "./stacks.ts";
 import { computeRatios, evaluateTargets, Points, type Target } from "./summary.ts";
@@ -175,7 +176,7 @@ function writeResults(s: Setup, m: Measured, interrupted: boolean, wallSeconds: 
   if (charts.main) writeFileSync(join(out, charts.main), renderChart(points, caption));
   if (charts.sweep && m.sweep) writeFileSync(join(out, charts.sweep), renderSweepChart(m.sweep, caption));
   const failure = m.failure ? String((m.failure as Error).message) : undefined;
-  const json = { machine: m.machine, plan, scenarios: points.all, ratios, cost, sweep: m.sweep, targets, interrupted, failure };
+  const json: BenchResultsFile = { machine: m.machine, plan, scenarios: points.all, ratios, cost, sweep: m.sweep, targets, interrupted, failure };
   writeFileSync(
     join(out, "report.md"),
     renderReport({ machine: m.machine, plan, points, ratios, cost, sweep: m.sweep, targets, maxConnections: m.maxConnections, upstream: m.upstream, wallSeconds, charts, interrupted }),

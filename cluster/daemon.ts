@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { runCli } from "../lib/cli.ts";
 import { CliUsageError, describeCliError } from "../lib/errors.ts";
 import { ServiceStartError } from "../local/errors.ts";
-import { processRef } from "../local/leftovers.ts";
+import { processRef } from "../lib/proc.ts";
 import { findClusterBinaries } from "./binaries.ts";
 import { ControlPlane, StartInterrupted } from "./control-plane.ts";
 import { DAEMON_PREFIX, type DaemonConfig } from "./daemon-config.ts";

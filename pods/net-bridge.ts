@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { NoFreeSubnetError } from "./net-errors.ts";
 import { run } from "./net-exec.ts";
 import { freeSubnetIndex, podCidr, rootNetfilterHazards, serviceCidr } from "./net-host.ts";
-import { processStartTime, removeObjects, removeState, withSubnetLock, writeState, type RunState } from "./net-state.ts";
+import { startTimeOf } from "../lib/proc.ts";
+import { removeObjects, removeState, withSubnetLock, writeState, type RunState } from "./net-state.ts";
 
 type Log = (msg: string) => void;
 
@@ -25,7 +26,7 @@ export async function createBridge(runId: string, log: Log): Promise<RunState> {
     const routes = JSON.parse(await run("ip", ["-4", "-j", "route", "show", "table", "all"])) as Array<{ dst?: string }>;
     const n = freeSubnetIndex(routes);
     if (n === undefined) throw new NoFreeSubnetError();
-    const state: RunState = { version: 1, runId, pid: process.pid, pidStart: processStartTime(process.pid) ?? "", bridge, podCidr: podCidr(n), serviceCidr: serviceCidr(n), netns: [], links: [] };
+    const state: RunState = { version: 1, runId, pid: process.pid, pidStart: startTimeOf(process.pid) ?? "", bridge, podCidr: podCidr(n), serviceCidr: serviceCidr(n), netns: [], links: [] };
     await writeState(state);
     try {
       await run("ip", ["link", "add", "name", bridge, "type", "bridge"]);

@@ -87,15 +87,6 @@ export function find(manifests: ReadonlyArray<{ object: Manifest }>, kind: strin
   return m;
 }
 
-/** `key = value` settings of an ini or postgresql.conf text (sections ignored, comments skipped). */
-export function settings(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const m = /^\s*([A-Za-z_][\w.]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m && !line.trimStart().startsWith("#") && !line.trimStart().startsWith(";")) out.set(m[1]!, m[2]!.replace(/^'(.*)'$/, "$1"));
-  }
-  return out;
-}
 
 /** A value of a Secret manifest (the runner renders them with real, freshly generated values). */
 export function secretValue(secret: Manifest, key: string): string {

@@ -4,7 +4,9 @@
  */
 import type { Cluster, PodInfo } from "../cluster.ts";
 import { PoolingError } from "../../lib/errors.ts";
-import { find, secretValue, settings, type Manifest } from "../stack.ts";
+import { waitFor } from "../../lib/wait.ts";
+import { parseIni, parsePostgresqlConf } from "../../lib/ini.ts";
+import { find, secretValue, type Manifest } from "../stack.ts";
 
 export interface CheckResult {
   name: string;
@@ -52,8 +54,8 @@ export function stackFacts(ctx: CheckContext): StackFacts {
 }
 
 function readStackFacts(ctx: CheckContext) {
-  const pgConf = settings(find(ctx.manifests, "ConfigMap", "postgres-config").data!["postgresql.conf"]!);
-  const ini = settings(find(ctx.manifests, "ConfigMap", "pgbouncer-config").data!["pgbouncer.ini"]!);
+  const pgConf = parsePostgresqlConf(find(ctx.manifests, "ConfigMap", "postgres-config").data!["postgresql.conf"]!);
+  const ini = parseIni(find(ctx.manifests, "ConfigMap", "pgbouncer-config").data!["pgbouncer.ini"]!).pgbouncer ?? {};
   const deployment = find(ctx.manifests, "Deployment", "pgbouncer");
   const pgSecret = find(ctx.manifests, "Secret", "postgres-secret");
   const pgStatefulSet = find(ctx.manifests, "StatefulSet", "postgres");
@@ -63,13 +65,13 @@ function readStackFacts(ctx: CheckContext) {
   const user = exporterEnv.find((e) => e.name === "DATA_SOURCE_USER")!.value!;
   const database = /\/([^/?]+)(\?|$)/.exec(exporterEnv.find((e) => e.name === "DATA_SOURCE_URI")!.value!)![1]!;
   return {
-    maxConnections: Number(pgConf.get("max_connections")),
-    superuserReserved: Number(pgConf.get("superuser_reserved_connections")),
-    perPgbouncerPod: Number(ini.get("default_pool_size")) + Number(ini.get("reserve_pool_size") ?? 0),
-    defaultPoolSize: Number(ini.get("default_pool_size")),
+    maxConnections: Number(pgConf.max_connections),
+    superuserReserved: Number(pgConf.superuser_reserved_connections),
+    perPgbouncerPod: Number(ini.default_pool_size) + Number(ini.reserve_pool_size ?? 0),
+    defaultPoolSize: Number(ini.default_pool_size),
     pgbouncerReplicas: Number(deployment.spec.replicas),
     pgbouncerMaxSurge: Number(deployment.spec.strategy?.rollingUpdate?.maxSurge ?? 0),
-    pgbouncerPort: Number(ini.get("listen_port")),
+    pgbouncerPort: Number(ini.listen_port),
     postgres: { port, user, database, password: secretValue(pgSecret, "app-password") },
   };
 }
@@ -84,21 +86,8 @@ export async function sql(ctx: CheckContext, statement: string): Promise<string[
   return r.stdout.split("\n").filter((l) => l !== "");
 }
 
-/** Polls `probe` until it returns a value or the deadline passes; no fixed sleeps stand in for an event. */
-export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new CheckError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** Polls `probe` until it returns a value or the deadline passes (lib/wait.ts); no fixed sleeps stand in for an event. */
+export const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 250): Promise<T> => waitFor(what, probe, timeoutMs, everyMs);
 
 /** The probe app's pods, by their own address and the port their manifest declares. */
 export function probeUrls(ctx: CheckContext): string[] {

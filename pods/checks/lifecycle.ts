@@ -4,15 +4,16 @@
  * its grace period.
  */
 import { connect } from "node:net";
-import { find, settings } from "../stack.ts";
+import { parseIni } from "../../lib/ini.ts";
+import { find } from "../stack.ts";
 import type { PodInfo } from "../cluster.ts";
 import { podsOf, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
 import { PodLoad, loadSummary, lostWrites } from "./load.ts";
 
 /** PgBouncer's own view of a setting, from its admin console inside the pod (PGPASSWORD is in its env). */
 async function showConfig(ctx: CheckContext, pod: string, key: string): Promise<string | undefined> {
-  const ini = settings(find(ctx.manifests, "ConfigMap", "pgbouncer-config").data!["pgbouncer.ini"]!);
-  const argv = ["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", ini.get("listen_port")!, "-U", ini.get("admin_users")!.split(",")[0]!.trim(), "-d", "pgbouncer", "-c", "SHOW CONFIG"];
+  const ini = parseIni(find(ctx.manifests, "ConfigMap", "pgbouncer-config").data!["pgbouncer.ini"]!).pgbouncer ?? {};
+  const argv = ["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", ini.listen_port!, "-U", ini.admin_users!.split(",")[0]!.trim(), "-d", "pgbouncer", "-c", "SHOW CONFIG"];
   const r = await ctx.cluster.exec(pod, "pgbouncer", argv, { timeoutMs: 10_000 });
   if (r.code !== 0) throw new Error(`SHOW CONFIG in ${pod}: ${r.stderr.trim()}`);
   return r.stdout.split("\n").find((l) => l.startsWith(`${key}|`))?.split("|")[1];

@@ -3,6 +3,7 @@
  * PostgreSQL and Redis pods themselves.
  */
 import { ProbeLoad, type Ack } from "../../test/faults/load.ts";
+import { waitUntil } from "../../lib/wait.ts";
 import { onePod, probeUrls, sql, type CheckContext, CheckError } from "./context.ts";
 
 /** One request loop set per probe pod, each loop with its own counter key. */
@@ -27,11 +28,9 @@ export class PodLoad {
   /** Resolves once `n` more writes were acknowledged: the load is really flowing. */
   async flowing(n: number, timeoutMs = 60_000): Promise<void> {
     const start = this.acks.length;
-    const deadline = Date.now() + timeoutMs;
-    while (this.acks.length < start + n) {
-      if (Date.now() > deadline) throw new CheckError(`load did not flow: ${this.acks.length - start} of ${n} acknowledged, ${this.failures.length} failures`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(`${n} acknowledged writes (load flowing)`, () => this.acks.length >= start + n, timeoutMs, 50).catch((err: unknown) => {
+      throw new CheckError(`load did not flow: ${this.acks.length - start} of ${n} acknowledged, ${this.failures.length} failures`, { cause: err });
+    });
   }
 
   /** Ends every request loop; a second call waits for the first. */

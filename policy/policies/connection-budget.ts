@@ -9,7 +9,7 @@
  * `headroomConnections` is a project choice not visible in the manifests.
  */
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { intSetting, parseConnectionOptions, parseIni, parsePostgresqlConf } from "./conf.ts";
+import { intSetting, parseConnectionOptions, parseIni, parsePostgresqlConf } from "../../lib/ini.ts";
 import { COMPONENT_LABEL, CONFIG_MAP_TYPE, DEPLOYMENT_TYPE, configMapData, isRecord, metadataOf, podSpecOf } from "./k8s.ts";
 
 /** The `app.kubernetes.io/component` values the builders give PgBouncer and PostgreSQL (infra/k8s/manifests/common.ts, APPS). */

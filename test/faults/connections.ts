@@ -3,6 +3,7 @@
  * serves steady load. Counts errors and samples PgBouncer's and the probe's memory. Bounded in time.
  */
 import { readFileSync } from "node:fs";
+import { readDbError } from "../../lib/sqlstate.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { LocalStack } from "../../local/stack.ts";
@@ -36,7 +37,7 @@ export async function holdConnections(stack: LocalStack, opts: { clients: number
   const { clients: n, holdMs, say } = opts;
   const errorKinds: Record<string, number> = {};
   const fail = (err: unknown) => {
-    const kind = (err as { code?: string }).code ?? (err as Error).message.slice(0, 60);
+    const kind = readDbError(err).reason;
     errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
   };
   const clients: pg.Client[] = [];

@@ -32,7 +32,7 @@ describe("runCli", () => {
 
   it("tells bad input by code and message, no stack, exit 2", async () => {
     capture();
-    const status = await runCli(() => parseCommandLine({ args: ["--bogus"], options: {} }, "Usage: x [--y]"), { argv: [] });
+    const status = await runCli(() => void parseCommandLine({ args: ["--bogus"], options: {} }, "Usage: x [--y]"), { argv: [] });
     expect(status).toBe(2);
     expect(written).toMatch(/^error POOLING_CLI_USAGE: Unknown option '--bogus'[^\n]*\n\nUsage: x \[--y\]\n$/);
   });
