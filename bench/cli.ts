@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { loadStackFile, resolveStackFile } from "../infra/config/file.ts";
 import type { StackConfig } from "../infra/config/index.ts";
-import { checkSweepValues, parseSweepSpec, type NumericSweep } from "../infra/config/overrides.ts";
+import { checkSweepValues, parseSweepSpec, type NumericSweep } from "./sweep-spec.ts";
 import { findBinaries, installedVersions } from "../local/binaries.ts";
 import { localMachine } from "../local/machine.ts";
 import { PROJECT_DIR, type LocalStack } from "../local/stack.ts";
