@@ -8,6 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { basename, join, relative } from "node:path";
 import { parseDocument, parse } from "yaml";
 import { InputError, PoolingError } from "../lib/errors.ts";
+import { ManifestError } from "./errors.ts";
 
 /** The render CLI failed for a reason other than the stack file (its exit 1). */
 export class RenderFailedError extends PoolingError {
@@ -81,21 +82,43 @@ export function readManifests(dir: string): Array<{ file: string; object: Manife
   return out;
 }
 
-export function find(manifests: ReadonlyArray<{ object: Manifest }>, kind: string, name: string): Manifest {
-  const m = manifests.find((x) => x.object.kind === kind && x.object.metadata.name === name)?.object;
-  if (!m) throw new Error(`no ${kind} named ${name} among the rendered manifests`);
-  return m;
+/** The label every object of the stack carries with its role (Kubernetes' recommended labels). */
+export const ROLE_LABEL = "app.kubernetes.io/component";
+
+/** The roles the stack's workloads play, as its manifests label them. */
+export type Role = "database" | "pooler" | "cache" | "probe";
+
+/**
+ * The one object of `kind` labelled with `role`; with `dataKey`, the one whose data holds that key (a
+ * file name the software itself reads: postgresql.conf, pgbouncer.ini). Objects are found by what they
+ * are, never by the names the renderer happens to give them.
+ */
+export function byRole(manifests: ReadonlyArray<{ object: Manifest }>, kind: string, role: Role, dataKey?: string): Manifest {
+  const found = manifests
+    .map((m) => m.object)
+    .filter((o) => o.kind === kind && o.metadata.labels?.[ROLE_LABEL] === role && (dataKey === undefined || o.data?.[dataKey] !== undefined || o.stringData?.[dataKey] !== undefined));
+  const what = `${kind} labelled ${ROLE_LABEL}=${role}${dataKey === undefined ? "" : ` holding ${dataKey}`}`;
+  if (found.length !== 1) throw new ManifestError(`the rendered manifests have ${found.length === 0 ? "no" : found.length} ${what}; the checks need exactly one`);
+  return found[0]!;
 }
 
+/** The Deployment or StatefulSet that runs `role`. */
+export function workloadOf(manifests: ReadonlyArray<{ object: Manifest }>, role: Role): Manifest {
+  const all = manifests.filter((m) => (m.object.kind === "Deployment" || m.object.kind === "StatefulSet") && m.object.metadata.labels?.[ROLE_LABEL] === role);
+  if (all.length !== 1) throw new ManifestError(`the rendered manifests have ${all.length} workloads labelled ${ROLE_LABEL}=${role}; the checks need exactly one`);
+  return all[0]!.object;
+}
 
-/** A value of a Secret manifest (the runner renders them with real, freshly generated values). */
-export function secretValue(secret: Manifest, key: string): string {
-  const plain = secret.stringData?.[key];
+/** A data value of a ConfigMap or Secret (a Secret's `data` decoded). */
+export function dataValue(object: Manifest, key: string): string {
+  const plain = object.stringData?.[key] ?? (object.kind === "Secret" ? undefined : object.data?.[key]);
   if (plain !== undefined) return plain;
-  const b64 = secret.data?.[key];
+  const b64 = object.data?.[key];
   if (b64 !== undefined) return Buffer.from(b64, "base64").toString("utf8");
-  throw new Error(`Secret ${secret.metadata.name} has no key ${key}`);
+  throw new ManifestError(`${object.kind} ${object.metadata.name} has no key ${key}`);
 }
+
+
 
 /** The images each workload's containers name, as the unmodified stack renders them. */
 export function imagesByContainer(manifests: ReadonlyArray<{ object: Manifest }>): Map<string, string> {

@@ -6,7 +6,9 @@ import type { Cluster, PodInfo } from "../cluster.ts";
 import { PoolingError } from "../../lib/errors.ts";
 import { waitFor } from "../../lib/wait.ts";
 import { parseIni, parsePostgresqlConf } from "../../lib/ini.ts";
-import { find, secretValue, type Manifest } from "../stack.ts";
+import { rolloutSurge } from "../../lib/kubernetes.ts";
+import { PROBE_ENV } from "../../app-probe/src/env.ts";
+import { byRole, dataValue, workloadOf, type Manifest, type Role } from "../stack.ts";
 
 export interface CheckResult {
   name: string;
@@ -29,12 +31,35 @@ export class CheckError extends PoolingError {
   readonly code = "POOLING_PODS_CHECK";
 }
 
-export const podsOf = (ctx: CheckContext, workload: string): PodInfo[] => ctx.cluster.pods().filter((p) => p.workload === workload && !p.terminating);
+/** The pods of the workload that plays `role`, not terminating. */
+export function podsOf(ctx: CheckContext, role: Role): PodInfo[] {
+  const workload = workloadOf(ctx.manifests, role).metadata.name;
+  return ctx.cluster.pods().filter((p) => p.workload === workload && !p.terminating);
+}
 
-export function onePod(ctx: CheckContext, workload: string): PodInfo {
-  const pod = podsOf(ctx, workload)[0];
-  if (!pod) throw new CheckError(`no running pod of ${workload}`);
+export function onePod(ctx: CheckContext, role: Role): PodInfo {
+  const pod = podsOf(ctx, role)[0];
+  if (!pod) throw new CheckError(`no running pod of the ${role} (${workloadOf(ctx.manifests, role).metadata.name})`);
   return pod;
+}
+
+/** The name of the container that runs the role's server: the workload's first container (sidecars follow it). */
+export const serverContainer = (ctx: CheckContext, role: Role): string => workloadOf(ctx.manifests, role).spec.template.spec.containers[0].name;
+
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } };
+
+/** A container's env var as the kubelet would set it: a literal, or the key of the Secret or ConfigMap it references. */
+function envValue(manifests: CheckContext["manifests"], workload: Manifest, name: string): string {
+  for (const c of workload.spec.template.spec.containers as Array<{ env?: EnvVar[] }>) {
+    const v = c.env?.find((e) => e.name === name);
+    if (!v) continue;
+    if (v.value !== undefined) return v.value;
+    const ref = v.valueFrom?.secretKeyRef ?? v.valueFrom?.configMapKeyRef;
+    const kind = v.valueFrom?.secretKeyRef ? "Secret" : "ConfigMap";
+    const source = ref && manifests.find((m) => m.object.kind === kind && m.object.metadata.name === ref.name)?.object;
+    if (ref && source) return dataValue(source, ref.key);
+  }
+  throw new CheckError(`${workload.kind} ${workload.metadata.name} sets no ${name} the checks can read`);
 }
 
 const factsCache = new WeakMap<CheckContext["manifests"], StackFacts>();
@@ -53,35 +78,39 @@ export function stackFacts(ctx: CheckContext): StackFacts {
   return facts;
 }
 
+/**
+ * Every fact is found by what holds it: the database's and the pooler's config files by their role
+ * label and file name, the app role's credentials by the probe's own env contract (PROBE_ENV), and the
+ * pooler's surge as Kubernetes computes it (25% when maxSurge is absent, as the policy pack reads it).
+ */
 function readStackFacts(ctx: CheckContext) {
-  const pgConf = parsePostgresqlConf(find(ctx.manifests, "ConfigMap", "postgres-config").data!["postgresql.conf"]!);
-  const ini = parseIni(find(ctx.manifests, "ConfigMap", "pgbouncer-config").data!["pgbouncer.ini"]!).pgbouncer ?? {};
-  const deployment = find(ctx.manifests, "Deployment", "pgbouncer");
-  const pgSecret = find(ctx.manifests, "Secret", "postgres-secret");
-  const pgStatefulSet = find(ctx.manifests, "StatefulSet", "postgres");
-  const postgresContainer = pgStatefulSet.spec.template.spec.containers.find((c: { name: string }) => c.name === "postgres");
-  const port = Number(postgresContainer.ports[0].containerPort);
-  const exporterEnv: Array<{ name: string; value?: string }> = pgStatefulSet.spec.template.spec.containers.find((c: { name: string }) => c.name === "postgres-exporter").env;
-  const user = exporterEnv.find((e) => e.name === "DATA_SOURCE_USER")!.value!;
-  const database = /\/([^/?]+)(\?|$)/.exec(exporterEnv.find((e) => e.name === "DATA_SOURCE_URI")!.value!)![1]!;
+  const pgConf = parsePostgresqlConf(dataValue(byRole(ctx.manifests, "ConfigMap", "database", "postgresql.conf"), "postgresql.conf"));
+  const ini = parseIni(dataValue(byRole(ctx.manifests, "ConfigMap", "pooler", "pgbouncer.ini"), "pgbouncer.ini")).pgbouncer ?? {};
+  const deployment = workloadOf(ctx.manifests, "pooler");
+  const replicas = Number(deployment.spec.replicas ?? 1);
+  const surge = rolloutSurge(deployment.spec, replicas);
+  if ("error" in surge) throw new CheckError(`the pooler's Deployment: ${surge.error}`);
+  // The app role, as the probe connects (to PgBouncer, with the same role and password PostgreSQL has).
+  const app = new URL(envValue(ctx.manifests, workloadOf(ctx.manifests, "probe"), PROBE_ENV.databaseUrl));
   return {
     maxConnections: Number(pgConf.max_connections),
     superuserReserved: Number(pgConf.superuser_reserved_connections),
     perPgbouncerPod: Number(ini.default_pool_size) + Number(ini.reserve_pool_size ?? 0),
     defaultPoolSize: Number(ini.default_pool_size),
-    pgbouncerReplicas: Number(deployment.spec.replicas),
-    pgbouncerMaxSurge: Number(deployment.spec.strategy?.rollingUpdate?.maxSurge ?? 0),
+    pgbouncerReplicas: replicas,
+    pgbouncerMaxSurge: surge.pods,
     pgbouncerPort: Number(ini.listen_port),
-    postgres: { port, user, database, password: secretValue(pgSecret, "app-password") },
+    // PostgreSQL's own default port when postgresql.conf does not set one.
+    postgres: { port: Number(pgConf.port ?? 5432), user: decodeURIComponent(app.username), database: decodeURIComponent(app.pathname.slice(1)), password: decodeURIComponent(app.password) },
   };
 }
 
 /** One SQL statement in the PostgreSQL pod, as the app role over the pod's loopback; rows as text lines. */
 export async function sql(ctx: CheckContext, statement: string): Promise<string[]> {
   const pg = stackFacts(ctx).postgres;
-  const pod = onePod(ctx, "postgres");
+  const pod = onePod(ctx, "database");
   const argv = ["env", `PGPASSWORD=${pg.password}`, "psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", pg.database, "-c", statement];
-  const r = await ctx.cluster.exec(pod.name, "postgres", argv, { timeoutMs: 30_000 });
+  const r = await ctx.cluster.exec(pod.name, serverContainer(ctx, "database"), argv, { timeoutMs: 30_000 });
   if (r.code !== 0) throw new CheckError(`psql in ${pod.name} failed (${r.code}): ${r.stderr.trim()}`);
   return r.stdout.split("\n").filter((l) => l !== "");
 }
@@ -91,8 +120,8 @@ export const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T
 
 /** The probe app's pods, by their own address and the port their manifest declares. */
 export function probeUrls(ctx: CheckContext): string[] {
-  const port = Number(find(ctx.manifests, "Deployment", "app-probe").spec.template.spec.containers[0].ports[0].containerPort);
-  return podsOf(ctx, "app-probe")
+  const port = Number(envValue(ctx.manifests, workloadOf(ctx.manifests, "probe"), PROBE_ENV.port));
+  return podsOf(ctx, "probe")
     .filter((p) => p.ready)
     .map((p) => `http://${p.ip}:${port}`);
 }
