@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isMain, parseCommandLine, runCli } from "../lib/cli.ts";
-import { NotRootError } from "./net-errors.ts";
+import { hostProblems, requirePrerequisites } from "./prerequisites.ts";
 import { runPods, type PodsReport } from "./run.ts";
 
 const USAGE = `Usage: npm run pods -- [--stack NAME | --config-file FILE] [--manifests DIR] [--json FILE] [--short] [--keep DIR]
@@ -52,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (process.getuid?.() !== 0) throw new NotRootError();
+  // Before anything is rendered or created: root and the host tools, all missing ones named at once.
+  requirePrerequisites(hostProblems());
   mkdirSync(join(PROJECT_DIR, ".local"), { recursive: true });
   const stackFile = args["config-file"] ? resolve(args["config-file"]) : join(PROJECT_DIR, `Pulumi.${args.stack ?? "dev"}.yaml`);
   const runDir = args.keep ? resolve(args.keep) : mkdtempSync(join(PROJECT_DIR, ".local", "pods-run-"));
