@@ -18,6 +18,8 @@ export interface ConnectionLoadResult {
   errors: number;
   errorKinds: Record<string, number>;
   peakServerConnections: number;
+  /** PgBouncer's resident memory before the clients connected, and its peak while they were held. */
+  pgbouncerStartRssMiB: number;
   pgbouncerPeakRssMiB: number;
   probePeakRssMiB: number;
   probeRequests: number;
@@ -41,6 +43,7 @@ export async function holdConnections(stack: LocalStack, opts: { clients: number
     errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
   };
   const clients: pg.Client[] = [];
+  const pgbouncerStart = rssMiB(stack.pgbouncer.pid);
   let peak = { pgbouncer: 0, probe: 0, servers: 0 };
   const sampler = setInterval(() => {
     peak = {
@@ -102,6 +105,7 @@ export async function holdConnections(stack: LocalStack, opts: { clients: number
       errors: Object.values(errorKinds).reduce((a, b) => a + b, 0),
       errorKinds,
       peakServerConnections: peak.servers,
+      pgbouncerStartRssMiB: Math.round(pgbouncerStart * 10) / 10,
       pgbouncerPeakRssMiB: Math.round(peak.pgbouncer * 10) / 10,
       probePeakRssMiB: Math.round(peak.probe * 10) / 10,
       probeRequests: probe.requests,
