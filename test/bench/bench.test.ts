@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCENARIOS, type BenchResultsFile } from "../../bench/results.ts";
+import { becomesTrue } from "../../lib/wait.ts";
 
 const PROJECT = new URL("../..", import.meta.url).pathname;
 const RUN_TIMEOUT_MS = 240_000;
@@ -88,9 +89,8 @@ describe("npm run bench -- --quick", () => {
     expect(exit?.code, exit?.stderr).toBe(0);
     const pgid = child!.pid!;
     // A process that has just been sent away may need a moment to be gone.
-    const deadline = Date.now() + 10_000;
-    while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(groupAlive(pgid), `left behind:\n${groupMembers(pgid)}`).toBe(false);
+    const gone = await becomesTrue(() => !groupAlive(pgid), 10_000, 200);
+    expect(gone, `left behind:\n${groupMembers(pgid)}`).toBe(true);
   });
 
   it("reports every scenario with finite, non-negative figures", () => {

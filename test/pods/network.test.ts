@@ -5,6 +5,7 @@
  * events or nft counters, each with a bounded deadline.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { waitUntil as waitUntilShared } from "../../lib/wait.ts";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -220,13 +221,8 @@ function nodeInPod(p: PodEndpoint, script: string, args: string[], hosts?: strin
   return watchLines(child);
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${DEADLINE_MS} ms`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** The network's own state, polled on a short interval up to DEADLINE_MS (lib/wait.ts). */
+const waitUntil = (what: string, check: () => Promise<boolean>): Promise<void> => waitUntilShared(what, check, DEADLINE_MS, 5);
 
 const parse = (line: string) => JSON.parse(line) as { connected?: string; line?: string; error?: string };
 
