@@ -4,11 +4,13 @@
  * imports nothing of infra/), then read back as plain objects.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, join, relative } from "node:path";
-import { parseDocument, parse } from "yaml";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { parseDocument } from "yaml";
 import { InputError, PoolingError } from "../lib/errors.ts";
 import { ManifestError } from "./errors.ts";
+import type { KObject } from "./k8s.ts";
+import { loadManifests } from "./manifests.ts";
 
 /** The render CLI failed for a reason other than the stack file (its exit 1). */
 export class RenderFailedError extends PoolingError {
@@ -26,16 +28,8 @@ export class StackRefusedError extends InputError {
   }
 }
 
-/** A parsed manifest: only the fields the runner's checks read are typed. */
-export interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  // Manifests are data from YAML; each reader narrows what it takes.
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  data?: Record<string, string>;
-  stringData?: Record<string, string>;
-}
+/** A manifest as the runner reads it: the one type of pods/k8s.ts, from the one loader of pods/manifests.ts. */
+export type Manifest = KObject;
 
 /**
  * Writes a copy of the stack file with the given `pooling:<section>.<field>` values set, keeping the
@@ -68,19 +62,8 @@ export async function renderStack(projectDir: string, stackFile: string, outDir:
   return join(outDir, "k8s");
 }
 
-/** Every manifest under a directory, with its path relative to it. */
-export function readManifests(dir: string): Array<{ file: string; object: Manifest }> {
-  const out: Array<{ file: string; object: Manifest }> = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.ya?ml$/.test(name)) out.push({ file: relative(dir, path), object: parse(readFileSync(path, "utf8")) as Manifest });
-    }
-  };
-  walk(dir);
-  return out;
-}
+/** Every manifest under a directory, with its path relative to it (pods/manifests.ts loadManifests). */
+export const readManifests = loadManifests;
 
 /** The label every object of the stack carries with its role (Kubernetes' recommended labels). */
 export const ROLE_LABEL = "app.kubernetes.io/component";
