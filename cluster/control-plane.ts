@@ -14,6 +14,7 @@ import { writeKubeconfig } from "./kubeconfig.ts";
 import { leaseRenewedSince, NODE_AGENT_STOP_MS, nodeAgentCommand, nodeAgentSkipped } from "./node-agent.ts";
 import type { ClusterLayout, ClusterPorts } from "./layout.ts";
 import { ensurePki, type ClusterPki } from "./pki.ts";
+import { ensureServiceRange } from "./service-range.ts";
 import { processRef, readRunFile, writeRunFile, type ServiceName } from "./run-file.ts";
 
 export interface ControlPlaneOptions {
@@ -100,14 +101,15 @@ export class ControlPlane {
   async start(): Promise<void> {
     const { layout: l, ports: p, bins } = this.o;
     const pki = await this.prepare();
+    const serviceRange = ensureServiceRange(l, p);
     const admin = tlsClient(pki.ca, pki.admin);
     const probe = (url: string) => (signal: AbortSignal) => until(signal, () => expectOk(url, admin, signal), 200);
     await this.run(this.spec("etcd", bins.etcd, etcdArgs(l, p), (signal) => until(signal, () => expectOk(`http://127.0.0.1:${p.etcdClient}/health`, undefined, signal), 100), 30_000));
     // /readyz, not /healthz: it turns 200 only after the post-start hooks, the bootstrap RBAC roles and
     // priority levels among them, which the controllers' first requests need.
-    await this.run(this.spec("kube-apiserver", bins.apiserver, apiserverArgs(l, pki, p), probe(`${apiserverUrl(p)}/readyz`), 90_000));
+    await this.run(this.spec("kube-apiserver", bins.apiserver, apiserverArgs(l, pki, p, serviceRange), probe(`${apiserverUrl(p)}/readyz`), 90_000));
     if (bins.controllerManager) {
-      await this.runOptional(this.spec("kube-controller-manager", bins.controllerManager, controllerManagerArgs(l, pki, p), probe(`https://127.0.0.1:${p.controllerManager}/healthz`), 60_000));
+      await this.runOptional(this.spec("kube-controller-manager", bins.controllerManager, controllerManagerArgs(l, pki, p, serviceRange), probe(`https://127.0.0.1:${p.controllerManager}/healthz`), 60_000));
     }
     if (bins.scheduler) {
       await this.runOptional(this.spec("kube-scheduler", bins.scheduler, schedulerArgs(l, pki, p), probe(`https://127.0.0.1:${p.scheduler}/healthz`), 60_000));
@@ -119,7 +121,7 @@ export class ControlPlane {
       return;
     }
     // Ready once it renewed its Lease: it has listed what pods read, registered, and takes pods bound to it.
-    const agent = nodeAgentCommand(l.kubeconfig, l.dataDir);
+    const agent = nodeAgentCommand(l.kubeconfig, l.dataDir, serviceRange);
     const since = Date.now();
     const renewed = (signal: AbortSignal) => until(signal, () => leaseRenewedSince(apiserverUrl(p), admin, since, signal), 200);
     await this.runOptional(this.spec("node-agent", agent.command, agent.args, renewed, 180_000, NODE_AGENT_STOP_MS));

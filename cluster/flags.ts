@@ -7,11 +7,17 @@ import type { ClusterLayout, ClusterPorts } from "./layout.ts";
 import type { ClusterPki } from "./pki.ts";
 
 /**
- * Only a value: the API server allocates Service ClusterIPs from it, but nothing here routes to them.
- * A /24 from 10.0.0.0/8, as envtest's own default (controlplane/apiserver.go, "10.0.0.0/24"); ours sits
- * inside kubeadm's 10.96.0.0/12 so the addresses look like a cluster's.
+ * The cluster's Service range: a /24 inside kubeadm's 10.96.0.0/12, so the addresses look like a cluster's,
+ * one of its 4,096 picked by the API server's port. Two clusters run at once (the tests start several)
+ * have two ports, and so, but for one chance in 4,096, two ranges: the node agent routes its range onto
+ * its pod bridge, and a second node with the same range stops at once with the clash named
+ * (pods/net-bridge.ts), rather than both programming the same virtual IPs. A data folder keeps the range
+ * its first `up` chose (cluster/service-range.ts): the API server's Service objects hold addresses from it.
  */
-export const SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/24";
+export function serviceRangeForPort(apiserverPort: number): string {
+  const k = apiserverPort % 4096;
+  return `10.${96 + (k >> 8)}.${k & 255}.0/24`;
+}
 
 /**
  * kube-controller-manager's controllers, by their canonical names (`<name>-controller`, the names since
@@ -71,7 +77,7 @@ export function etcdArgs(l: ClusterLayout, p: ClusterPorts): string[] {
 /** The API server's issuer and the URL clients use: the secure port on loopback, as envtest does. */
 export const apiserverUrl = (p: ClusterPorts) => loopback(p.apiserver, "https");
 
-export function apiserverArgs(l: ClusterLayout, pki: ClusterPki, p: ClusterPorts): string[] {
+export function apiserverArgs(l: ClusterLayout, pki: ClusterPki, p: ClusterPorts, serviceRange: string): string[] {
   return [
     "--bind-address=127.0.0.1",
     "--advertise-address=127.0.0.1",
@@ -90,13 +96,13 @@ export function apiserverArgs(l: ClusterLayout, pki: ClusterPki, p: ClusterPorts
     // defaultOnPlugins in DefaultOffAdmissionPlugins); it is named here so it stays on whatever a later
     // release defaults to. NodeRestriction goes with the Node authorizer: a node may only edit itself.
     "--enable-admission-plugins=NodeRestriction,PodSecurity",
-    `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+    `--service-cluster-ip-range=${serviceRange}`,
     // As kind (kubeadm) runs it: whether a privileged pod may run is PodSecurity's call, per namespace.
     "--allow-privileged=true",
     // With the default lease reconciler the API server refuses to start on a loopback advertise address:
     // "cannot use public IP 127.0.0.1 with endpoint reconciler ... may not be in the loopback range"
     // (v1.37.2 pkg/controlplane/instance.go, through ValidateEndpointIP; seen here without this flag).
-    // Only the `kubernetes` Service's endpoints go unmanaged, and nothing here routes to a ClusterIP.
+    // Only the `kubernetes` Service's endpoints go unmanaged; the node agent programs the other Services.
     "--endpoint-reconciler-type=none",
     "--profiling=false",
   ];
@@ -124,7 +130,7 @@ function componentArgs(kubeconfig: string, pki: ClusterPki, port: number): strin
   ];
 }
 
-export function controllerManagerArgs(l: ClusterLayout, pki: ClusterPki, p: ClusterPorts): string[] {
+export function controllerManagerArgs(l: ClusterLayout, pki: ClusterPki, p: ClusterPorts, serviceRange: string): string[] {
   return [
     ...componentArgs(l.controllerManagerKubeconfig, pki, p.controllerManager),
     `--controllers=${CONTROLLERS.join(",")}`,
@@ -132,7 +138,7 @@ export function controllerManagerArgs(l: ClusterLayout, pki: ClusterPki, p: Clus
     "--use-service-account-credentials=true",
     `--service-account-private-key-file=${pki.serviceAccountKey}`,
     `--root-ca-file=${pki.ca.cert}`,
-    `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+    `--service-cluster-ip-range=${serviceRange}`,
     "--profiling=false",
   ];
 }

@@ -23,6 +23,8 @@ export interface ClusterLayout {
   /** Which daemon and which servers run on this folder: pid and start time of each. */
   runFile: string;
   daemonLog: string;
+  /** The Service range the first `up` chose (cluster/service-range.ts). */
+  serviceRangeFile: string;
 }
 
 export function clusterLayout(dataDir: string): ClusterLayout {
@@ -35,6 +37,7 @@ export function clusterLayout(dataDir: string): ClusterLayout {
     controllerManagerKubeconfig: join(dataDir, "pki", "controller-manager.kubeconfig"),
     schedulerKubeconfig: join(dataDir, "pki", "scheduler.kubeconfig"),
     runFile: join(dataDir, "run.json"),
+    serviceRangeFile: join(dataDir, "service-range"),
     daemonLog: join(dataDir, "logs", "daemon.log"),
   };
 }

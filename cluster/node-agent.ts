@@ -7,7 +7,6 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SERVICE_CLUSTER_IP_RANGE } from "./flags.ts";
 import { get, type TlsClient } from "./http.ts";
 
 /** The name the agent registers; kind's single node has one too. */
@@ -26,10 +25,10 @@ export function nodeAgentSkipped(env: NodeJS.ProcessEnv = process.env, uid = pro
 }
 
 /** The agent's command line: the same Node.js and tsx as the daemon, its folder under the cluster's data folder. */
-export function nodeAgentCommand(kubeconfig: string, dataDir: string): { command: string; args: string[] } {
+export function nodeAgentCommand(kubeconfig: string, dataDir: string, serviceRange: string): { command: string; args: string[] } {
   return {
     command: process.execPath,
-    args: ["--import", "tsx", join(PROJECT_DIR, "pods", "node", "main.ts"), "--kubeconfig", kubeconfig, "--run-dir", join(dataDir, "node"), "--node-name", NODE_NAME, "--service-cidr", SERVICE_CLUSTER_IP_RANGE],
+    args: ["--import", "tsx", join(PROJECT_DIR, "pods", "node", "main.ts"), "--kubeconfig", kubeconfig, "--run-dir", join(dataDir, "node"), "--node-name", NODE_NAME, "--service-cidr", serviceRange],
   };
 }
 

@@ -8,20 +8,14 @@
  * Made once per data folder and kept: a kubeconfig handed out (or stored in a Pulumi stack) stays valid
  * across `down`/`up`, and tokens signed with the service-account key stay verifiable.
  */
-import { X509Certificate as NodeX509, webcrypto } from "node:crypto";
+import { X509Certificate as NodeX509 } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-// @peculiar/x509 2.x resolves its parts through tsyringe, which needs the Reflect metadata API loaded
-// first (the package README, "Reflect Polyfill Required").
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import type { JsonName } from "@peculiar/x509";
+import { createCa, generateKeys, issueLeaf, privatePem, publicPem } from "../lib/pki.ts";
 import { writeAtomic } from "../local/files.ts";
 import { ClusterPkiError } from "./errors.ts";
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-
-/** ECDSA P-256: accepted by Go's TLS stack and by the API server for service-account signing (ES256). */
-const KEY_ALG: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
 const DAY_MS = 86_400_000;
 const CA_DAYS = 3650;
 const LEAF_DAYS = 365;
@@ -67,7 +61,7 @@ export function pkiFiles(pkiDir: string): ClusterPki {
 
 interface Leaf {
   name: keyof Omit<ClusterPki, "ca" | "serviceAccountKey" | "serviceAccountPub">;
-  subject: x509.JsonName;
+  subject: JsonName;
   usage: "server" | "client";
 }
 
@@ -77,67 +71,6 @@ const LEAVES: readonly Leaf[] = [
   { name: "controllerManager", subject: [{ CN: ["system:kube-controller-manager"] }], usage: "client" },
   { name: "scheduler", subject: [{ CN: ["system:kube-scheduler"] }], usage: "client" },
 ];
-
-type KeyPair = webcrypto.CryptoKeyPair;
-
-const generateKeys = () => webcrypto.subtle.generateKey(KEY_ALG, true, ["sign", "verify"]) as Promise<KeyPair>;
-
-async function privatePem(key: webcrypto.CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", key), "PRIVATE KEY");
-}
-
-async function publicPem(key: webcrypto.CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey("spki", key), "PUBLIC KEY");
-}
-
-function validity(days: number, now: Date) {
-  // A minute back: a clock a little behind ours must not see a certificate from the future.
-  return { notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + days * DAY_MS) };
-}
-
-async function makeCa(now: Date): Promise<{ cert: x509.X509Certificate; keys: KeyPair }> {
-  const keys = await generateKeys();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: [{ CN: ["pooling-cluster-ca"] }],
-    keys,
-    signingAlgorithm: KEY_ALG,
-    ...validity(CA_DAYS, now),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { cert, keys };
-}
-
-async function issue(ca: { cert: x509.X509Certificate; keys: KeyPair }, leaf: Leaf, now: Date): Promise<{ cert: string; key: string }> {
-  const keys = await generateKeys();
-  const server = leaf.usage === "server";
-  const cert = await x509.X509CertificateGenerator.create({
-    subject: leaf.subject,
-    issuer: ca.cert.subjectName,
-    publicKey: keys.publicKey,
-    signingKey: ca.keys.privateKey,
-    signingAlgorithm: KEY_ALG,
-    ...validity(LEAF_DAYS, now),
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([server ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
-      ...(server
-        ? [
-            new x509.SubjectAlternativeNameExtension([
-              { type: "ip", value: "127.0.0.1" },
-              { type: "dns", value: "localhost" },
-            ]),
-          ]
-        : []),
-    ],
-  });
-  return { cert: cert.toString("pem"), key: await privatePem(keys.privateKey) };
-}
 
 const secret = (file: string, text: string) => writeAtomic(file, text.endsWith("\n") ? text : `${text}\n`, { secret: true });
 
@@ -165,11 +98,17 @@ export async function ensurePki(pkiDir: string, now = new Date()): Promise<{ fil
   const files = pkiFiles(pkiDir);
   mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
   if (isUsable(files, now)) return { files, made: false };
-  const ca = await makeCa(now);
+  const ca = await createCa({ subject: [{ CN: ["pooling-cluster-ca"] }], lifetimeMs: CA_DAYS * DAY_MS, now });
   secret(files.ca.cert, ca.cert.toString("pem"));
   secret(files.ca.key, await privatePem(ca.keys.privateKey));
   for (const leaf of LEAVES) {
-    const made = await issue(ca, leaf, now);
+    const made = await issueLeaf(ca, {
+      subject: leaf.subject,
+      usage: leaf.usage,
+      ...(leaf.usage === "server" ? { ipAddresses: ["127.0.0.1"], dnsNames: ["localhost"] } : {}),
+      lifetimeMs: LEAF_DAYS * DAY_MS,
+      now,
+    });
     secret(files[leaf.name].key, made.key);
     secret(files[leaf.name].cert, made.cert);
   }

@@ -21,10 +21,11 @@ import { LocalRegistry } from "./k8s/registry.ts";
 import { Redis } from "./k8s/redis.ts";
 import { GeneratedSecrets } from "./k8s/secrets.ts";
 
-const cfg = loadPulumiStackConfig();
-const projectDir = fileURLToPath(new URL("..", import.meta.url));
-
 const target = clusterTarget(process.env);
+// On the local cluster, the versions its node really runs (see ./k8s/target.ts): version gates and
+// version-dependent settings follow them.
+const cfg = loadPulumiStackConfig(target.kind === "local" ? { versions: target.versions } : {});
+const projectDir = fileURLToPath(new URL("..", import.meta.url));
 
 // ConfigMaps and Secrets are updated in place rather than replaced: the pods mount them by name, and a
 // changed pool size must reach PgBouncer through the mounted file and RELOAD, not through a new pod. The

@@ -59,6 +59,7 @@ function readyReport(s: LocalStack, json: boolean, monitoring: LocalMonitoring |
       pgbouncer: { url: s.pgbouncer.url, adminUrl: s.pgbouncer.adminUrl, pid: s.pgbouncer.pid },
       redis: { url: s.redis.url, pid: s.redis.pid },
       ...(s.probe ? { probe: { url: s.probe.url, pid: s.probe.pid } } : {}),
+      ...(s.tls.enabled ? { tls: { caFile: s.tls.caFile } } : {}),
       dataDir: s.dataDir,
     };
     return `${JSON.stringify(line)}\n`;
@@ -69,7 +70,9 @@ function readyReport(s: LocalStack, json: boolean, monitoring: LocalMonitoring |
     `  direct (PostgreSQL): ${s.postgres.appUrl}`,
     `  superuser:           ${s.postgres.url}`,
     `  PgBouncer console:   ${s.pgbouncer.adminUrl}`,
-    `  Redis:               ${s.redis.url}`,
+    // The CA cannot ride in a redis:// URL: redis-cli takes it as --cacert, ioredis as tls: { ca }.
+    `  Redis:               ${s.redis.url}${s.tls.enabled ? `  (redis-cli --tls --cacert ${s.tls.caFile} -u URL)` : ""}`,
+    ...(s.tls.enabled ? [`  TLS CA:              ${s.tls.caFile}  (every server's certificate is signed by it; leaves renew while this runs)`] : []),
     ...(s.probe ? [`  probe app:           ${s.probe.url}  (/probe /readyz /metrics /stats)`] : []),
     ...(monitoring ? [`  Prometheus:          ${monitoring.prometheusUrl}  (/alerts; rules: ${monitoring.ruleFile})`] : []),
     `  data and logs:       ${s.dataDir}`,

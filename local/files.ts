@@ -11,6 +11,8 @@ export interface Layout {
   redisDir: string;
   logDir: string;
   secretsFile: string;
+  /** The CA and the numbered generations of leaves (local/tls.ts). */
+  tlsDir: string;
 }
 
 export function layoutOf(dataDir: string): Layout {
@@ -21,6 +23,7 @@ export function layoutOf(dataDir: string): Layout {
     redisDir: join(dataDir, "redis"),
     logDir: join(dataDir, "logs"),
     secretsFile: join(dataDir, "secrets.json"),
+    tlsDir: join(dataDir, "tls"),
   };
 }
 

@@ -12,9 +12,16 @@ import { bootstrapApp } from "./postgres-init.ts";
 import { planReload, type ReloadPlan } from "./reload.ts";
 import { rawStackConfig, type RunState, type StackContext } from "./run-state.ts";
 import type { Servers } from "./servers.ts";
-import { queryOnce } from "./services.ts";
+import { queryOnce, redisOnce } from "./services.ts";
+import type { StackLeaves } from "../infra/render/index.ts";
 
 export type ReloadResult = { ok: false; problems: string[] } | { ok: true; actions: string[] };
+
+/** What a certificate rotation did: the generation now served and what each server was told. */
+export interface RotationResult {
+  generation: number;
+  actions: string[];
+}
 
 export class Reloader {
   private reloading: Promise<unknown> = Promise.resolve();
@@ -32,6 +39,56 @@ export class Reloader {
     const next = this.reloading.then(() => this.apply());
     this.reloading = next.catch(() => undefined);
     return next;
+  }
+
+  /** Rotates the leaves (reloader.ts rotate); queued with config reloads so the two never interleave. */
+  rotateCertificates(leaves?: StackLeaves): Promise<RotationResult> {
+    const next = this.reloading.then(() => this.rotate(leaves));
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * New leaves, checked (LocalTls.install refuses an expired set, a key that is not its certificate's, or
+   * another issuer, with a CertificateError, before writing anything), written as the next generation,
+   * the files re-rendered with their paths, then each server told, none restarted:
+   * - PostgreSQL: pg_reload_conf(), i.e. SIGHUP to the postmaster; every ssl_* setting has context
+   *   sighup, and new connections get the new certificate (infra/render/postgres.ts).
+   * - PgBouncer: RELOAD, which runs sbuf_tls_setup() again (infra/render/pgbouncer.ts).
+   * - Redis: CONFIG SET of tls-cert-file, tls-key-file and tls-ca-cert-file in one command (Redis 7 sets
+   *   several parameters atomically, and applies the TLS context once: config.c configSetCommand), to
+   *   the new paths (a changed path is what makes Redis 7.0 reload: infra/render/redis.ts).
+   * Connections already open keep their session: TLS does not re-handshake on a certificate change.
+   */
+  private async rotate(given: StackLeaves | undefined): Promise<RotationResult> {
+    const { tls, secrets } = this.ctx;
+    const leaves = given ?? (await tls.issue(this.state.config));
+    const before = { generation: tls.generation, files: this.state.files };
+    const generation = tls.install(leaves);
+    const actions: string[] = [];
+    try {
+      this.state.writeFiles(renderAll(this.state.config, secrets, this.state.runtime));
+      if (this.state.config.tls.enabled) await this.reloadTls(actions);
+    } catch (err) {
+      // Back to the generation the servers that were not told still use; the new one stays on disk.
+      tls.generation = before.generation;
+      this.state.writeFiles(before.files);
+      const done = actions.length > 0 ? ` (already done: ${actions.join("; ")})` : "";
+      throw new Error(`installing certificate generation ${generation} failed: ${(err as Error).message}${done}`, { cause: err });
+    }
+    tls.prune();
+    return { generation, actions };
+  }
+
+  private async reloadTls(actions: string[]): Promise<void> {
+    const u = this.state.urls;
+    await queryOnce(u.superuser, "SELECT pg_reload_conf()");
+    actions.push("postgres reloaded (pg_reload_conf)");
+    await queryOnce(u.admin, "RELOAD");
+    actions.push("pgbouncer reloaded (RELOAD)");
+    const files = this.state.runtime.redis.tls!;
+    await redisOnce(u.redis, this.state.clientTls, "CONFIG", "SET", "tls-cert-file", files.cert, "tls-key-file", files.key, "tls-ca-cert-file", files.ca);
+    actions.push("redis took the new files (CONFIG SET tls-cert-file tls-key-file tls-ca-cert-file)");
   }
 
   /** Reloads whenever the stack file changes, saying what was applied or why not. */
@@ -57,7 +114,8 @@ export class Reloader {
 
   private async apply(): Promise<ReloadResult> {
     if (this.stopped) return { ok: true, actions: [] };
-    const { stackName, configFile, overrides, bins, secrets, runtime } = this.ctx;
+    const { stackName, configFile, overrides, bins, secrets } = this.ctx;
+    const runtime = this.state.runtime;
     let raw: unknown;
     try {
       raw = rawStackConfig(configFile, stackName, overrides);

@@ -8,13 +8,14 @@ import { mergeRaw } from "../infra/config/overrides.ts";
 import { readStackFile } from "../infra/config/file.ts";
 import type { StackConfig } from "../infra/config/index.ts";
 import { probeEnvironment, SECRET_FILES, type RenderedFiles, type Runtime, type StackSecrets } from "../infra/render/index.ts";
-import { postgresUrl, redisUrl } from "../infra/render/urls.ts";
+import { postgresUrl, redisUrl, type ClientTls } from "../infra/render/urls.ts";
 import type { Binaries } from "./binaries.ts";
 import { writeAtomic, type Layout } from "./files.ts";
 import type { LocalPorts } from "./ports.ts";
 import type { ProbeState } from "./services.ts";
 import type { Log } from "./supervisor.ts";
 import type { RunAs } from "./system.ts";
+import type { LocalTls } from "./tls.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
 
@@ -31,7 +32,10 @@ export interface StackContext {
   /** The user PostgreSQL and PgBouncer run as (when we are root). */
   user: RunAs | undefined;
   secrets: StackSecrets;
+  /** Where each server listens and finds its files; the TLS files are RunState.runtime's (they rotate). */
   runtime: Runtime;
+  /** The CA and the current leaves; made whether or not pooling:tls.enabled, so a reload may turn TLS on. */
+  tls: LocalTls;
   probePort: number;
   say: Log;
 }
@@ -60,7 +64,7 @@ export function localRuntime(layout: Layout, ports: LocalPorts): Runtime {
   };
 }
 
-const url = (user: string, password: string, port: number, db: string) => postgresUrl(user, password, "127.0.0.1", port, db);
+const url = (user: string, password: string, port: number, db: string, tls: ClientTls | undefined) => postgresUrl(user, password, "127.0.0.1", port, db, tls);
 
 /** Files PostgreSQL and PgBouncer read after dropping root: they must belong to the server user. */
 const SERVER_OWNED = new Set(["postgresql.conf", "pg_hba.conf", "pgbouncer.ini", "pgbouncer_hba.conf", "userlist.txt"]);
@@ -79,16 +83,39 @@ export class RunState {
     return this.current;
   }
 
+  /** The runtime with the current generation of certificates. */
+  get runtime(): Runtime {
+    const { runtime: rt, tls } = this.ctx;
+    const client = tls.paths().leaves.client;
+    return {
+      postgres: { ...rt.postgres, tls: tls.serverFiles("postgres") },
+      pgbouncer: { ...rt.pgbouncer, tls: { ...tls.serverFiles("pgbouncer"), clientCert: client.cert, clientKey: client.key } },
+      redis: { ...rt.redis, tls: tls.serverFiles("redis") },
+    };
+  }
+
+  /**
+   * What a client needs to verify the servers (and, when they ask, to show its own certificate); undefined
+   * with TLS off. Both paths are fixed: a renewal writes the client pair over the old one (local/tls.ts).
+   */
+  get clientTls(): ClientTls | undefined {
+    const { tls: t } = this.config;
+    if (!t.enabled) return undefined;
+    const client = this.ctx.tls.clientFiles;
+    return { caFile: this.ctx.tls.caFile, ...(t.clientCertificates ? { certFile: client.cert, keyFile: client.key } : {}) };
+  }
+
   get urls() {
     const { secrets: s, runtime: rt } = this.ctx;
     const c = this.config;
+    const tls = this.clientTls;
     return {
-      superuser: url("postgres", s.superuser.password, rt.postgres.port, "postgres"),
-      appDirect: url(c.postgres.user, s.app.password, rt.postgres.port, c.postgres.database),
-      pooled: url(c.postgres.user, s.app.password, rt.pgbouncer.listenPort!, c.postgres.database),
-      admin: url(c.pgbouncer.adminUser, s.pgbouncerAdmin.password, rt.pgbouncer.listenPort!, "pgbouncer"),
-      stats: url(c.pgbouncer.statsUser, s.pgbouncerStats.password, rt.pgbouncer.listenPort!, "pgbouncer"),
-      redis: redisUrl(s.redisPassword, "127.0.0.1", rt.redis.port!),
+      superuser: url("postgres", s.superuser.password, rt.postgres.port, "postgres", tls),
+      appDirect: url(c.postgres.user, s.app.password, rt.postgres.port, c.postgres.database, tls),
+      pooled: url(c.postgres.user, s.app.password, rt.pgbouncer.listenPort!, c.postgres.database, tls),
+      admin: url(c.pgbouncer.adminUser, s.pgbouncerAdmin.password, rt.pgbouncer.listenPort!, "pgbouncer", tls),
+      stats: url(c.pgbouncer.statsUser, s.pgbouncerStats.password, rt.pgbouncer.listenPort!, "pgbouncer", tls),
+      redis: redisUrl(s.redisPassword, "127.0.0.1", rt.redis.port!, tls !== undefined),
     };
   }
 
@@ -99,6 +126,7 @@ export class RunState {
       directDatabaseUrl: u.appDirect,
       pgbouncerStatsUrl: u.stats,
       redisUrl: u.redis,
+      tls: this.clientTls,
       host: "127.0.0.1",
       port: this.ctx.probePort,
     });

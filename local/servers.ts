@@ -38,7 +38,7 @@ export class Servers {
       case "pgbouncer":
         return pgbouncerSpec(bins, layout, user, u.stats);
       case "redis":
-        return redisSpec(bins, layout, u.redis);
+        return redisSpec(bins, layout, u.redis, () => this.state.clientTls);
       case "probe":
         return this.probeSpec();
     }
@@ -52,7 +52,8 @@ export class Servers {
 
   /** Files, cluster, then every server in the order each needs the one before. */
   async startAll(): Promise<void> {
-    const { bins, layout, user, secrets, runtime, say } = this.ctx;
+    const { bins, layout, user, secrets, say } = this.ctx;
+    const runtime = this.state.runtime;
     makeDirs(layout, user);
     this.state.writeFiles(renderAll(this.state.config, secrets, runtime));
     initdb(bins.postgresBin, layout, secrets, user, say);

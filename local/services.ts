@@ -1,6 +1,8 @@
 /** How each server of the local stack is started and how we know it answers. */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import type { ClientTls } from "../infra/render/urls.ts";
 import pg from "pg";
 import { until, type ServiceSpec } from "./supervisor.ts";
 import type { Binaries } from "./binaries.ts";
@@ -19,15 +21,27 @@ export async function queryOnce(url: string, sql: string): Promise<pg.QueryResul
   }
 }
 
-export async function redisPing(url: string): Promise<void> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+/** ioredis' `tls` options: the CA (and the client pair) read now, so a renewed client pair is picked up. */
+export function redisTlsOptions(tls: ClientTls | undefined): { tls?: { ca: string; cert?: string; key?: string } } {
+  if (!tls) return {};
+  const pair = tls.certFile && tls.keyFile ? { cert: readFileSync(tls.certFile, "utf8"), key: readFileSync(tls.keyFile, "utf8") } : {};
+  return { tls: { ca: readFileSync(tls.caFile, "utf8"), ...pair } };
+}
+
+/** Connects, runs one command, disconnects; throws when the server does not answer. */
+export async function redisOnce(url: string, tls: ClientTls | undefined, command: string, ...args: string[]): Promise<unknown> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, ...redisTlsOptions(tls) });
   r.on("error", () => undefined);
   try {
     await r.connect();
-    await r.ping();
+    return await r.call(command, ...args);
   } finally {
     r.disconnect();
   }
+}
+
+export async function redisPing(url: string, tls?: ClientTls): Promise<void> {
+  await redisOnce(url, tls, "PING");
 }
 
 const asUser = (u: RunAs | undefined) => (u ? { uid: u.uid, gid: u.gid } : {});
@@ -65,13 +79,13 @@ export function pgbouncerSpec(bins: Binaries, l: Layout, user: RunAs | undefined
   };
 }
 
-export function redisSpec(bins: Binaries, l: Layout, url: string): ServiceSpec {
+export function redisSpec(bins: Binaries, l: Layout, url: string, tls: () => ClientTls | undefined): ServiceSpec {
   return {
     name: "redis",
     command: bins.redisServer,
     args: [join(l.confDir, "redis.conf")],
     env: serverEnv(),
-    ready: (signal) => until(signal, () => redisPing(url), 100),
+    ready: (signal) => until(signal, () => redisPing(url, tls()), 100),
     stopSignal: "SIGTERM",
     stopTimeoutMs: 10_000,
     logFile: join(l.logDir, "redis.log"),

@@ -9,21 +9,24 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { resolveStackFile, stackNameOf } from "../infra/config/file.ts";
-import { parseStackConfig, type StackConfig } from "../infra/config/index.ts";
+import { formatDuration, parseStackConfig, type StackConfig } from "../infra/config/index.ts";
 import { findBinaries, installedVersions, type Binaries } from "./binaries.ts";
 import { localMachine } from "./machine.ts";
 import { layoutOf, makeDirs } from "./files.ts";
 import { reclaimDataDir } from "./leftovers.ts";
 import { choosePorts, logSizesOf, portWasTaken, retryOnTakenPort } from "./ports.ts";
-import { Reloader, type ReloadResult } from "./reloader.ts";
+import { Reloader, type ReloadResult, type RotationResult } from "./reloader.ts";
+import type { StackLeaves } from "../infra/render/index.ts";
 import { localRuntime, PROJECT_DIR, rawStackConfig, RunState, type StackContext } from "./run-state.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { Servers, type ServiceName } from "./servers.ts";
 import type { Log, Service } from "./supervisor.ts";
 import { serverUser } from "./system.ts";
+import { LocalTls } from "./tls.ts";
+import { RenewalTimer } from "./renewal.ts";
 
 export { PROJECT_DIR } from "./run-state.ts";
-export type { ReloadResult } from "./reloader.ts";
+export type { ReloadResult, RotationResult } from "./reloader.ts";
 export type { ServiceName } from "./servers.ts";
 
 export interface LocalStackOptions {
@@ -58,10 +61,25 @@ export interface LocalStack {
   pgbouncer: { url: string; adminUrl: string; statsUrl: string; pid: number; port: number };
   redis: { url: string; pid: number; port: number };
   probe?: { url: string; pid: number; port: number };
+  /** The CA clients trust (psql sslrootcert, redis-cli --cacert) and the current generation of leaves. */
+  tls: {
+    enabled: boolean;
+    caFile: string;
+    /** The client pair, when servers ask clients for certificates (pooling:tls.clientCertificates). */
+    clientFiles: { cert: string; key: string } | undefined;
+    readonly generation: number;
+    readonly renewals: number;
+  };
   dataDir: string;
   services: Record<ServiceName, Service | undefined>;
   /** Re-reads the stack file and applies what changed; invalid config keeps the old one running. */
   reloadConfig(): Promise<ReloadResult>;
+  /**
+   * Installs new leaves (fresh ones unless given) and has every server load them without a restart. A set
+   * that is expired, has a key not matching its certificate or another issuer is refused with a
+   * CertificateError before any file is written or any server reloaded.
+   */
+  rotateCertificates(leaves?: StackLeaves): Promise<RotationResult>;
   stop(): Promise<void>;
 }
 
@@ -70,6 +88,7 @@ class Stack {
   readonly state: RunState;
   readonly servers: Servers;
   readonly reloader: Reloader;
+  readonly renewal: RenewalTimer;
   private stopped = false;
 
   constructor(
@@ -80,16 +99,19 @@ class Stack {
     this.state = new RunState(ctx, config);
     this.servers = new Servers(ctx, this.state);
     this.reloader = new Reloader(ctx, this.state, this.servers);
+    this.renewal = new RenewalTimer(() => this.state.config, ctx.tls, () => this.reloader.rotateCertificates(), ctx.say);
   }
 
   async start(): Promise<void> {
     await this.servers.startAll();
     if (this.watch) this.reloader.watch();
+    this.renewal.start();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.renewal.stop();
     await this.reloader.stop();
     await this.servers.stopAll();
   }
@@ -101,6 +123,8 @@ class Stack {
     const pid = (n: ServiceName) => services[n]?.pid ?? 0;
     const u = this.state.urls;
     const state = this.state;
+    const { tls } = this.ctx;
+    const renewal = this.renewal;
     return {
       stack: this.ctx.stackName,
       get config() {
@@ -111,9 +135,25 @@ class Stack {
       pgbouncer: { url: u.pooled, adminUrl: u.admin, statsUrl: u.stats, get pid() { return pid("pgbouncer"); }, port: runtime.pgbouncer.listenPort! },
       redis: { url: u.redis, get pid() { return pid("redis"); }, port: runtime.redis.port! },
       ...(this.ctx.probe ? { probe: { get url() { return state.probeState.url ?? ""; }, get pid() { return pid("probe"); }, port: probePort } } : {}),
+      tls: {
+        get enabled() {
+          return state.config.tls.enabled;
+        },
+        caFile: tls.caFile,
+        get clientFiles() {
+          return state.config.tls.clientCertificates ? tls.clientFiles : undefined;
+        },
+        get generation() {
+          return tls.generation;
+        },
+        get renewals() {
+          return renewal.renewals;
+        },
+      },
       dataDir: this.ctx.layout.dataDir,
       services,
       reloadConfig: () => this.reloader.reloadConfig(),
+      rotateCertificates: (leaves?: StackLeaves) => this.reloader.rotateCertificates(leaves),
       stop: () => this.stop(),
     };
   }
@@ -134,6 +174,14 @@ async function prepareDataDir(opts: LocalStackOptions, stackName: string, say: L
   return { layout, user, secrets: loadOrCreateSecrets(layout.secretsFile) };
 }
 
+/** The data folder's CA and leaves, made or renewed as needed before any server reads them. */
+async function openTls(layout: { tlsDir: string }, user: ReturnType<typeof serverUser>, config: StackConfig, say: Log): Promise<LocalTls> {
+  const tls = new LocalTls(layout.tlsDir, user);
+  const { issued } = await tls.open(config);
+  if (issued) say(`tls: issued certificate generation ${tls.generation} (valid ${formatDuration(config.tls.lifetime)}), CA ${tls.caFile}`);
+  return tls;
+}
+
 /** Starts the whole stack; on any failure stops what it started and rethrows. */
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const say = opts.log ?? (() => undefined);
@@ -143,6 +191,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // Validate before touching anything: an invalid stack starts nothing and writes nothing.
   const config = parseStackConfig(rawStackConfig(configFile, stackName, opts.overrides), { stack: stackName, versions: installedVersions(bins), machine: localMachine() });
   const dir = await prepareDataDir(opts, stackName, say);
+  const tls = await openTls(dir.layout, dir.user, config, say);
   let logSizes: number[] = [];
   const attempt = async (): Promise<LocalStack> => {
     const { ports, moved } = await choosePorts(config, { free: opts.freePorts ?? false });
@@ -154,6 +203,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       probe: opts.probe ?? false,
       bins,
       ...dir,
+      tls,
       runtime: localRuntime(dir.layout, ports),
       probePort: ports.probe,
       say,

@@ -4,9 +4,9 @@
  * (and could drop) pod traffic.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { NoFreeSubnetError } from "./net-errors.ts";
+import { NoFreeSubnetError, ServiceRangeTakenError } from "./net-errors.ts";
 import { run } from "./net-exec.ts";
-import { freeSubnetIndex, podCidr, rootNetfilterHazards, serviceCidr } from "./net-host.ts";
+import { cidrsOverlap, freeSubnetIndex, podCidr, rootNetfilterHazards, serviceCidr } from "./net-host.ts";
 import { startTimeOf } from "../lib/proc.ts";
 import { removeObjects, removeState, withSubnetLock, writeState, type RunState } from "./net-state.ts";
 
@@ -19,13 +19,20 @@ export function hostAddress(cidr: string, host: number): string {
   return cidr.replace(/\.0\/24$/, `.${host}`);
 }
 
-/** Creates the bridge `plpod<runId>` with `.1` of a free pod /24; the state file lists it before it exists. */
-export async function createBridge(runId: string, log: Log): Promise<RunState> {
+/**
+ * Creates the bridge `plpod<runId>` with `.1` of a free pod /24; the state file lists it before it exists.
+ * `serviceRoute`: a Service range the host itself sends to (the node's), routed onto the bridge, so that a
+ * packet for a virtual IP no nft rule has translated (yet, or any more) stays on this host's pod network
+ * instead of following the default route off the machine. The route goes with the bridge.
+ */
+export async function createBridge(runId: string, log: Log, opts: { serviceRoute?: string } = {}): Promise<RunState> {
   const bridge = `plpod${runId}`;
   return withSubnetLock(async () => {
-    const routes = JSON.parse(await run("ip", ["-4", "-j", "route", "show", "table", "all"])) as Array<{ dst?: string }>;
+    const routes = JSON.parse(await run("ip", ["-4", "-j", "route", "show", "table", "all"])) as Array<{ dst?: string; table?: string }>;
     const n = freeSubnetIndex(routes);
     if (n === undefined) throw new NoFreeSubnetError();
+    const clash = opts.serviceRoute ? routes.find((r) => r.dst && r.dst !== "default" && r.table !== "local" && cidrsOverlap(r.dst, opts.serviceRoute!)) : undefined;
+    if (clash) throw new ServiceRangeTakenError(opts.serviceRoute!, clash.dst!);
     const state: RunState = { version: 1, runId, pid: process.pid, pidStart: startTimeOf(process.pid) ?? "", bridge, podCidr: podCidr(n), serviceCidr: serviceCidr(n), netns: [], links: [] };
     await writeState(state);
     try {
@@ -33,6 +40,7 @@ export async function createBridge(runId: string, log: Log): Promise<RunState> {
       await run("ip", ["addr", "add", `${hostAddress(state.podCidr, 1)}/24`, "dev", bridge]);
       // Up inside the lock: only then is the subnet's route in the table the next run reads.
       await run("ip", ["link", "set", "dev", bridge, "up"]);
+      if (opts.serviceRoute) await run("ip", ["route", "add", opts.serviceRoute, "dev", bridge]);
     } catch (err) {
       await removeObjects({ netns: [], links: [], bridge }, log);
       await removeState(runId);

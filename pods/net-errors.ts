@@ -31,6 +31,14 @@ export class NoFreeSubnetError extends PodNetworkError {
   }
 }
 
+/** The node's Service range (the API server's) overlaps a route the host already has. */
+export class ServiceRangeTakenError extends PodNetworkError {
+  readonly code = "POOLING_POD_NET_SERVICE_RANGE_TAKEN";
+  constructor(range: string, route: string) {
+    super(`the Service range ${range} overlaps the host's route ${route}: the node would send Service traffic there; stop what owns that route or give the API server another --service-cluster-ip-range`);
+  }
+}
+
 /** Pod or Service addresses of a run are never reused, so a long run can use them up. */
 export class AddressesExhaustedError extends PodNetworkError {
   readonly code = "POOLING_POD_NET_ADDRESSES_EXHAUSTED";

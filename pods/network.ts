@@ -117,7 +117,7 @@ export class PodNetwork implements PodNetworkApi {
     if (existsSync(statePath(runId)) || existsSync(`/sys/class/net/${bridge}`)) throw new RunIdInUseError(runId);
     await reportRootNetfilter(log);
 
-    const state = await createBridge(runId, log);
+    const state = await createBridge(runId, log, { serviceRoute: opts.nodeServices ? opts.serviceCidr : undefined });
     if (opts.serviceCidr) state.serviceCidr = opts.serviceCidr;
     if (opts.nodeServices) state.nodeTable = `plnode${runId}`;
     await writeState(state); // listed before it exists, so a crash still leaves the node table to sweepStale

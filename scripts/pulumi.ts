@@ -23,6 +23,7 @@ import { clusterKubeconfigPath } from "../cluster/index.ts";
 import { CliUsageError, CommandFailedError, PoolingError, PrerequisitesMissingError } from "../lib/errors.ts";
 import { isMain, runCli } from "../lib/cli.ts";
 import { KIND, registryCertsDir, registryHostsToml } from "../infra/k8s/kind.ts";
+import { NODE_VERSIONS_ENV } from "../infra/k8s/target.ts";
 import { findPulumi, type PulumiCommand } from "../toolchain/index.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -228,6 +229,11 @@ export interface ScriptDeps {
   home: string;
   /** Where Pulumi.yaml and kind/ are, the commands' working directory, and `.local/` for the kubeconfig. */
   projectDir: string;
+  /**
+   * `--cluster local`: the versions the node runs in place of the images, as POOLING_NODE_VERSIONS takes
+   * them (`postgres=15,pgbouncer=1.18`). Default: what pods/node/versions.ts prints.
+   */
+  nodeVersions?: () => string;
 }
 
 function steps(deps: ScriptDeps) {
@@ -336,7 +342,9 @@ function offKind(parsed: ParsedCommand, deps: ScriptDeps, pulumi: PulumiCommand)
   } else {
     ensureBackendDir(deps.env, deps.projectDir, deps.home);
     step.must(process.execPath, ["--import", "tsx", join(deps.projectDir, "cluster", "cli.ts"), "up"], { stdio: "inherit" });
-    env = { ...base, POOLING_CLUSTER: "local", KUBECONFIG: clusterKubeconfigPath(deps.projectDir) };
+    const versions = (deps.nodeVersions ?? (() => step.must(process.execPath, ["--import", "tsx", join(deps.projectDir, "pods", "node", "versions.ts")]).trim()))();
+    if (versions) console.error(`the local node runs Debian's servers in place of the images: the stack is validated and deployed for ${versions.replaceAll("=", " ").replaceAll(",", ", ")}, whatever its postgres.version and pgbouncer.version say`);
+    env = { ...base, POOLING_CLUSTER: "local", KUBECONFIG: clusterKubeconfigPath(deps.projectDir), [NODE_VERSIONS_ENV]: versions };
     commandLine = pulumiCommandLine(parsed.command, parsed.pulumiArgs);
   }
   const status = runPulumi(step, pulumi, env, commandLine);

@@ -33,8 +33,12 @@ export interface Stamp {
 export interface RecipeResult {
   name: string;
   version: string;
-  /** `cached`: stamp and binaries were there; `built`: compiled in this run. */
-  status: "built" | "cached";
+  /**
+   * `cached`: stamp and binaries were there; `built`: compiled in this run; `unavailable`: an optional
+   * recipe whose build failed (`reason`), nothing stamped.
+   */
+  status: "built" | "cached" | "unavailable";
+  reason?: string;
   /** This run's wall time for a built recipe; the stamped build's for a cached one. */
   seconds: number;
   /** Bytes of this recipe's binaries. */
@@ -82,7 +86,17 @@ export async function buildRecipes(recipes: readonly Recipe[], opts: BuildOption
     const workDir = join(opts.paths.work, recipe.name);
     mkdirSync(workDir, { recursive: true });
     mkdirSync(opts.paths.bin, { recursive: true });
-    await recipe.build(recipeContext(recipe, workDir, opts, tag));
+    try {
+      await recipe.build(recipeContext(recipe, workDir, opts, tag));
+    } catch (err) {
+      if (recipe.optional === undefined || !(err instanceof ToolchainBuildError)) throw err;
+      // go's own words: its last "go: " line (a module the proxy refuses), else its last line (a compile error).
+      const lines = err.message.trim().split("\n");
+      const reason = (lines.findLast((l) => l.startsWith("go: ")) ?? lines.at(-1)!).trim();
+      opts.log(`${tag}: not built, and optional (${recipe.optional}): ${reason}`);
+      results.push({ name: recipe.name, version: recipe.version, status: "unavailable", reason, seconds: 0, bytes: 0 });
+      continue;
+    }
     const missing = recipe.binaries.filter((b) => !existsSync(join(opts.paths.bin, b)));
     if (missing.length > 0) throw new ToolchainBuildError(recipe.name, "checking its output", `the build finished without ${missing.join(", ")} in ${opts.paths.bin}`);
     const seconds = Math.round((Date.now() - started) / 100) / 10;

@@ -1,7 +1,8 @@
 /**
  * `npm run toolchain`: builds the Pulumi CLI, its Node.js language host, the Kubernetes
- * provider and a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler)
- * from the Go module proxy, at the versions in toolchain/versions.ts, into a cache outside the repository.
+ * provider, a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) and,
+ * optionally, pgbouncer_exporter from the Go module proxy, at the versions in toolchain/versions.ts, into a
+ * cache outside the repository.
  * A rerun with nothing changed takes seconds.
  *
  *   npm run toolchain                  build what is missing, then report times and sizes
@@ -48,8 +49,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (mode === "status") {
-    for (const r of all) console.log(`${isBuilt(paths, r) ? "built  " : "missing"} ${r.name} ${r.version}${isBuilt(paths, r) ? ` (cold build ${formatDuration(readStamp(paths, r)?.seconds ?? 0)})` : ""}`);
-    return all.every((r) => isBuilt(paths, r)) ? 0 : 1;
+    for (const r of all) console.log(`${isBuilt(paths, r) ? "built  " : "missing"} ${r.name} ${r.version}${isBuilt(paths, r) ? ` (cold build ${formatDuration(readStamp(paths, r)?.seconds ?? 0)})` : r.optional ? ` (optional: ${r.optional})` : ""}`);
+    return all.every((r) => isBuilt(paths, r) || r.optional !== undefined) ? 0 : 1;
   }
   const log = (line: string) => console.error(`toolchain: ${line}`);
   log(`building into ${paths.root} (Pulumi ${versions.pulumi}, kubernetes provider ${versions.kubernetesProvider}, Kubernetes ${versions.kubernetes}, etcd ${versions.etcd})`);
@@ -64,7 +65,8 @@ async function main(argv: readonly string[]): Promise<number> {
   installPlugins(paths, versions, log);
   linkPathDir(paths);
   const cold = results.reduce((n, r) => n + r.seconds, 0);
-  for (const r of results) log(`  ${r.name} ${r.version}: ${mib(r.bytes)}, ${r.status === "built" ? "built" : "cold build took"} ${formatDuration(r.seconds)}`);
+  for (const r of results)
+    log(`  ${r.name} ${r.version}: ${r.status === "unavailable" ? `not built (${r.reason})` : `${mib(r.bytes)}, ${r.status === "built" ? "built" : "cold build took"} ${formatDuration(r.seconds)}`}`);
   log(`this run: ${formatDuration((Date.now() - started) / 1000)}; the builds these binaries came from took ${formatDuration(cold)} in all`);
   // Walking the Go caches (gigabytes) takes longer than the whole cached rerun: only after a build.
   const goCaches = results.some((r) => r.status === "built") ? `; Go module cache ${mib(diskUse(goEnv("GOMODCACHE")))}; Go build cache ${mib(diskUse(goEnv("GOCACHE")))}` : "";

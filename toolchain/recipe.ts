@@ -37,5 +37,10 @@ export interface Recipe {
   readonly version: string;
   /** File names this recipe leaves in `binDir`. */
   readonly binaries: readonly string[];
+  /**
+   * Set for a binary the project can do without: what goes in its place. A failed build of such a recipe
+   * is reported (status `unavailable`) and the run goes on; any other failed build stops it.
+   */
+  readonly optional?: string;
   build(ctx: RecipeContext): Promise<void>;
 }

@@ -17,6 +17,8 @@ export interface ToolchainVersions {
   readonly kubernetes: string;
   /** go.etcd.io/etcd/server/v3 release. */
   readonly etcd: string;
+  /** prometheus-community/pgbouncer_exporter release, as the Kubernetes sidecar's image tag. */
+  readonly pgbouncerExporter: string;
 }
 
 /**
@@ -25,6 +27,9 @@ export interface ToolchainVersions {
  * toolchain/recipes/kubernetes.ts.
  */
 export const CONTROL_PLANE = { kubernetes: KUBERNETES_RELEASE, etcd: ETCD_VERSION } as const;
+
+/** The exporters Debian does not package, at the versions the Kubernetes manifests deploy. */
+export const EXPORTERS = { pgbouncerExporter: "0.10.2" } as const;
 
 /** package-lock.json cannot be read, or lacks a package the toolchain follows. */
 export class LockfileError extends PoolingError {
@@ -58,5 +63,5 @@ export function toolchainVersions(projectDir: string): ToolchainVersions {
   } catch (err) {
     throw new LockfileError(`${file} could not be read: ${(err as Error).message}`, { cause: err });
   }
-  return { ...lockedVersions(text, file), ...CONTROL_PLANE };
+  return { ...lockedVersions(text, file), ...CONTROL_PLANE, ...EXPORTERS };
 }

@@ -15,6 +15,9 @@ export const PROBE_ENV = {
   directDatabaseUrl: "DIRECT_DATABASE_URL",
   pgbouncerAdminUrl: "PGBOUNCER_ADMIN_URL",
   redisUrl: "REDIS_URL",
+  tlsCaFile: "TLS_CA_FILE",
+  tlsCertFile: "TLS_CERT_FILE",
+  tlsKeyFile: "TLS_KEY_FILE",
   pgPoolMax: "PG_POOL_MAX",
   pgIdleTimeoutMs: "PG_IDLE_TIMEOUT_MS",
   pgConnectionTimeoutMs: "PG_CONNECTION_TIMEOUT_MS",
@@ -106,6 +109,9 @@ const schema = z.object({
   DIRECT_DATABASE_URL: optional(url(PG, "straight to PostgreSQL")),
   PGBOUNCER_ADMIN_URL: optional(url(PG, "to PgBouncer's admin database `pgbouncer`")),
   REDIS_URL: url(["redis:", "rediss:"], "(redis://default:password@host:port)"),
+  TLS_CA_FILE: optional(z.string()),
+  TLS_CERT_FILE: optional(z.string()),
+  TLS_KEY_FILE: optional(z.string()),
   PG_POOL_MAX: int(PROBE_ENV_DEFAULTS.PG_POOL_MAX, 1, 10_000),
   PG_IDLE_TIMEOUT_MS: int(PROBE_ENV_DEFAULTS.PG_IDLE_TIMEOUT_MS, 0, 86_400_000),
   PG_CONNECTION_TIMEOUT_MS: int(PROBE_ENV_DEFAULTS.PG_CONNECTION_TIMEOUT_MS, 1, 600_000),
@@ -143,6 +149,13 @@ function crossFieldIssues(env: NodeJS.ProcessEnv): ProbeEnvIssue[] {
       message: `must be greater than HTTP_KEEPALIVE_TIMEOUT_MS (${client}); raise it or lower HTTP_KEEPALIVE_TIMEOUT_MS (SERVER_KEEPALIVE_TIMEOUT_MS is ${server})`,
     });
   }
+  const given = (name: string) => (env[name] ?? "").trim() !== "";
+  if (given(PROBE_ENV.tlsCertFile) !== given(PROBE_ENV.tlsKeyFile)) {
+    issues.push({ variable: given(PROBE_ENV.tlsCertFile) ? PROBE_ENV.tlsKeyFile : PROBE_ENV.tlsCertFile, message: "TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither" });
+  }
+  if (given(PROBE_ENV.tlsCertFile) && !given(PROBE_ENV.tlsCaFile)) {
+    issues.push({ variable: PROBE_ENV.tlsCaFile, message: "is required with TLS_CERT_FILE: the probe shows its certificate only on connections it verifies" });
+  }
   return issues;
 }
 
@@ -155,6 +168,11 @@ export interface ProbeEnv {
   directDatabaseUrl: string | undefined;
   pgbouncerAdminUrl: string | undefined;
   redisUrl: string;
+  /** The CA every server is verified with; undefined: plaintext, or TLS as the URLs' own parameters say. */
+  tlsCaFile: string | undefined;
+  /** The probe's own certificate and key, for servers that ask for one. */
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
   pgPoolMax: number;
   pgIdleTimeoutMs: number;
   pgConnectionTimeoutMs: number;
@@ -213,6 +231,9 @@ export function loadProbeEnv(env: NodeJS.ProcessEnv): ProbeEnv {
     directDatabaseUrl: e.DIRECT_DATABASE_URL,
     pgbouncerAdminUrl: e.PGBOUNCER_ADMIN_URL,
     redisUrl: e.REDIS_URL,
+    tlsCaFile: e.TLS_CA_FILE,
+    tlsCertFile: e.TLS_CERT_FILE,
+    tlsKeyFile: e.TLS_KEY_FILE,
     pgPoolMax: e.PG_POOL_MAX,
     pgIdleTimeoutMs: e.PG_IDLE_TIMEOUT_MS,
     pgConnectionTimeoutMs: e.PG_CONNECTION_TIMEOUT_MS,

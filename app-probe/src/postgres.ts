@@ -2,6 +2,7 @@
  * The probe's PostgreSQL access: one node-postgres Pool pointed at PgBouncer, and the transaction helper
  * every write goes through.
  */
+import { tlsClientOptions, urlForOwnTls } from "./tls.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from "pg";
@@ -32,8 +33,13 @@ export function classifyPgError(err: unknown): PgErrorKind {
 }
 
 export function createPgPool(env: ProbeEnv, log: Logger, metrics: Metrics): Pool {
+  const ssl = tlsClientOptions(env);
   const pool = new pg.Pool({
-    connectionString: env.databaseUrl,
+    // With TLS_CA_FILE: `ssl: { ca, rejectUnauthorized: true }`, and the host name checked against
+    // PgBouncer's certificate (Node's checkServerIdentity; node-postgres connects the socket to the URL's
+    // host, which is the name verified, an address matched against the IP SANs).
+    connectionString: urlForOwnTls(env.databaseUrl, ssl),
+    ...(ssl ? { ssl } : {}),
     max: env.pgPoolMax,
     idleTimeoutMillis: env.pgIdleTimeoutMs,
     connectionTimeoutMillis: env.pgConnectionTimeoutMs,

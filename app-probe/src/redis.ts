@@ -8,6 +8,7 @@
  * which the probe does not issue, so it opens exactly one connection. There is no checkout, so a broken connection can never be handed out: while it
  * is down every command fails at once (no offline queue) and ioredis reconnects with backoff.
  */
+import { tlsClientOptions } from "./tls.ts";
 import { Redis } from "ioredis";
 import type { ProbeEnv } from "./env.ts";
 import { DependencyError, asError } from "./errors.ts";
@@ -53,7 +54,10 @@ export class RedisCommands {
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
+    const tls = tlsClientOptions(env);
     this.client = new Redis(env.redisUrl, {
+      // `tls: { ca }`: Redis' certificate verified against the CA and the host (with rediss://).
+      ...(tls ? { tls } : {}),
       enableAutoPipelining: true,
       // Fail fast while disconnected instead of queueing requests for an unknown time.
       enableOfflineQueue: false,

@@ -18,7 +18,8 @@ export interface DeclaredError {
   base: string;
   file: string;
   abstract: boolean;
-  code?: string;
+  /** One code (`readonly code = "..."`), or several (a `readonly code` constructor parameter typed as a union of strings). */
+  codes?: string[];
   doc: string;
 }
 
@@ -36,7 +37,13 @@ export function declaredClasses(file: string, text: string): DeclaredError[] {
       const base = node.heritageClauses?.find((h) => h.token === ts.SyntaxKind.ExtendsKeyword)?.types[0]?.expression.getText(source);
       if (base !== undefined) {
         const codeMember = node.members.find((m): m is ts.PropertyDeclaration => ts.isPropertyDeclaration(m) && m.name.getText(source) === "code" && m.initializer !== undefined);
-        const code = codeMember?.initializer && ts.isStringLiteral(codeMember.initializer) ? codeMember.initializer.text : undefined;
+        const codeParam = node.members
+          .filter(ts.isConstructorDeclaration)
+          .flatMap((c) => c.parameters)
+          .find((p) => p.name.getText(source) === "code" && p.modifiers?.some((m) => m.kind === ts.SyntaxKind.ReadonlyKeyword));
+        const literals = (t: ts.TypeNode | undefined): string[] =>
+          t === undefined ? [] : ts.isUnionTypeNode(t) ? t.types.flatMap(literals) : ts.isLiteralTypeNode(t) && ts.isStringLiteral(t.literal) ? [t.literal.text] : [];
+        const codes = codeMember?.initializer && ts.isStringLiteral(codeMember.initializer) ? [codeMember.initializer.text] : literals(codeParam?.type);
         const doc = ts
           .getJSDocCommentsAndTags(node)
           .map((d) => (typeof d.comment === "string" ? d.comment : ""))
@@ -48,7 +55,7 @@ export function declaredClasses(file: string, text: string): DeclaredError[] {
           base,
           file,
           abstract: node.modifiers?.some((m) => m.kind === ts.SyntaxKind.AbstractKeyword) ?? false,
-          ...(code === undefined ? {} : { code }),
+          ...(codes.length === 0 ? {} : { codes }),
           doc,
         });
       }
@@ -93,25 +100,25 @@ export function errorCatalog(sources: ReadonlyArray<readonly [string, string]>):
     for (let b: string | undefined = c.base; b !== undefined && !chain.includes(b); b = byName.get(b)?.base) chain.push(b);
     return chain;
   };
-  const codeOf = (c: DeclaredError): string | undefined => c.code ?? (byName.has(c.base) ? codeOf(byName.get(c.base)!) : undefined);
+  const codesOf = (c: DeclaredError): string[] | undefined => c.codes ?? (byName.has(c.base) ? codesOf(byName.get(c.base)!) : undefined);
   const entries: CatalogEntry[] = [];
   for (const c of all) {
     const chain = ancestors(c);
-    const code = codeOf(c);
+    const codes = codesOf(c);
     // A ConfigError as the Pulumi engine must get it (infra/config/pulumi.ts): a RunError carrying the
     // ConfigError and its code, listed under ConfigError.
     if (c.base === "pulumi.RunError") continue;
     if (!chain.includes("PoolingError")) {
-      if (c.code !== undefined) problems.push(`${c.name} (${c.file}) has a code but does not extend PoolingError: CLIs would tell it as a bug`);
+      if (c.codes !== undefined) problems.push(`${c.name} (${c.file}) has a code but does not extend PoolingError: CLIs would tell it as a bug`);
       continue;
     }
     if (c.abstract) continue;
     if (c.doc === "") problems.push(`${c.name} (${c.file}) has no doc comment: say what the failure means, for docs/errors.md`);
-    if (code === undefined) {
+    if (codes === undefined) {
       problems.push(`${c.name} (${c.file}) has no \`readonly code = "..."\``);
       continue;
     }
-    entries.push({ ...c, code, exit: chain.includes("InputError") ? 2 : 1 });
+    for (const code of codes) entries.push({ ...c, code, exit: chain.includes("InputError") ? 2 : 1 });
   }
   const byCode = new Map<string, CatalogEntry>();
   for (const e of entries) {

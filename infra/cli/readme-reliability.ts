@@ -14,6 +14,14 @@ const fault = z.object({
   writesLost: z.number(),
   writesDuplicated: z.number(),
   longestRequestMs: z.number(),
+  /** What the stack's Prometheus showed during the fault, when it watched the run. */
+  alerts: z
+    .object({
+      fired: z.array(z.object({ alert: z.string(), fireMs: z.number(), clearMs: z.number().optional() })),
+      missing: z.array(z.string()),
+      unexpected: z.array(z.string()),
+    })
+    .optional(),
 });
 
 export const reliabilityResults = z.object({
@@ -56,6 +64,16 @@ function connectionsLine(c: NonNullable<ReliabilityResults["connections"]>): str
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/** The alerts a fault fired, each with its time to fire and to clear; a false alarm or a missing one in bold. */
+function faultAlerts(a: NonNullable<z.infer<typeof fault>["alerts"]>): string {
+  const fired = a.fired.map((f) => {
+    const text = `${f.alert}: ${seconds(f.fireMs)}, ${f.clearMs === undefined ? "did not clear" : seconds(f.clearMs)}`;
+    return a.unexpected.includes(f.alert) || f.clearMs === undefined ? `**${text}**` : text;
+  });
+  const lines = [...fired, ...a.missing.map((m) => `**${m} did not fire**`)];
+  return lines.length === 0 ? "none" : lines.join("<br>");
+}
+
 /** The alert faults: each alert's time to fire and to clear in the local Prometheus. */
 function alertLines(results: NonNullable<ReliabilityResults["alerts"]>["results"]): string[] {
   return [
@@ -71,15 +89,16 @@ function alertLines(results: NonNullable<ReliabilityResults["alerts"]>["results"
 export function reliabilitySummary(text: string, link = "docs/reliability.md"): string {
   const r = reliabilityResults.parse(JSON.parse(text));
   const v = r.versions;
+  const watched = r.faults.some((f) => f.alerts !== undefined);
   return [
     `From the fault run started ${r.startedAt} ([report](${link})): PostgreSQL ${v.postgres}, PgBouncer ${v.pgbouncer}, Redis ${v.redis},`,
-    `${r.concurrency} concurrent \`/probe\` loops.`,
+    `${r.concurrency} concurrent \`/probe\` loops${watched ? "; the alerts column: what fired in the stack's Prometheus (time to fire, to clear)" : ""}.`,
     "",
-    "| fault | requests | failed | server connections leaked | acknowledged writes lost | writes applied twice | longest request |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| fault | requests | failed | server connections leaked | acknowledged writes lost | writes applied twice | longest request |${watched ? " alerts |" : ""}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: |${watched ? " --- |" : ""}`,
     ...r.faults.map(
       (f) =>
-        `| ${f.fault} | ${count(f.requests)} | ${count(f.errors)} | ${f.connectionsLeaked} | ${f.writesLost} of ${count(f.acknowledgedWrites)} | ${f.writesDuplicated} | ${latency(f.longestRequestMs)} |`,
+        `| ${f.fault} | ${count(f.requests)} | ${count(f.errors)} | ${f.connectionsLeaked} | ${f.writesLost} of ${count(f.acknowledgedWrites)} | ${f.writesDuplicated} | ${latency(f.longestRequestMs)} |${watched ? ` ${f.alerts ? faultAlerts(f.alerts) : "not watched"} |` : ""}`,
     ),
     ...(r.connections ? ["", connectionsLine(r.connections)] : []),
     ...(r.alerts ? ["", ...alertLines(r.alerts.results)] : []),

@@ -12,6 +12,7 @@ import { parseCommandLine, runCli } from "../../lib/cli.ts";
 import { generateSecrets, renderAlertRules, renderAll, renderGrafanaDashboard, SECRET_FILES } from "../render/index.ts";
 import { clusterRuntime } from "../k8s/runtime.ts";
 import { renderManifests } from "../k8s/manifests/index.ts";
+import { untilTlsIsMounted } from "../k8s/manifests/common.ts";
 
 const USAGE = `Usage: npm run render -- [--stack NAME | --config-file PATH] --out DIR [--with-secrets]
 
@@ -63,7 +64,7 @@ function commandLine(argv: string[]): RenderArgs | undefined {
 /** Every file, rendered in memory first so a failure leaves no partial output behind. */
 function renderFiles(cfg: StackConfig, withSecrets: boolean): { files: Record<string, string>; secretFiles: Set<string> } {
   const secrets = generateSecrets();
-  const files: Record<string, string> = { ...renderAll(cfg, secrets, clusterRuntime(cfg)) };
+  const files: Record<string, string> = { ...renderAll(untilTlsIsMounted(cfg), secrets, clusterRuntime(cfg)) };
   // What the cluster's Prometheus and Grafana get: the rules as a plain rule file (the PrometheusRule
   // under k8s/ carries the same groups) and the dashboard to import.
   files[join("monitoring", "alerts.rules.yml")] = renderAlertRules(cfg, { pgbouncerFigures: "exporter" });

@@ -41,6 +41,9 @@ export const PGBOUNCER_VERSION_GATES: ReadonlyArray<{ field: keyof ParsedStackCo
   { field: "maxPreparedStatements", setting: "max_prepared_statements", since: "1.21" },
 ];
 
+/** The first PgBouncer with client_tls_* and server_tls_*. */
+export const PGBOUNCER_TLS_SINCE = "1.7";
+
 export function compareVersions(a: string, b: string): number {
   const pa = a.split(".").map(Number);
   const pb = b.split(".").map(Number);
@@ -52,12 +55,25 @@ export function compareVersions(a: string, b: string): number {
 }
 
 /**
- * PgBouncer pods a rollout adds above `pgbouncer.replicas`: the Deployment's `maxSurge`. It rolls with
- * `maxUnavailable: 0` so no client loses its pooler, which means a new pod starts, and opens its own server
- * connections, while every old pod still holds its own and drains. The budget has to fit that moment, not
- * only the steady state, so the manifest takes its maxSurge from here and the two cannot drift apart.
+ * How the PgBouncer Deployment rolls, and so how many pods hold server connections at once during a roll.
+ *
+ * The deployment controller counts only pods that are not terminating (kubernetes v1.37.2
+ * pkg/controller/deployment: maxSurge bounds the replicas of all ReplicaSets, and a terminating pod has
+ * left its ReplicaSet's count; apps/v1 has `status.terminatingReplicas` from KEP-3973, but no field that
+ * makes a Deployment wait for them). A PgBouncer pod keeps its pools while it terminates: its preStop
+ * waits ENDPOINT_DRAIN_SECONDS for the Service to stop sending it clients, then shuts down safely. So a
+ * roll holds, at its peak, the pods the strategy keeps running (replicas + maxSurge) plus the pods a step
+ * has just scaled down (maxSurge + maxUnavailable), provided a step lasts longer than the drain:
+ * `minReadySeconds` on the Deployment sees to that (infra/k8s/manifests/pgbouncer-drain.ts). Seen on the
+ * local cluster with maxSurge 1, maxUnavailable 0: four PgBouncer pods of two replicas at once.
+ *
+ * maxSurge 0 and maxUnavailable 1 keep that peak at replicas + 1: each step stops one old pod, which still
+ * serves the clients it has while it drains, and starts its replacement. The budget counts that moment.
  */
-export const PGBOUNCER_MAX_SURGE = 1;
+export const PGBOUNCER_ROLLOUT = { maxSurge: 0, maxUnavailable: 1 } as const;
+
+/** Pods above `pgbouncer.replicas` that hold server connections at a roll's peak (see PGBOUNCER_ROLLOUT). */
+export const PGBOUNCER_ROLLOUT_EXTRA_PODS = 2 * PGBOUNCER_ROLLOUT.maxSurge + PGBOUNCER_ROLLOUT.maxUnavailable;
 
 /**
  * Server connections the PgBouncer pods may open, and what PostgreSQL can give them. The figure that must
@@ -66,7 +82,7 @@ export const PGBOUNCER_MAX_SURGE = 1;
 export function connectionBudget(cfg: ParsedStackConfig) {
   const { postgres: pg, pgbouncer: pb } = cfg;
   const perReplica = perReplicaConnections(cfg);
-  const podsDuringRollout = pb.replicas + PGBOUNCER_MAX_SURGE;
+  const podsDuringRollout = pb.replicas + PGBOUNCER_ROLLOUT_EXTRA_PODS;
   const atRestServerConnections = atRestConnections(cfg);
   const pgbouncerServerConnections = podsDuringRollout * perReplica;
   const usable = pg.maxConnections - pg.superuserReservedConnections - pg.headroomConnections;
@@ -100,7 +116,7 @@ function budgetFixes(cfg: ParsedStackConfig, usable: number): string[] {
   // Only the fields the budget rule declares: a rule reads nothing else (test/unit/rules.test.ts).
   const fits = (over: { defaultPoolSize?: number; replicas?: number; reservePoolSize?: number }) => {
     const next = { postgres: { cpu: cfg.postgres.cpu }, pgbouncer: { replicas: pb.replicas, defaultPoolSize: pb.defaultPoolSize, reservePoolSize: pb.reservePoolSize, ...over } };
-    return (next.pgbouncer.replicas + PGBOUNCER_MAX_SURGE) * perReplicaConnections(next) <= usable;
+    return (next.pgbouncer.replicas + PGBOUNCER_ROLLOUT_EXTRA_PODS) * perReplicaConnections(next) <= usable;
   };
   const maxPool = largestFitting(1, usable, (n) => fits({ defaultPoolSize: n }));
   if (maxPool >= 1) return [`lower it to at most ${maxPool}`];
@@ -149,7 +165,7 @@ function budgetProblem(cfg: ParsedStackConfig): Problem | undefined {
     key: key("pgbouncer.defaultPoolSize"),
     value: pool,
     message:
-      `the PgBouncer pools need more server connections than PostgreSQL can give: (replicas ${pb.replicas} + ${PGBOUNCER_MAX_SURGE} surging during a rollout)` +
+      `the PgBouncer pools need more server connections than PostgreSQL can give: (replicas ${pb.replicas} + ${PGBOUNCER_ROLLOUT_EXTRA_PODS} draining during a rollout)` +
       ` × (defaultPoolSize ${pool} + reservePoolSize ${reservePoolSizeOf(cfg)}) = ${b.pgbouncerServerConnections} > maxConnections ${pg.maxConnections}` +
       ` − superuserReservedConnections ${pg.superuserReservedConnections} − headroomConnections ${pg.headroomConnections} = ${b.usable}.` +
       (lower.length > 0 ? ` Either ${lower.join(", ")}, or ${raise}.` : ` ${raise.charAt(0).toUpperCase()}${raise.slice(1)}.`) +
@@ -280,7 +296,7 @@ const memoryRules: Rule[] = [
     ],
     (cfg) => {
       const pg = cfg.postgres;
-      // Sized for the steady state, not the rollout's extra pod: the surge lasts only while an old pod drains,
+      // Sized for the steady state, not the rollout's extra pod: it lasts only while an old pod drains,
       // and this is an estimate, unlike max_connections, which refuses logins outright.
       const serverConnections = atRestConnections(cfg) + pg.headroomConnections;
       const sharedBuffers = sharedBuffersOf(pg);
@@ -340,5 +356,43 @@ const nameRules: Rule[] = [
   }),
 ];
 
+/**
+ * A leaf is replaced once it is within renewBefore of its end, so renewBefore must leave it a working life:
+ * at most half its lifetime, or every renewal would be due again before the next check.
+ */
+const tlsRules: Rule[] = [
+  rule(["tls.lifetime", "tls.renewBefore"], ({ tls }) =>
+    tls.renewBefore * 2 > tls.lifetime
+      ? {
+          key: key("tls.renewBefore"),
+          value: formatDuration(tls.renewBefore),
+          message:
+            `renewBefore ${formatDuration(tls.renewBefore)} is more than half of ${key("tls.lifetime")} ${formatDuration(tls.lifetime)}: a new certificate would be due for renewal` +
+            ` almost as soon as it is made. Set it to at most ${formatDuration(Math.floor(tls.lifetime / 2))} or raise ${key("tls.lifetime")} to at least ${formatDuration(tls.renewBefore * 2)}.`,
+        }
+      : undefined,
+  ),
+  // PgBouncer got TLS (client_tls_* and server_tls_*) in 1.7 (its NEWS.md); the image tags allowed are newer,
+  // but a stack file may name any 1.x.
+  rule(["tls.enabled", "pgbouncer.version"], ({ tls, pgbouncer }) =>
+    tls.enabled && compareVersions(pgbouncer.version, PGBOUNCER_TLS_SINCE) < 0
+      ? {
+          key: key("pgbouncer.version"),
+          value: pgbouncer.version,
+          message: `PgBouncer ${pgbouncer.version} has no TLS settings (they came in ${PGBOUNCER_TLS_SINCE}), but ${key("tls.enabled")} is true. Raise the version.`,
+        }
+      : undefined,
+  ),
+  rule(["tls.enabled", "tls.clientCertificates"], ({ tls }) =>
+    !tls.enabled && tls.clientCertificates
+      ? {
+          key: key("tls.clientCertificates"),
+          value: true,
+          message: `client certificates are a TLS feature, but ${key("tls.enabled")} is false. Set ${key("tls.enabled")} to true or this key to false.`,
+        }
+      : undefined,
+  ),
+];
+
 /** Every cross-field rule, in the order their problems are reported. */
-export const CROSS_FIELD_RULES: readonly Rule[] = [...budgetRules, ...timeoutRules, ...memoryRules, ...versionRules, ...nameRules];
+export const CROSS_FIELD_RULES: readonly Rule[] = [...budgetRules, ...timeoutRules, ...memoryRules, ...versionRules, ...nameRules, ...tlsRules];

@@ -48,7 +48,8 @@ export function duration(def: string, description: string, range: { min?: number
         ctx.addIssue({ code: "custom", message: `expected a duration from ${formatDuration(min)} to ${formatDuration(max)}, got ${show(v)}` });
         return z.NEVER;
       }
-      if (ms > MAX_DURATION_MS) {
+      // The PostgreSQL cap is for timeouts; a field with its own range (a certificate's lifetime) sets its own.
+      if (!bounded && ms > MAX_DURATION_MS) {
         ctx.addIssue({ code: "custom", message: `at most ${MAX_DURATION_MS}ms (about 24 days), the largest timeout PostgreSQL takes; use 0s for "never"` });
         return z.NEVER;
       }

@@ -11,7 +11,7 @@ import { imageProblems } from "./images.ts";
 import { defaultPoolSizeOf, derivedPoolSizeKeys, minPoolSizeOf, reservePoolSizeOf, type PoolSizeKey } from "./pools.ts";
 
 export type { Problem } from "./checks.ts";
-export { connectionBudget, PGBOUNCER_MAX_SURGE } from "./checks.ts";
+export { connectionBudget, PGBOUNCER_ROLLOUT, PGBOUNCER_ROLLOUT_EXTRA_PODS } from "./checks.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 export { EXPORTER_BINARIES, EXPORTER_IMAGES, serverImages } from "./images.ts";
 export { poolDerivationNote, SERVER_CONNECTIONS_PER_CPU } from "./pools.ts";
@@ -33,6 +33,7 @@ export type StackConfig = Readonly<{
   redis: Readonly<Omit<Parsed["redis"], "maxMemory"> & { maxMemory: number }>;
   probe: Readonly<Parsed["probe"]>;
   monitoring: Readonly<Parsed["monitoring"]>;
+  tls: Readonly<Parsed["tls"]>;
   /** The pool sizes the stack file left unset, so derived from postgres.cpu and pgbouncer.replicas (pools.ts). */
   derivedPoolSizes: readonly PoolSizeKey[];
 }>;
@@ -141,6 +142,7 @@ function resolve(stack: string, cfg: Parsed): StackConfig {
     redis: { ...cfg.redis, maxMemory: mem.redisMaxMemory },
     probe: { ...cfg.probe },
     monitoring: { ...cfg.monitoring },
+    tls: { ...cfg.tls },
     derivedPoolSizes: derivedPoolSizeKeys(cfg),
   };
   return deepFreeze(resolved);

@@ -1,6 +1,6 @@
 /** Reads the stack config through Pulumi's own loader, for `pulumi up` and `pulumi preview`. */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, parseStackConfig, type StackConfig } from "./index.ts";
+import { ConfigError, parseStackConfig, type ParseOptions, type StackConfig } from "./index.ts";
 import { PROJECT } from "./file.ts";
 
 function decode(value: string): unknown {
@@ -19,13 +19,13 @@ function decode(value: string): unknown {
  * Every `pooling:` key Pulumi knows for this stack, so a misspelt top-level key is reported rather than
  * silently ignored (pulumi.Config would only return the keys asked for).
  */
-export function loadPulumiStackConfig(): StackConfig {
+export function loadPulumiStackConfig(opts: Pick<ParseOptions, "versions"> = {}): StackConfig {
   const raw: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(pulumi.runtime.allConfig())) {
     if (k.startsWith(`${PROJECT}:`)) raw[k.slice(PROJECT.length + 1)] = decode(v);
   }
   try {
-    return parseStackConfig(raw, { stack: pulumi.getStack() });
+    return parseStackConfig(raw, { stack: pulumi.getStack(), ...opts });
   } catch (err) {
     if (err instanceof ConfigError) throw new InvalidStackConfig(err);
     throw err;

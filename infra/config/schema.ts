@@ -145,6 +145,31 @@ export const monitoringSchema = z.strictObject({
     } satisfies FieldDoc),
 });
 
+/** TLS protocol versions as PostgreSQL's ssl_min_protocol_version names them. */
+export const TLS_VERSIONS = ["TLSv1.2", "TLSv1.3"] as const;
+const DAY_MS = 86_400_000;
+
+/**
+ * TLS on every connection: one CA per stack, a leaf per server (and one for clients), renewed while the
+ * stack runs. On by default; `enabled: false` is for measuring what TLS costs (the benchmark's "off" run).
+ */
+export const tlsSchema = z.strictObject({
+  enabled: bool(true, "TLS on every connection: app and exporters to PgBouncer, PostgreSQL and Redis, PgBouncer to PostgreSQL; plaintext logins are refused. Off only to measure what TLS costs."),
+  lifetime: duration("90d", "How long each server's (and the clients') certificate is valid. The stack's CA lives 10 years; only leaves rotate.", {
+    min: 60_000,
+    max: 825 * DAY_MS,
+  }),
+  renewBefore: duration("30d", "A leaf this close to its end is replaced while the stack runs (the servers reload it; no connection is dropped).", {
+    min: 10_000,
+    max: 825 * DAY_MS,
+  }),
+  minVersion: choice(TLS_VERSIONS, "TLSv1.2", "The oldest TLS version any server accepts (PostgreSQL ssl_min_protocol_version, PgBouncer *_tls_protocols, Redis tls-protocols)."),
+  clientCertificates: bool(
+    false,
+    "Clients must also present a certificate signed by the stack's CA (PostgreSQL clientcert=verify-ca, PgBouncer client_tls_sslmode verify-full, Redis tls-auth-clients yes), on top of their passwords.",
+  ),
+});
+
 export const rawStackSchema = z.strictObject({
   namespace: dnsLabel("pooling", "Kubernetes namespace for every resource."),
   postgres: postgresSchema.prefault({}),
@@ -152,6 +177,7 @@ export const rawStackSchema = z.strictObject({
   redis: redisSchema.prefault({}),
   probe: probeSchema.prefault({}),
   monitoring: monitoringSchema.prefault({}),
+  tls: tlsSchema.prefault({}),
 });
 
 /**
@@ -171,6 +197,7 @@ export const SECTIONS = {
   redis: redisSchema,
   probe: probeSchema,
   monitoring: monitoringSchema,
+  tls: tlsSchema,
 } as const;
 
 /** The stack config as parsed: durations in milliseconds, sizes in bytes, optional derived values unset. */

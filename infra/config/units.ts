@@ -44,7 +44,7 @@ export function parseSize(text: string): number | undefined {
 /** The shortest exact form of a duration, for messages and docs ("90s" → "90s", 3600000 → "1h"). */
 export function formatDuration(ms: number): string {
   if (ms === 0) return "0s";
-  for (const [unit, size] of [["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

@@ -9,6 +9,8 @@ export * from "./pgbouncer.ts";
 export * from "./postgres.ts";
 export * from "./redis.ts";
 export * from "./secrets.ts";
+export * from "./tls.ts";
+export * from "./certificates.ts";
 export { scramVerifier, SCRAM_ITERATIONS } from "./scram.ts";
 export { contentHash } from "./template.ts";
 

@@ -3,6 +3,14 @@ import type { StackConfig } from "../config/index.ts";
 import { connectionBudget, poolDerivationNote } from "../config/index.ts";
 import { verifierOf, type StackSecrets } from "./secrets.ts";
 import { contentHash, renderFile, sortedSettings } from "./template.ts";
+import { pgbouncerTlsProtocols, tlsFilesFor, type TlsFiles } from "./tls.ts";
+
+/** PgBouncer's TLS files: its own serving pair and the CA, and the client pair it shows PostgreSQL when asked. */
+export interface PgbouncerTlsFiles extends TlsFiles {
+  /** Needed when pooling:tls.clientCertificates: PostgreSQL then wants a certificate from PgBouncer too. */
+  clientCert?: string;
+  clientKey?: string;
+}
 
 export interface PgbouncerRuntime {
   listenAddr: string;
@@ -21,6 +29,8 @@ export interface PgbouncerRuntime {
   logfile?: string;
   /** Overrides pooling:pgbouncer.port (the local stack picks a free port). */
   listenPort?: number;
+  /** Needed when pooling:tls.enabled. */
+  tls?: PgbouncerTlsFiles;
 }
 
 /**
@@ -42,6 +52,35 @@ export const PGBOUNCER_RESTART_SETTINGS = [
 /** Seconds as PgBouncer reads them; it takes fractions. */
 const seconds = (ms: number) => String(ms / 1000);
 const flag = (b: boolean) => (b ? 1 : 0);
+
+/**
+ * Client side: TLS required (verify-full, which for a client means a certificate signed by
+ * client_tls_ca_file, when clients must present one). Server side: verify-full against the stack's CA, so
+ * the host in [databases] must be a name PostgreSQL's certificate carries. Every one of these settings is
+ * in PgBouncer's doc/config.md at 1.18 and at 1.24, and none needs a restart: RELOAD and SIGHUP run
+ * sbuf_tls_setup() again after reading the files (src/admin.c, src/main.c handle_sighup), which builds a
+ * new TLS context from the files, or logs "TLS configuration could not be reloaded, keeping old
+ * configuration" and keeps the old one. That silent keep is why a renewed pair is checked before the reload.
+ */
+function pgbouncerTlsSettings(cfg: StackConfig, rt: PgbouncerRuntime): Record<string, string | undefined> {
+  const tls = tlsFilesFor(cfg, rt.tls, "pgbouncer");
+  if (!tls) return { client_tls_sslmode: "disable", server_tls_sslmode: "disable" };
+  const clientCerts = cfg.tls.clientCertificates;
+  if (clientCerts && (tls.clientCert === undefined || tls.clientKey === undefined)) throw new Error("pooling:tls.clientCertificates is true but the pgbouncer runtime names no client certificate");
+  const protocols = pgbouncerTlsProtocols(cfg);
+  return {
+    client_tls_ca_file: clientCerts ? tls.ca : undefined,
+    client_tls_cert_file: tls.cert,
+    client_tls_key_file: tls.key,
+    client_tls_protocols: protocols,
+    client_tls_sslmode: clientCerts ? "verify-full" : "require",
+    server_tls_ca_file: tls.ca,
+    server_tls_cert_file: clientCerts ? tls.clientCert : undefined,
+    server_tls_key_file: clientCerts ? tls.clientKey : undefined,
+    server_tls_protocols: protocols,
+    server_tls_sslmode: "verify-full",
+  };
+}
 
 export function pgbouncerSettings(cfg: StackConfig, rt: PgbouncerRuntime): Record<string, string | number | undefined> {
   const pb = cfg.pgbouncer;
@@ -85,6 +124,7 @@ export function pgbouncerSettings(cfg: StackConfig, rt: PgbouncerRuntime): Recor
     pidfile: rt.pidfile,
     stats_users: pb.statsUser,
     unix_socket_dir: rt.unixSocketDir,
+    ...pgbouncerTlsSettings(cfg, rt),
   };
   return { ...tunable, ...forced };
 }
@@ -115,7 +155,10 @@ export const LOOPBACK_NETWORKS = ["127.0.0.1/32", "::1/128"] as const;
  * the console users). Anything else is refused.
  */
 export function renderPgbouncerHba(cfg: StackConfig, rt: PgbouncerRuntime): string {
-  const rule = (database: string, user: string, address: string) => ({ type: "host", database, user, address, method: "scram-sha-256" });
+  // hostssl: PgBouncer's hba reads the same line types as PostgreSQL's (src/hba.c); with TLS on, a
+  // plaintext client is refused by client_tls_sslmode before it gets here anyway.
+  const type = cfg.tls.enabled ? "hostssl" : "host";
+  const rule = (database: string, user: string, address: string) => ({ type, database, user, address, method: "scram-sha-256" });
   const rules = [
     ...rt.clientNetworks.map((net) => rule("all", cfg.postgres.user, net)),
     ...rt.clientNetworks.map((net) => rule("pgbouncer", cfg.pgbouncer.statsUser, net)),

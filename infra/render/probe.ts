@@ -3,6 +3,7 @@
  * (app-probe/src/env.ts); a test parses this output with the probe's own loader so the two cannot drift.
  */
 import type { StackConfig } from "../config/index.ts";
+import type { ClientTls } from "./urls.ts";
 
 export interface ProbeEndpoints {
   /** Pooled, through PgBouncer. */
@@ -12,6 +13,8 @@ export interface ProbeEndpoints {
   /** PgBouncer's console as the stats user. */
   pgbouncerStatsUrl?: string;
   redisUrl: string;
+  /** The CA the probe verifies every server with (and its client pair, when servers ask for one). */
+  tls?: ClientTls;
   host: string;
   /** Overrides pooling:probe.port (0 lets the probe pick a free port). */
   port?: number;
@@ -37,6 +40,11 @@ export function probeEnvironment(cfg: StackConfig, ep: ProbeEndpoints): Record<s
     // the figures an alert sees are never older than the scrape that brought them.
     METRICS_SCRAPE_INTERVAL_MS: String(cfg.monitoring.scrapeInterval),
   };
+  if (ep.tls) env.TLS_CA_FILE = ep.tls.caFile;
+  if (ep.tls?.certFile && ep.tls.keyFile) {
+    env.TLS_CERT_FILE = ep.tls.certFile;
+    env.TLS_KEY_FILE = ep.tls.keyFile;
+  }
   if (ep.directDatabaseUrl) env.DIRECT_DATABASE_URL = ep.directDatabaseUrl;
   if (ep.pgbouncerStatsUrl) env.PGBOUNCER_ADMIN_URL = ep.pgbouncerStatsUrl;
   return env;

@@ -3,9 +3,27 @@
  * The local stack and the Kubernetes outputs both build theirs here.
  */
 
-/** `postgresql://user:password@host:port/db`, user and password percent-encoded. */
-export function postgresUrl(user: string, password: string, host: string, port: number, db: string): string {
-  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${db}`;
+/** Where a client finds the CA it trusts (and its own pair, when servers ask for one). */
+export interface ClientTls {
+  caFile: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/**
+ * `postgresql://user:password@host:port/db`, user and password percent-encoded. With `tls`, libpq's
+ * `sslmode=verify-full&sslrootcert=…` (and `sslcert`/`sslkey`), which psql and lib/pq read as they are and
+ * node-postgres' pg-connection-string turns into `ssl: { ca, cert, key }` with verification on.
+ */
+export function postgresUrl(user: string, password: string, host: string, port: number, db: string, tls?: ClientTls): string {
+  const base = `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${db}`;
+  if (!tls) return base;
+  const query = new URLSearchParams({ sslmode: "verify-full", sslrootcert: tls.caFile });
+  if (tls.certFile && tls.keyFile) {
+    query.set("sslcert", tls.certFile);
+    query.set("sslkey", tls.keyFile);
+  }
+  return `${base}?${query.toString()}`;
 }
 
 /**
@@ -15,7 +33,10 @@ export function postgresUrl(user: string, password: string, host: string, port: 
  */
 export const REDIS_USER = "default";
 
-/** `redis://default:password@host:port`, the password percent-encoded. */
-export function redisUrl(password: string, host: string, port: number): string {
-  return `redis://${REDIS_USER}:${encodeURIComponent(password)}@${host}:${port}`;
+/**
+ * `redis://default:password@host:port`, the password percent-encoded; `rediss://` with TLS (ioredis and
+ * redis-cli -u both read it; the CA goes beside it: ioredis `tls: { ca }`, redis-cli `--cacert`).
+ */
+export function redisUrl(password: string, host: string, port: number, tls = false): string {
+  return `${tls ? "rediss" : "redis"}://${REDIS_USER}:${encodeURIComponent(password)}@${host}:${port}`;
 }

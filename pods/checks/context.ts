@@ -98,7 +98,8 @@ function readStackFacts(ctx: CheckContext) {
     perPgbouncerPod: Number(ini.default_pool_size) + Number(ini.reserve_pool_size ?? 0),
     defaultPoolSize: Number(ini.default_pool_size),
     pgbouncerReplicas: replicas,
-    pgbouncerMaxSurge: surge.pods,
+    /** Pods above replicas that hold server connections at a rollout's peak: surging and draining (lib/kubernetes.ts). */
+    pgbouncerRolloutExtraPods: surge.pods,
     pgbouncerPort: Number(ini.listen_port),
     // PostgreSQL's own default port when postgresql.conf does not set one.
     postgres: { port: Number(pgConf.port ?? 5432), user: decodeURIComponent(app.username), database: decodeURIComponent(app.pathname.slice(1)), password: decodeURIComponent(app.password) },
@@ -125,3 +126,4 @@ export function probeUrls(ctx: CheckContext): string[] {
     .filter((p) => p.ready)
     .map((p) => `http://${p.ip}:${port}`);
 }
+

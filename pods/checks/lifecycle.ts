@@ -49,7 +49,7 @@ export async function rolloutBudget(ctx: CheckContext): Promise<CheckResult> {
   const name = "rollout-budget";
   const facts = stackFacts(ctx);
   const limit = facts.maxConnections - facts.superuserReserved;
-  const budget = (facts.pgbouncerReplicas + facts.pgbouncerMaxSurge) * facts.perPgbouncerPod;
+  const budget = (facts.pgbouncerReplicas + facts.pgbouncerRolloutExtraPods) * facts.perPgbouncerPod;
   const load = new PodLoad(ctx, ctx.short ? 16 : 48, "rollout");
   let stop = false;
   const peak = { all: 0, pooled: 0, samples: 0 };
@@ -85,7 +85,7 @@ export async function rolloutBudget(ctx: CheckContext): Promise<CheckResult> {
     name,
     ok,
     detail:
-      `peak client backends ${peak.all} ≤ maxConnections − reserved = ${limit}; from PgBouncer ${peak.pooled} ≤ (replicas ${facts.pgbouncerReplicas} + surge ${facts.pgbouncerMaxSurge}) × ${facts.perPgbouncerPod} = ${budget}` +
+      `peak client backends ${peak.all} ≤ maxConnections − reserved = ${limit}; from PgBouncer ${peak.pooled} ≤ (replicas ${facts.pgbouncerReplicas} + ${facts.pgbouncerRolloutExtraPods} surging or draining) × ${facts.perPgbouncerPod} = ${budget}` +
       ` (${peak.samples} samples); ${loadSummary(load)}; lost writes ${lost.postgres}`,
   };
 }

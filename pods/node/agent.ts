@@ -5,7 +5,7 @@
  * network, volumes, probes and termination), fed from informers instead of a folder of manifests.
  */
 import type { KubernetesObject, V1ConfigMap, V1EndpointSlice, V1NetworkPolicy, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from "@kubernetes/client-node";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BackoffOptions } from "../backoff.ts";
 import type { K8sObject, SliceEndpoint } from "../network-api.ts";
@@ -61,7 +61,17 @@ export class NodeAgent {
     const runDir = resolve(o.runDir);
     // Mounts an agent killed with SIGKILL left in its folder; its namespaces and veths are swept below.
     for (const mp of mountsUnder(runDir)) await run("umount", ["-l", mp]).catch(() => undefined);
-    mkdirSync(join(runDir, "pods"), { recursive: true, mode: 0o700 });
+    // Its pods' folders too: their containers died with it, and this run starts each pod again in a folder
+    // of its own, so nothing would ever remove the old ones (the kubelet's cleanupOrphanedPodDirs).
+    // A folder something is still mounted in is left alone: a claim's data may be bound there.
+    const podsDir = join(runDir, "pods");
+    const mounted = mountsUnder(podsDir);
+    for (const d of existsSync(podsDir) ? readdirSync(podsDir) : []) {
+      const dir = join(podsDir, d);
+      if (mounted.some((mp) => mp === dir || mp.startsWith(`${dir}/`))) o.log(`left ${dir}: something is still mounted in it`);
+      else rmSync(dir, { recursive: true, force: true });
+    }
+    mkdirSync(podsDir, { recursive: true, mode: 0o700 });
     mkdirSync(join(runDir, "pvc"), { recursive: true, mode: 0o700 });
     await PodNetwork.sweepStale(o.log);
     const standIns = o.standIns ?? (await detectStandIns({ projectDir: o.projectDir, cacheDir: join(o.projectDir, ".local", "pods"), log: o.log }));
@@ -210,15 +220,22 @@ export class NodeAgent {
  * true or unset. Serving-but-terminating endpoints, which kube-proxy uses when none is ready, are not.
  */
 export function sliceEndpoints(slices: readonly V1EndpointSlice[]): Map<string, SliceEndpoint[]> {
-  const out = new Map<string, SliceEndpoint[]>();
+  const ready = new Map<string, SliceEndpoint[]>();
+  const servingTerminating = new Map<string, SliceEndpoint[]>();
   for (const slice of slices) {
     const service = slice.metadata?.labels?.["kubernetes.io/service-name"];
     if (!service || slice.addressType !== "IPv4") continue;
     const key = `${slice.metadata?.namespace ?? "default"}/${service}`;
     const ports = Object.fromEntries((slice.ports ?? []).filter((p) => p.port !== undefined && (p.protocol ?? "TCP") === "TCP").map((p) => [p.name ?? "", p.port!]));
-    const list = out.get(key) ?? [];
-    for (const ep of slice.endpoints ?? []) if (ep.conditions?.ready !== false) for (const ip of ep.addresses) list.push({ ip, ports });
-    out.set(key, list);
+    const add = (to: Map<string, SliceEndpoint[]>, ips: readonly string[]) => to.set(key, [...(to.get(key) ?? []), ...ips.map((ip) => ({ ip, ports }))]);
+    add(ready, []);
+    for (const ep of slice.endpoints ?? []) {
+      if (ep.conditions?.ready !== false) add(ready, ep.addresses);
+      else if (ep.conditions?.serving === true && ep.conditions?.terminating === true) add(servingTerminating, ep.addresses);
+    }
   }
-  return out;
+  // As kube-proxy does (pkg/proxy/topology.go CategorizeEndpoints at v1.37.2): a Service with no ready
+  // endpoint sends its traffic to the ones still serving while they terminate, rather than to nobody.
+  for (const [key, list] of ready) if (list.length === 0 && servingTerminating.has(key)) ready.set(key, servingTerminating.get(key)!);
+  return ready;
 }

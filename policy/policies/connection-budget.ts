@@ -1,8 +1,9 @@
 /**
  * Policy 5: PgBouncer's pools fit PostgreSQL's max_connections, at every moment of a rollout. Each
  * PgBouncer pod opens its own server connections, and a rolling update runs up to `maxSurge` new pods
- * while the old ones still hold theirs and drain, so (replicas + surge) × per-pod connections must stay
- * within what PostgreSQL lets non-superusers open; past it, logins fail with "too many clients" under
+ * above replicas while the pods a step has just scaled down (up to maxSurge + maxUnavailable) still hold
+ * theirs and drain: the deployment controller does not count terminating pods. So (replicas + 2 × surge
+ * + unavailable) × per-pod connections must stay within what PostgreSQL lets non-superusers open; past it, logins fail with "too many clients" under
  * exactly the load the pools exist for. The stack config refuses such a config already
  * (`connectionBudget`); this checks the rendered objects, so it also catches a hand-edited manifest or
  * another program deploying the same charts. It checks the hard limit only: the stack's
@@ -92,10 +93,10 @@ export function budgetProblem(inputs: Omit<BudgetInputs, "deployment"> & { deplo
   const need = (replicas + surge.pods) * pooler.perPod;
   if (need <= pg.usable) return undefined;
   const atRest = replicas * pooler.perPod;
-  const pods = surge.pods > 0 ? `(${replicas} replicas + ${surge.pods} surging during a rollout: ${surge.detail})` : `${replicas} replicas (${surge.detail})`;
+  const pods = surge.pods > 0 ? `(${replicas} replicas + ${surge.pods} during a rollout: ${surge.detail})` : `${replicas} replicas (${surge.detail})`;
   const when =
     surge.pods > 0 && atRest <= pg.usable
-      ? ` It fits at rest (${replicas} × ${pooler.perPod} = ${atRest}), but not while a rollout runs the surge pods next to the old ones.`
+      ? ` It fits at rest (${replicas} × ${pooler.perPod} = ${atRest}), but not while a rollout runs new pods next to the old ones still draining.`
       : "";
   return (
     `PgBouncer Deployment "${inputs.deploymentName}" may open ${pods} × ${pooler.perPod} server connections ` +
@@ -152,7 +153,7 @@ export function findBudgetInputs(resources: PolicyResource[]): {
 export const connectionBudgetFits: StackValidationPolicy = {
   name: "pgbouncer-pools-fit-max-connections",
   description:
-    "PgBouncer (replicas + rollout surge) × per-pod server connections (default_pool_size + reserve_pool_size, or max_db_connections) ≤ PostgreSQL max_connections − superuser_reserved_connections.",
+    "PgBouncer (replicas + pods a rollout adds: 2 × maxSurge + maxUnavailable) × per-pod server connections (default_pool_size + reserve_pool_size, or max_db_connections) ≤ PostgreSQL max_connections − superuser_reserved_connections.",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const { found, missing, unreadable } = findBudgetInputs(args.resources);

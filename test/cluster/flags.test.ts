@@ -1,14 +1,19 @@
 /** The control plane's command lines: loopback only, and the flags the task and envtest call for. */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { apiserverArgs, controllerManagerArgs, CONTROLLERS, etcdArgs, schedulerArgs } from "../../cluster/flags.ts";
+import { apiserverArgs, controllerManagerArgs, CONTROLLERS, etcdArgs, schedulerArgs, serviceRangeForPort } from "../../cluster/flags.ts";
 import { clusterLayout, clusterPorts, DEFAULT_PORTS, type ClusterPorts } from "../../cluster/layout.ts";
 import { pkiFiles } from "../../cluster/pki.ts";
+import { ensureServiceRange } from "../../cluster/service-range.ts";
 
 const layout = clusterLayout("/data/cluster");
 const pki = pkiFiles(layout.pkiDir);
 const ports: ClusterPorts = { apiserver: 20001, etcdClient: 20002, etcdPeer: 20003, controllerManager: 20004, scheduler: 20005 };
+const RANGE = serviceRangeForPort(ports.apiserver);
 const flags = (args: string[]) => new Map(args.map((a) => a.replace(/^--/, "").split(/=(.*)/s).slice(0, 2) as [string, string]));
-const all = [etcdArgs(layout, ports), apiserverArgs(layout, pki, ports), controllerManagerArgs(layout, pki, ports), schedulerArgs(layout, pki, ports)];
+const all = [etcdArgs(layout, ports), apiserverArgs(layout, pki, ports, RANGE), controllerManagerArgs(layout, pki, ports, RANGE), schedulerArgs(layout, pki, ports)];
 
 describe("the control plane's flags", () => {
   it("points every URL and bind address at 127.0.0.1", () => {
@@ -30,7 +35,7 @@ describe("the control plane's flags", () => {
   });
 
   it("gives the API server its certificates, service-account keys, RBAC and Node authorization and PodSecurity", () => {
-    const f = flags(apiserverArgs(layout, pki, ports));
+    const f = flags(apiserverArgs(layout, pki, ports, RANGE));
     expect(f.get("secure-port")).toBe("20001");
     expect(f.get("etcd-servers")).toBe("http://127.0.0.1:20002");
     expect(f.get("client-ca-file")).toBe(pki.ca.cert);
@@ -41,11 +46,33 @@ describe("the control plane's flags", () => {
     expect(f.get("authorization-mode")).toBe("RBAC,Node");
     expect(f.get("enable-admission-plugins")?.split(",")).toContain("PodSecurity");
     expect(f.has("disable-admission-plugins")).toBe(false);
-    expect(f.get("service-cluster-ip-range")).toMatch(/^10\.\d+\.\d+\.0\/24$/);
+    expect(f.get("service-cluster-ip-range")).toBe(RANGE);
+    expect(flags(controllerManagerArgs(layout, pki, ports, RANGE)).get("service-cluster-ip-range")).toBe(RANGE);
+  });
+
+  it("picks the Service range from the API server's port: one of the 4,096 /24s of 10.96.0.0/12, another for another port", () => {
+    expect(serviceRangeForPort(16443)).toBe("10.96.59.0/24");
+    expect(serviceRangeForPort(20001)).toBe("10.110.33.0/24");
+    expect(serviceRangeForPort(4095)).toBe("10.111.255.0/24");
+    expect(serviceRangeForPort(4096)).toBe("10.96.0.0/24");
+    const ranges = new Set(Array.from({ length: 4096 }, (_, i) => serviceRangeForPort(30000 + i)));
+    expect(ranges.size).toBe(4096);
+  });
+
+  it("keeps the range a data folder's first `up` chose, whatever the ports later", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pooling-range-"));
+    try {
+      const l = clusterLayout(dir);
+      expect(ensureServiceRange(l, ports)).toBe(RANGE);
+      expect(ensureServiceRange(l, { ...ports, apiserver: 16443 })).toBe(RANGE);
+      expect(readFileSync(l.serviceRangeFile, "utf8").trim()).toBe(RANGE);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("runs the controllers the workloads need, each under its own service account", () => {
-    const f = flags(controllerManagerArgs(layout, pki, ports));
+    const f = flags(controllerManagerArgs(layout, pki, ports, RANGE));
     const names = f.get("controllers")!.split(",");
     for (const short of ["deployment", "replicaset", "statefulset", "endpoints", "endpointslice", "serviceaccount-token", "serviceaccount", "namespace", "garbage-collector", "node-lifecycle"]) {
       expect(names).toContain(`${short}-controller`);

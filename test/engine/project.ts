@@ -5,7 +5,7 @@
  * file backend and PULUMI_HOME (the toolchain's plugins linked in). Nothing is downloaded.
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isBuilt } from "../../toolchain/build.ts";
@@ -54,7 +54,9 @@ export function engineProject(opts: EngineProjectOptions = {}): EngineProject {
   const projectYaml = readFileSync(join(PROJECT_DIR, "Pulumi.yaml"), "utf8");
   writeFileSync(join(dir, "Pulumi.yaml"), opts.main ? projectYaml.replace(/^main: .*$/m, `main: ${opts.main}`) : projectYaml);
   const stackFile = opts.stackFile ?? join(PROJECT_DIR, "Pulumi.dev.yaml");
-  copyFileSync(stackFile, join(dir, "Pulumi.dev.yaml"));
+  // Without the encryptionsalt a user's own `npm run up` writes into it: that salt belongs to their
+  // passphrase, and this project's stack is created anew with the tests' one.
+  writeFileSync(join(dir, "Pulumi.dev.yaml"), readFileSync(stackFile, "utf8").replace(/^encryptionsalt: .*\n?/m, ""));
   const home = join(dir, ".pulumi-home");
   mkdirSync(home);
   // The plugins the toolchain installed, without sharing its workspace files (selected stacks) or locks.

@@ -10,6 +10,7 @@ import pg from "pg";
 import { shareOf } from "../../infra/render/index.ts";
 import type { LocalMonitoring } from "../../local/monitoring.ts";
 import type { LocalStack } from "../../local/stack.ts";
+import { FAST_MONITORING } from "./stack.ts";
 
 /**
  * Short intervals so an alert fires in seconds, and small limits so a fault needs few connections. The
@@ -21,9 +22,7 @@ export const ALERT_OVERRIDES = {
   postgres: { maxConnections: 60 },
   pgbouncer: { maxClientConn: 200, queryWaitTimeout: "10s", serverConnectTimeout: "5s" },
   redis: { maxClients: 50 },
-  // 2s, not 1s: with its server down, Debian's postgres_exporter 0.11.1 answers a scrape only after a 1 s
-  // retry pause (cmd/postgres_exporter/server.go, GetServer), and a scrape may not outlast its interval.
-  monitoring: { scrapeInterval: "2s", evaluationInterval: "1s", for: "3s", saturationFor: "3s", clientWait: "1s", limitShare: 0.8 },
+  monitoring: FAST_MONITORING,
 };
 
 interface ActiveAlert {
@@ -86,15 +85,37 @@ export class AlertWatch {
     }
   }
 
-  /** When `alert` was first seen firing at or after `since`. */
-  firstFiring(alert: string, since: number): number | undefined {
-    return this.polls.find((p) => p.at >= since && p.firing.has(alert))?.at;
-  }
-
   /** Every alert seen firing between the two times. */
   firingBetween(from: number, to: number): Set<string> {
     return new Set(this.polls.filter((p) => p.at >= from && p.at <= to).flatMap((p) => [...p.firing]));
   }
+
+  /** Alerts seen pending between the two times that never fired then: their `for` held them back. */
+  pendingOnlyBetween(from: number, to: number): string[] {
+    const firing = this.firingBetween(from, to);
+    return [...new Set(this.polls.filter((p) => p.at >= from && p.at <= to).flatMap((p) => [...p.active]))].filter((a) => !firing.has(a));
+  }
+
+  /**
+   * For an alert that fired between `start` and `end`: ms from `start` to its first firing poll, and
+   * from `undoneAt` to the first poll after its last firing one that no longer shows it (undefined when
+   * no poll up to `end` does: it has not cleared).
+   */
+  timing(alert: string, start: number, undoneAt: number, end = Infinity): FiredAlert {
+    const polls = this.polls.filter((p) => p.at >= start && p.at <= end);
+    const firing = polls.filter((p) => p.firing.has(alert));
+    if (firing.length === 0) throw new Error(`${alert} was not seen firing`);
+    const lastFiring = firing.at(-1)!.at;
+    const clearedAt = polls.find((p) => p.at > lastFiring && !p.active.has(alert))?.at;
+    return { alert, fireMs: firing[0]!.at - start, clearMs: clearedAt === undefined ? undefined : Math.max(0, clearedAt - undoneAt) };
+  }
+}
+
+/** An alert seen firing: ms from the fault's start to firing, and from its undoing to cleared (undefined: it did not clear). */
+export interface FiredAlert {
+  alert: string;
+  fireMs: number;
+  clearMs: number | undefined;
 }
 
 export interface AlertFaultContext {
@@ -262,11 +283,10 @@ export async function runAlertFaults(opts: AlertRunOptions): Promise<AlertResult
       const result: AlertResult = {
         fault: fault.name,
         expected: fault.expect,
+        // The last poll showed no active alert, so each of them has a clearing poll.
         alerts: fault.expect.map((alert) => {
-          const firedAt = watch.firstFiring(alert, start)!;
-          const lastFiring = watch.polls.filter((p) => p.at >= start && p.firing.has(alert)).at(-1)!.at;
-          const clearedAt = watch.polls.find((p) => p.at > lastFiring && !p.active.has(alert))?.at ?? end;
-          return { alert, fireMs: firedAt - start, clearMs: Math.max(0, clearedAt - undoneAt) };
+          const t = watch.timing(alert, start, undoneAt);
+          return { ...t, clearMs: t.clearMs ?? Math.max(0, end - undoneAt) };
         }),
         alsoFired: [...fired].filter((a) => !fault.expect.includes(a) && own.has(a)),
         unexpected: [...fired].filter((a) => !own.has(a)),

@@ -1,8 +1,9 @@
 /**
  * `npm run test:faults -- [--report FILE] [--json FILE] [--concurrency N] [--settle-ms MS]
  * [--connections N] [--hold-seconds S] [--skip-alerts]`: every fault under steady load through the probe
- * (longer than the `npm test` form), then N client connections held through PgBouncer for S seconds, then
- * the alert faults with Prometheus watching (test/faults/alerts.ts). `--report`
+ * (longer than the `npm test` form) with the stack's Prometheus watching its alerts, then N client
+ * connections held through PgBouncer for S seconds, then the alert faults (test/faults/alerts.ts). A fault
+ * that raises an alert it should not, or misses one it should, fails the run. `--report`
  * writes Markdown (docs/reliability.md), `--json` the same run as data (docs/reliability.json, which
  * `npm run docs` turns into the README's reliability summary).
  */
@@ -12,8 +13,8 @@ import { CliUsageError } from "../../lib/errors.ts";
 import { ALERT_OVERRIDES, runAlertFaults } from "./alerts.ts";
 import { holdConnections } from "./connections.ts";
 import { reliabilityReport, type FaultRun } from "./report.ts";
-import { runFaults } from "./run.ts";
-import { FAULT_OVERRIDES, startFaultStack } from "./stack.ts";
+import { alertsWrong, runFaults } from "./run.ts";
+import { FAULT_OVERRIDES, FAULT_STACK_FILE, faultStackSettings, startFaultStack } from "./stack.ts";
 
 const USAGE = `npm run test:faults -- [options]
   --report FILE       write the Markdown report (docs/reliability.md)
@@ -61,8 +62,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const { concurrency, settleMs, connections, holdSeconds } = values;
   let status = 0;
-  say("starting the local stack with the probe");
-  let fs = await startFaultStack(say);
+  say("starting the local stack with the probe, Prometheus and the exporters");
+  let fs = await startFaultStack(say, FAULT_OVERRIDES, { monitoring: true, stackFile: FAULT_STACK_FILE });
   let stopping = false;
   const stop = () => {
     if (stopping) process.exit(130);
@@ -74,9 +75,9 @@ async function main(argv: string[]): Promise<number> {
   process.on("SIGTERM", stop);
   try {
     const startedAt = new Date().toISOString();
-    const faults = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency, settleMs, say });
-    const run: FaultRun = { startedAt, versions: fs.stack.versions, concurrency, settleMs, overrides: FAULT_OVERRIDES, faults };
-    if (faults.some((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0))) status = 1;
+    const faults = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency, settleMs, say, prometheusUrl: fs.monitoring!.prometheusUrl });
+    const run: FaultRun = { startedAt, versions: fs.stack.versions, concurrency, settleMs, overrides: faultStackSettings(), faults };
+    if (faults.some((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0) || alertsWrong(r.alerts))) status = 1;
     if (connections > 0) {
       await fs.close();
       say(`${connections} client connections through PgBouncer for ${holdSeconds} s`);

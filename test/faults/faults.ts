@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { formatDuration, type StackConfig } from "../../infra/config/index.ts";
 import { childrenOf } from "../../lib/proc.ts";
 import { waitFor } from "../../lib/wait.ts";
 import { queryOnce } from "../../local/services.ts";
@@ -16,6 +17,8 @@ export interface FaultContext {
   say: (m: string) => void;
   /** What the fault measured of the servers themselves, for the report. */
   measured: Measured;
+  /** The stack's Prometheus, when it watches the run. */
+  prometheusUrl?: string;
 }
 
 export interface Measured {
@@ -25,10 +28,25 @@ export interface Measured {
   retries?: { recovered: number; failed: number };
 }
 
+/**
+ * What the stack's Prometheus should show during a fault, with the fault stack's monitoring settings
+ * (FAULT_OVERRIDES): an alert only fires once its condition has held for its rule's `for`, so a fault
+ * shorter than that must fire nothing, and any alert outside `expect` and `allow` is a false alarm.
+ */
+export interface FaultAlerts {
+  /** Alerts that must fire during the fault (or as their figures catch up with it) and clear after it. */
+  expect: string[];
+  /** Alerts the fault may raise or not, depending on where the scrapes and evaluations fall in it. */
+  allow?: string[];
+  /** Why nothing beyond `expect` must fire, from the stack config: the report shows "none (…)". */
+  quiet: (cfg: StackConfig) => string;
+}
+
 export interface Fault {
   name: string;
   /** Whether the fault takes a dependency away (readiness should notice) or must cause no error at all. */
   outage: boolean;
+  alerts: FaultAlerts;
   /** Applies and undoes the fault; resolves when undone, with notes for the report. */
   apply(ctx: FaultContext): Promise<string[]>;
 }
@@ -66,10 +84,14 @@ async function editAndApply(stack: LocalStack, stackFile: string, section: strin
   return result;
 }
 
+/** "…, shorter than for: 3s": a fault over before any rule's `for` has passed. */
+const shorterThanFor = (what: string) => (cfg: StackConfig) => `${what}, shorter than for: ${formatDuration(cfg.monitoring.for)}`;
+
 export const FAULTS: Fault[] = [
   {
     name: "PgBouncer killed (SIGKILL) and restarted",
     outage: true,
+    alerts: { expect: [], quiet: shorterThanFor("PgBouncer is back in well under a second") },
     async apply({ stack, measured }) {
       const pid = stack.pgbouncer.pid;
       const retriesBefore = await probeRetries(stack);
@@ -95,6 +117,9 @@ export const FAULTS: Fault[] = [
   {
     name: "PostgreSQL fast shutdown and restart",
     outage: true,
+    // Down about a second: each rule that sees it goes pending; on a busy machine the restart and the
+    // backlog behind it (clients held in PgBouncer meanwhile) may last past `for`.
+    alerts: { expect: [], allow: ["PostgresDown", "ProbeNotReady", "PgBouncerClientsWaiting"], quiet: shorterThanFor("PostgreSQL is back in about a second") },
     async apply({ stack, measured }) {
       const pid = stack.postgres.pid;
       const t0 = Date.now();
@@ -107,6 +132,8 @@ export const FAULTS: Fault[] = [
   {
     name: "Planned PostgreSQL restart under load (maxConnections edited)",
     outage: false,
+    // PostgreSQL restarts behind PgBouncer's PAUSE: its exporter sees it down, and clients wait, about a second.
+    alerts: { expect: [], allow: ["PostgresDown", "PgBouncerClientsWaiting"], quiet: shorterThanFor("PostgreSQL restarts and clients wait in PgBouncer about a second") },
     async apply({ stack, stackFile }) {
       const pid = stack.postgres.pid;
       const before = stack.config.postgres.maxConnections;
@@ -121,6 +148,13 @@ export const FAULTS: Fault[] = [
   {
     name: "PostgreSQL frozen for 5 s (SIGSTOP / SIGCONT)",
     outage: true,
+    // 5 s against for: 3s and a 2 s scrape: whether two scrapes in a row see it (readiness failing after
+    // READY_CHECK_TIMEOUT_MS, clients waiting, the exporter's scrape timing out) depends on where they fall.
+    alerts: {
+      expect: [],
+      allow: ["ProbeNotReady", "PgBouncerClientsWaiting", "TargetDown", "PostgresDown"],
+      quiet: (cfg) => `frozen 5 s, just past for: ${formatDuration(cfg.monitoring.for)}: fires only if two ${formatDuration(cfg.monitoring.scrapeInterval)} scrapes in a row see it`,
+    },
     async apply({ stack }) {
       const pids = postgresProcessTree(stack.postgres.pid);
       // A backend may exit between the /proc scan and the signal; that one needs no freezing.
@@ -145,6 +179,7 @@ export const FAULTS: Fault[] = [
   {
     name: "Redis restarted",
     outage: true,
+    alerts: { expect: [], quiet: shorterThanFor("Redis is back in well under a second") },
     async apply({ stack }) {
       const pid = stack.redis.pid;
       await stack.services.redis!.restart();
@@ -154,19 +189,33 @@ export const FAULTS: Fault[] = [
   {
     name: "Pool resize under load (defaultPoolSize reloaded)",
     outage: false,
-    async apply({ stack, stackFile }) {
+    alerts: { expect: [], quiet: () => "no limit approached, and the saturation rule follows the new pool size" },
+    async apply({ stack, stackFile, prometheusUrl }) {
       const before = stack.config.pgbouncer.defaultPoolSize;
       const after = before + 10;
       const result = await editAndApply(stack, stackFile, "pgbouncer", "defaultPoolSize", before, after);
       const rows = await query<{ name: string; pool_size: number }>(stack.pgbouncer.adminUrl, "SHOW DATABASES");
       const size = rows.find((r) => r.name === stack.config.postgres.database)?.pool_size;
       if (Number(size) !== after) throw new Error(`SHOW DATABASES pool_size is ${size}, expected ${after}`);
-      return [`pool_size ${before} → ${size} (${result.actions.join(", ")})`];
+      const notes = [`pool_size ${before} → ${size} (${result.actions.join(", ")})`];
+      if (prometheusUrl) {
+        // The saturation rule is rendered from defaultPoolSize: Prometheus must be evaluating the new one.
+        const t0 = Date.now();
+        await waitUntil("Prometheus to load the re-rendered saturation rule", async () => {
+          const body = (await (await fetch(`${prometheusUrl}/api/v1/rules?type=alert`)).json()) as { data: { groups: Array<{ rules: Array<{ name: string; query: string }> }> } };
+          const q = body.data.groups.flatMap((g) => g.rules).find((r) => r.name === "PgBouncerPoolSaturated")?.query;
+          return q?.endsWith(`>= ${after}`) ? true : undefined;
+        });
+        notes.push(`Prometheus evaluates PgBouncerPoolSaturated at \`>= ${after}\` ${Date.now() - t0} ms after the reload`);
+      }
+      return notes;
     },
   },
   {
     name: "Clients beyond maxClientConn",
     outage: false,
+    // Past limitShare of maxClientConn, but only while the extra clients connect and run one query.
+    alerts: { expect: [], allow: ["PgBouncerClientConnectionsHigh"], quiet: shorterThanFor("the extra clients are held a second or two") },
     async apply({ stack }) {
       const max = stack.config.pgbouncer.maxClientConn;
       const clients: pg.Client[] = [];
@@ -199,6 +248,7 @@ export const FAULTS: Fault[] = [
   {
     name: "Query longer than statementTimeout",
     outage: false,
+    alerts: { expect: [], quiet: () => "one client in one slow query approaches no threshold" },
     async apply({ stack }) {
       const limitMs = stack.config.postgres.statementTimeout;
       const pool = new pg.Pool({ connectionString: stack.pgbouncer.url, max: 1 });

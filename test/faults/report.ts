@@ -4,7 +4,7 @@
  */
 import type { ConnectionLoadResult } from "./connections.ts";
 import type { AlertResult } from "./alerts.ts";
-import type { FaultResult } from "./run.ts";
+import type { FaultAlertResult, FaultResult } from "./run.ts";
 
 export interface FaultRun {
   startedAt: string;
@@ -32,7 +32,26 @@ function table(header: string[], rows: ReadonlyArray<ReadonlyArray<string | numb
   return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
 
+/**
+ * What Prometheus showed during one fault: each alert that fired with its time to fire and to clear, an
+ * alert the fault may or may not raise marked so, a false alarm or a missing alert in bold; "none" with
+ * the reason when nothing fired.
+ */
+export function faultAlertsCell(a: FaultAlertResult): string {
+  const fired = a.fired.map((f) => {
+    const mark = a.unexpected.includes(f.alert) ? " **not expected**" : a.allowed.includes(f.alert) ? " (may fire)" : "";
+    return `${f.alert}: fired ${ms(f.fireMs)}, ${f.clearMs === undefined ? "**did not clear**" : `cleared ${ms(f.clearMs)}`}${mark}`;
+  });
+  const lines = [
+    ...(fired.length === 0 && a.missing.length === 0 ? [`none (${a.quiet})`] : fired),
+    ...a.missing.map((m) => `**${m} did not fire**`),
+    ...(a.pendingOnly.length > 0 ? [`pending, not fired: ${a.pendingOnly.join(", ")}`] : []),
+  ];
+  return lines.join("<br>");
+}
+
 export function faultTable(results: FaultResult[]): string {
+  const watched = results.some((r) => r.alerts !== undefined);
   const rows = results.map((r) => [
       r.fault,
       r.requests,
@@ -44,9 +63,10 @@ export function faultTable(results: FaultResult[]): string {
       `${r.writesLost} of ${r.acknowledgedWrites}`,
       r.writesDuplicated,
       ms(r.longestRequestMs),
+      ...(watched ? [r.alerts ? faultAlertsCell(r.alerts) : "not watched"] : []),
   ]);
   const header = "fault | requests during it | errors | error window | PostgreSQL's own restart | recovery (ready again) | connections leaked | acknowledged writes lost | writes applied twice | longest request";
-  return table(header.split(" | "), rows);
+  return table([...header.split(" | "), ...(watched ? ["alerts (time to fire from the fault's start, to clear once undone)"] : [])], rows);
 }
 
 /** Each alert fault: the alerts it must fire with their time to fire and to clear, and any other that fired. */
@@ -75,6 +95,12 @@ export function reliabilityReport(run: FaultRun): string {
     `Fault run: ${run.startedAt}, PostgreSQL ${v.postgres}, PgBouncer ${v.pgbouncer}, Redis ${v.redis},`,
     `${run.concurrency} concurrent /probe loops, ${run.settleMs} ms of load before and after each fault;`,
     `fault stack settings changed from Pulumi.dev.yaml: \`${JSON.stringify(run.overrides)}\`.`,
+    ...(run.faults.some((r) => r.alerts)
+      ? [
+          "The alerts column: what the stack's Prometheus (`npm start -- --monitoring`, rules rendered from the fault stack's config) showed firing in `/api/v1/alerts`",
+          "from each fault's start until no alert was active; a rule fires only once its condition has held for its `for`, so a shorter fault must fire nothing.",
+        ]
+      : []),
     "",
     faultTable(run.faults),
     "",

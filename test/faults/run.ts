@@ -7,8 +7,10 @@ import { waitFor } from "../../lib/wait.ts";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { connectionBudget } from "../../infra/config/index.ts";
+import type { StackConfig } from "../../infra/config/index.ts";
 import type { LocalStack } from "../../local/stack.ts";
-import { FAULTS, type Fault, type Measured } from "./faults.ts";
+import { AlertWatch, type FiredAlert } from "./alerts.ts";
+import { FAULTS, type Fault, type FaultAlerts, type Measured } from "./faults.ts";
 import { ProbeLoad, ReadyWatch, type Ack } from "./load.ts";
 
 export interface FaultResult {
@@ -36,7 +38,29 @@ export interface FaultResult {
   /** Transactions the probe tried again after they failed before anything reached the server, by outcome. */
   retries?: { recovered: number; failed: number };
   notes: string[];
+  /** What Prometheus showed from the fault's start until every alert had cleared, when it watched. */
+  alerts?: FaultAlertResult;
 }
+
+export interface FaultAlertResult {
+  /** Alerts the fault must fire, and those it may. */
+  expected: string[];
+  allowed: string[];
+  /** Why nothing else must fire. */
+  quiet: string;
+  /** Every alert seen firing, by first firing; clearMs from the fault's undoing (absent: it did not clear). */
+  fired: FiredAlert[];
+  /** Expected alerts that did not fire. */
+  missing: string[];
+  /** Alerts that fired though the fault neither expects nor allows them: false alarms. */
+  unexpected: string[];
+  /** Alerts that went pending but never fired: their `for` held them back. */
+  pendingOnly: string[];
+}
+
+/** A row to fail the run on: a false alarm, an expected alert that did not fire, or one that did not clear. */
+export const alertsWrong = (a: FaultAlertResult | undefined) =>
+  a !== undefined && (a.unexpected.length > 0 || a.missing.length > 0 || a.fired.some((f) => f.clearMs === undefined));
 
 export interface RunOptions {
   stack: LocalStack;
@@ -46,6 +70,39 @@ export interface RunOptions {
   settleMs: number;
   faults?: Fault[];
   say: (m: string) => void;
+  /** The stack's Prometheus: when given, its /api/v1/alerts is watched through every fault. */
+  prometheusUrl?: string;
+}
+
+/** How long every alert may take to clear after a fault before the row says it did not. */
+const ALERTS_CLEAR_TIMEOUT_MS = 60_000;
+
+/**
+ * Sorts what the watch saw between a fault's `start` and `end` (undone at `undoneAt`): each alert that
+ * fired, timed; expected ones missing; any outside the fault's expected and allowed sets.
+ */
+export function sortAlerts(watch: AlertWatch, alerts: FaultAlerts, cfg: StackConfig, start: number, undoneAt: number, end: number): FaultAlertResult {
+  const { expect, allow = [] } = alerts;
+  const firing = watch.firingBetween(start, end);
+  const fired = [...firing].map((a) => watch.timing(a, start, undoneAt, end)).sort((a, b) => a.fireMs - b.fireMs);
+  return {
+    expected: expect,
+    allowed: allow,
+    quiet: alerts.quiet(cfg),
+    fired,
+    missing: expect.filter((a) => !firing.has(a)),
+    unexpected: fired.map((f) => f.alert).filter((a) => !expect.includes(a) && !allow.includes(a)),
+    pendingOnly: watch.pendingOnlyBetween(start, end),
+  };
+}
+
+/** Waits until Prometheus shows no active alert (or gives up after a minute), then sorts what fired. */
+async function faultAlerts(watch: AlertWatch, fault: Fault, cfg: StackConfig, start: number, undoneAt: number, say: (m: string) => void): Promise<FaultAlertResult> {
+  const quietAt = await watch.until(`every alert to clear after "${fault.name}"`, Date.now(), (p) => p.active.size === 0, ALERTS_CLEAR_TIMEOUT_MS).catch((err: Error) => {
+    say(`  ${err.message}`);
+    return Date.now();
+  });
+  return sortAlerts(watch, fault.alerts, cfg, start, undoneAt, quietAt);
 }
 
 /** When the probe answers /readyz 200 again (its clock), polled every 50 ms for `timeoutMs`. */
@@ -134,10 +191,13 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
   const probeUrl = stack.probe?.url;
   if (!probeUrl) throw new Error("the fault runner needs the local stack started with the probe");
   const load = new ProbeLoad(probeUrl, opts.concurrency, `fault-${Date.now()}`).start();
+  const alertWatch = opts.prometheusUrl === undefined ? undefined : new AlertWatch(opts.prometheusUrl).start();
   const results: FaultResult[] = [];
   let duplicatedBefore = 0;
   try {
     await sleep(opts.settleMs);
+    // Prometheus has just started: its first scrapes may not have arrived. Start from no active alert.
+    await alertWatch?.until("no active alert before the first fault", Date.now(), (p) => p.active.size === 0, ALERTS_CLEAR_TIMEOUT_MS);
     for (const fault of opts.faults ?? FAULTS) {
       say(`fault: ${fault.name}`);
       const watch = new ReadyWatch(probeUrl).start();
@@ -147,7 +207,7 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
       let restoredAt: number;
       let readyAt: number;
       try {
-        notes = await fault.apply({ stack, stackFile: opts.stackFile, say, measured });
+        notes = await fault.apply({ stack, stackFile: opts.stackFile, say, measured, prometheusUrl: opts.prometheusUrl });
         restoredAt = Date.now();
         // Watched until the probe is ready again: an outage readiness reports only after the fault
         // is undone still counts.
@@ -181,13 +241,20 @@ export async function runFaults(opts: RunOptions): Promise<FaultResult[]> {
         longestRequestMs: Math.max(0, ...load.acks.filter((a) => a.at + a.ms >= start && a.at <= end).map((a) => a.ms)),
         ...measured,
         notes,
+        ...(alertWatch ? { alerts: await faultAlerts(alertWatch, fault, stack.config, start, restoredAt, say) } : {}),
       });
-      duplicatedBefore += results.at(-1)!.writesDuplicated;
+      const r = results.at(-1)!;
+      duplicatedBefore += r.writesDuplicated;
       say(`  ${during.requests} requests, ${failures.length} errors, recovered in ${readyAt - restoredAt} ms`);
       for (const note of notes) say(`  ${note}`);
+      if (r.alerts) {
+        const a = r.alerts;
+        const fired = a.fired.map((f) => `${f.alert} fired after ${(f.fireMs / 1000).toFixed(1)} s${f.clearMs === undefined ? ", did not clear" : `, cleared ${(f.clearMs / 1000).toFixed(1)} s after the fault was undone`}`);
+        say(`  alerts: ${fired.length === 0 ? "none" : fired.join("; ")}${a.pendingOnly.length > 0 ? `; pending only: ${a.pendingOnly.join(", ")}` : ""}${a.unexpected.length > 0 ? `; UNEXPECTED: ${a.unexpected.join(", ")}` : ""}${a.missing.length > 0 ? `; DID NOT FIRE: ${a.missing.join(", ")}` : ""}`);
+      }
     }
   } finally {
-    await load.stop();
+    await Promise.all([load.stop(), alertWatch?.stop()]);
   }
   return results;
 }

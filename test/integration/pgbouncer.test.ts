@@ -39,7 +39,7 @@ function pgbench(url: string, args: string[]): Promise<{ code: number | null; ou
 }
 
 describe("PgBouncer with the rendered pgbouncer.ini and userlist.txt", () => {
-  // The budget counts a surging PgBouncer pod during a rollout: (1 + 1) × (11 + 5) = 32 = 40 − 3 − 5.
+  // The budget counts a draining PgBouncer pod during a rollout: (1 + 1) × (11 + 5) = 32 = 40 − 3 − 5.
   const stack = useStack({
     overrides: {
       postgres: { maxConnections: MAX_CONNECTIONS, superuserReservedConnections: 3, headroomConnections: 5 },

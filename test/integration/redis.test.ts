@@ -1,4 +1,5 @@
-import { connect } from "node:net";
+import { readFileSync } from "node:fs";
+import { connect } from "node:tls";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { useStack } from "./fixture.ts";
@@ -7,7 +8,8 @@ describe("Redis with the rendered redis.conf", () => {
   const stack = useStack();
 
   async function withRedis<T>(url: string, fn: (r: Redis) => Promise<T>): Promise<T> {
-    const r = new Redis(url, { lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const tls = { ca: readFileSync(stack().tls.caFile, "utf8") };
+    const r = new Redis(url, { lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, tls });
     r.on("error", () => undefined);
     try {
       await r.connect();
@@ -35,9 +37,9 @@ describe("Redis with the rendered redis.conf", () => {
 
   it("refuses a command from a client that did not authenticate", async () => {
     const s = stack();
-    // A raw socket: what any client sees before AUTH, with no library behaviour in between.
+    // A raw TLS socket: what any client sees before AUTH, with no library behaviour in between.
     const reply = await new Promise<string>((resolve, reject) => {
-      const sock = connect(s.redis.port, "127.0.0.1", () => sock.write("SET k v\r\n"));
+      const sock = connect({ port: s.redis.port, host: "127.0.0.1", ca: readFileSync(s.tls.caFile, "utf8") }, () => sock.write("SET k v\r\n"));
       sock.once("data", (d) => {
         resolve(d.toString());
         sock.destroy();

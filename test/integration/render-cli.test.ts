@@ -81,7 +81,7 @@ describe("npm run render", () => {
     expect(r.status).toBe(2);
     const reserve = derivedReservePoolSize(120);
     expect(r.stderr).toContain(
-      `pooling:pgbouncer.defaultPoolSize = 120: the PgBouncer pools need more server connections than PostgreSQL can give: (replicas 2 + 1 surging during a rollout) × (defaultPoolSize 120 + reservePoolSize ${reserve}) = ${3 * (120 + reserve)} > maxConnections 200`,
+      `pooling:pgbouncer.defaultPoolSize = 120: the PgBouncer pools need more server connections than PostgreSQL can give: (replicas 2 + 1 draining during a rollout) × (defaultPoolSize 120 + reservePoolSize ${reserve}) = ${3 * (120 + reserve)} > maxConnections 200`,
     );
     expect(r.stderr).toContain(`reservePoolSize ${reserve} was derived: 20% of defaultPoolSize`);
     expect(existsSync(join(dir, "budget"))).toBe(false);

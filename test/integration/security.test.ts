@@ -6,6 +6,13 @@ import type { StackSecrets } from "../../infra/render/index.ts";
 import { startLocalStack } from "../../local/stack.ts";
 import { query } from "./fixture.ts";
 
+/** The URL with another database (its TLS parameters kept). */
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
 /** Every password the stack generated, read from its secrets file. */
 function passwordsOf(secrets: StackSecrets): string[] {
   return [secrets.superuser, secrets.app, secrets.pgbouncerAdmin, secrets.pgbouncerStats].map((u) => u.password).concat(secrets.redisPassword);
@@ -29,11 +36,11 @@ describe("secrets in a run of the local stack", () => {
       // Some traffic, including refused logins and unknown databases, so the servers have things to log.
       await query(s.pgbouncer.url, "SELECT 1");
       await query(s.pgbouncer.url.replace(/:[^:@/]+@/, ":wrong@"), "SELECT 1").catch(() => undefined);
-      unknownDb = await query(s.pgbouncer.url.replace(/\/app$/, "/nosuchdb"), "SELECT 1").then(
+      unknownDb = await query(withDatabase(s.pgbouncer.url, "nosuchdb"), "SELECT 1").then(
         () => "connected",
         (err: Error) => err.message,
       );
-      await query(s.pgbouncer.url.replace(/\/app$/, "/pgbouncer"), "SHOW POOLS").then(
+      await query(withDatabase(s.pgbouncer.url, "pgbouncer"), "SHOW POOLS").then(
         () => (consoleAsApp = "admitted"),
         (err: Error) => (consoleAsApp = err.message),
       );

@@ -22,13 +22,17 @@ function psql(url: string, sql: string): string {
   return r.stdout.trim();
 }
 
+/** The CA the stack under test signed its certificates with: redis-cli and ioredis take it beside the URL. */
+let caFile = "";
+
 function redisCli(url: string): string {
-  const r = spawnSync("redis-cli", ["--no-auth-warning", "-u", url, "PING"], { encoding: "utf8" });
+  const tls = url.startsWith("rediss://") ? ["--tls", "--cacert", caFile] : [];
+  const r = spawnSync("redis-cli", ["--no-auth-warning", ...tls, "-u", url, "PING"], { encoding: "utf8" });
   return `${r.stdout}${r.stderr}`.trim();
 }
 
 async function ioredisPing(url: string): Promise<string> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...(url.startsWith("rediss://") ? { tls: { ca: readFileSync(caFile, "utf8") } } : {}) });
   try {
     await r.connect();
     return await r.ping();
@@ -39,7 +43,7 @@ async function ioredisPing(url: string): Promise<string> {
 
 /** What each client must answer: the console speaks only its SHOW commands. */
 async function expectWorks(url: string): Promise<void> {
-  if (url.startsWith("redis://")) {
+  if (/^rediss?:\/\//.test(url)) {
     expect(redisCli(url), url.replace(/:[^:@]*@/, ":***@")).toBe("PONG");
     expect(await ioredisPing(url)).toBe("PONG");
     return;
@@ -51,7 +55,8 @@ async function expectWorks(url: string): Promise<void> {
   expect(rows).toHaveLength(1);
 }
 
-const URLS = /\b(?:postgres(?:ql)?|redis):\/\/\S+/g;
+const URLS = /\b(?:postgres(?:ql)?|rediss?):\/\/\S+/g;
+const CA = /TLS CA: +(\S+)/;
 
 /** `npm start` (no probe) until it is ready; the stdout it printed, and how to stop it. */
 async function startCli(args: string[], readyWhen: string) {
@@ -79,8 +84,10 @@ describe("the URLs npm start prints", () => {
     const cli = await startCli([], "Ctrl-C to stop");
     try {
       const printed = cli.out.match(URLS) ?? [];
+      caFile = CA.exec(cli.out)![1]!;
       expect(printed).toHaveLength(5);
-      expect(printed.filter((u) => u.startsWith("redis://default:"))).toHaveLength(1);
+      expect(printed.filter((u) => u.startsWith("rediss://default:"))).toHaveLength(1);
+      expect(printed.filter((u) => u.startsWith("postgresql://")).every((u) => new URL(u).searchParams.get("sslmode") === "verify-full" && new URL(u).searchParams.get("sslrootcert") === caFile)).toBe(true);
       for (const url of printed) await expectWorks(url);
     } finally {
       await cli.stop();
@@ -90,9 +97,10 @@ describe("the URLs npm start prints", () => {
   it("puts URLs in the --json line that psql, node-postgres, redis-cli and ioredis accept", async () => {
     const cli = await startCli(["--json"], "\n");
     try {
-      const json = JSON.parse(cli.out) as Record<string, { url: string; adminUrl?: string }>;
+      const json = JSON.parse(cli.out) as Record<string, { url: string; adminUrl?: string; caFile?: string }>;
+      caFile = json.tls!.caFile!;
       const urls = [json.postgres!.url, json.pgbouncer!.url, json.pgbouncer!.adminUrl!, json.redis!.url];
-      expect(urls[3]).toMatch(/^redis:\/\/default:/);
+      expect(urls[3]).toMatch(/^rediss:\/\/default:/);
       for (const url of urls) await expectWorks(url);
     } finally {
       await cli.stop();
@@ -103,18 +111,28 @@ describe("the URLs npm start prints", () => {
 describe("the URLs the Kubernetes stack exports", () => {
   let stack: LocalStack | undefined;
   beforeAll(async () => {
-    stack = await startLocalStack({ dataDir: join(dir, "k8s"), fresh: true, freePorts: true, installMissing: false });
+    // Plaintext like the Kubernetes manifests, until they mount certificates (docs/tls.md, "Kubernetes").
+    stack = await startLocalStack({ dataDir: join(dir, "k8s"), fresh: true, freePorts: true, installMissing: false, overrides: { tls: { enabled: false } } });
   });
   afterAll(async () => {
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** The exported URL, its cluster address swapped for the local stack's server of the same kind. */
+  /**
+   * The exported URL, its cluster address swapped for the local stack's server of the same kind, and the
+   * CA path an app pod mounts for the local stack's CA (the local certificates name 127.0.0.1).
+   */
   function local(url: string, port: number): string {
     const u = new URL(url);
     expect(u.hostname).toMatch(/\.svc\.cluster\.local$/);
-    return url.replace(`${u.hostname}:${u.port}`, `127.0.0.1:${port}`);
+    caFile = stack!.tls.caFile;
+    const swapped = new URL(url.replace(`${u.hostname}:${u.port}`, `127.0.0.1:${port}`));
+    if (swapped.searchParams.has("sslrootcert")) {
+      expect(swapped.searchParams.get("sslmode")).toBe("verify-full");
+      swapped.searchParams.set("sslrootcert", caFile);
+    }
+    return swapped.toString();
   }
 
   it("exports pooled, direct, stats and Redis URLs the standard clients accept as they are", async () => {
@@ -134,7 +152,9 @@ describe("the URLs the Kubernetes stack exports", () => {
     const url = local(prismaDatabaseUrl(s.config, secrets), s.pgbouncer.port);
     expect(await query(url, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
     // libpq refuses query parameters it does not know (pgbouncer, connection_limit, pool_timeout are Prisma's).
-    expect(psql(url.split("?")[0]!, "SELECT 1 AS one")).toBe("1");
+    const libpq = new URL(url);
+    for (const p of ["pgbouncer", "connection_limit", "pool_timeout"]) libpq.searchParams.delete(p);
+    expect(psql(libpq.toString(), "SELECT 1 AS one")).toBe("1");
     expect(isAlive(s.postgres.pid)).toBe(true);
   });
 });

@@ -167,3 +167,20 @@ describe("failures", () => {
     expect(calls.map((c) => c.line)).toEqual(["docker info"]);
   });
 });
+
+describe("npm run up -- --cluster local", () => {
+  const local = (runner: Runner, nodeVersions: () => string) => main(["up", "--cluster", "local", "--yes"], { runner, env: {}, home, projectDir: project, nodeVersions });
+
+  it("starts the control plane, then hands pulumi the local kubeconfig and the versions the node runs", () => {
+    const { runner, calls } = recordingRunner(() => home);
+
+    expect(local(runner, () => "postgres=15,pgbouncer=1.18")).toBe(0);
+
+    expect(calls.findIndex((c) => c.line.endsWith("cluster/cli.ts up"))).toBeLessThan(calls.findIndex((c) => c.line.startsWith("pulumi ")));
+    const up = pulumiCalls(calls).at(-1)!;
+    expect(up.args).toEqual(["up", "--stack", "dev", "--refresh", "--yes"]);
+    expect(up.env).toMatchObject({ POOLING_CLUSTER: "local", KUBECONFIG: join(project, ".local", "cluster", "kubeconfig"), POOLING_NODE_VERSIONS: "postgres=15,pgbouncer=1.18" });
+    expect(calls.some((c) => c.line.startsWith("kind ") || c.line.startsWith("docker "))).toBe(false);
+    expect(console.error).toHaveBeenCalledWith(expect.stringContaining("validated and deployed for postgres 15, pgbouncer 1.18"));
+  });
+});

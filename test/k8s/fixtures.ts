@@ -78,7 +78,7 @@ export interface ManifestLike {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  spec?: { template?: PodTemplateLike; replicas?: number; minAvailable?: number; strategy?: unknown };
+  spec?: { template?: PodTemplateLike; replicas?: number; minAvailable?: number; strategy?: unknown; minReadySeconds?: number };
   data?: Record<string, string>;
   stringData?: Record<string, string>;
 }

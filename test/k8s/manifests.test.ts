@@ -1,7 +1,8 @@
 /** The pure manifest builders, without Pulumi and without mocks: what every pod must look like. */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { PGBOUNCER_MAX_SURGE } from "../../infra/config/index.ts";
+import { PGBOUNCER_ROLLOUT } from "../../infra/config/index.ts";
+import { ENDPOINT_DRAIN_SECONDS } from "../../infra/k8s/manifests/pgbouncer-drain.ts";
 import { PROBE_SECRET_ENV_VARS, loadProbeEnv } from "../../app-probe/src/env.ts";
 import {
   REDACTED,
@@ -201,9 +202,10 @@ describe("PgBouncer", () => {
     }
   });
 
-  it("surges by the number the connection budget counts", () => {
-    const strategy = asManifest(pgbouncerDeployment(devConfig())).spec!.strategy as { rollingUpdate: { maxSurge: number; maxUnavailable: number } };
-    expect(strategy.rollingUpdate).toEqual({ maxSurge: PGBOUNCER_MAX_SURGE, maxUnavailable: 0 });
+  it("rolls as the connection budget counts, each step outlasting the drain of the pod stopped before it", () => {
+    const spec = asManifest(pgbouncerDeployment(devConfig())).spec!;
+    expect((spec.strategy as { rollingUpdate: unknown }).rollingUpdate).toEqual(PGBOUNCER_ROLLOUT);
+    expect(spec.minReadySeconds).toBeGreaterThan(ENDPOINT_DRAIN_SECONDS);
   });
 
   it("runs a reloader that sends RELOAD when the mounted ini, hba file or userlist changes", () => {

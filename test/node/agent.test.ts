@@ -16,6 +16,7 @@ import { NODE_NAME } from "../../cluster/node-agent.ts";
 import { clusterLayout } from "../../cluster/layout.ts";
 import { isRunning, readRunFile } from "../../cluster/run-file.ts";
 import { freePort } from "../../local/system.ts";
+import { PodNetwork } from "../../pods/network.ts";
 import { PROJECT_DIR } from "../k8s/fixtures.ts";
 import { waitFor } from "../cluster/helpers.ts";
 import { skipReason } from "../skip.ts";
@@ -69,6 +70,12 @@ describe.skipIf(missing !== undefined)(`the node agent${missing ? ` (skipped: ${
       return t && first && new Date(t).getTime() > new Date(first).getTime() ? t : undefined;
     }, 30_000);
     expect(renewed).toBeDefined();
+    // Its Service range is routed onto its pod bridge: a virtual IP nothing translates stays on this host.
+    const range = readFileSync(clusterLayout(dataDir).serviceRangeFile, "utf8").trim();
+    const routes = JSON.parse(execFileSync("ip", ["-j", "route", "show", range], { encoding: "utf8" })) as Array<{ dst: string; dev: string }>;
+    expect(routes).toEqual([expect.objectContaining({ dst: range, dev: expect.stringMatching(/^plpod/) })]);
+    // A second node on the same range stops at once, naming the clash, and leaves nothing behind.
+    await expect(PodNetwork.create({ serviceCidr: range, nodeServices: true })).rejects.toMatchObject({ code: "POD_NET_SERVICE_RANGE_TAKEN", message: expect.stringContaining(range) });
   });
 
   it("runs a pod bound to it and reports Running, its IP, Ready from its readiness probe, and its container", async () => {
@@ -146,5 +153,9 @@ describe.skipIf(missing !== undefined)(`the node agent${missing ? ` (skipped: ${
     // Its container died with the agent and was started again: a restart, as the kubelet counts one.
     expect(after.status?.containerStatuses?.[0]?.restartCount).toBe(1);
     expect(netns().filter((n) => oldNetns.includes(n))).toEqual([]);
+    // Deleted through the API, the new agent ends it and removes its folder, as for a pod it started itself.
+    await core.deleteNamespacedPod({ name: "survivor", namespace: NS });
+    await waitFor("survivor gone from the API", async () => read("survivor").then(() => undefined, (err: { code?: number }) => (err.code === 404 ? true : undefined)), 60_000);
+    await waitFor("survivor's folder removed", async () => (readdirSync(join(dataDir, "node", "pods")).some((d) => d.startsWith("survivor_")) ? undefined : true), 10_000);
   });
 });

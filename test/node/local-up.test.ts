@@ -3,8 +3,12 @@
  * free ports of the test's own): every await of the Kubernetes provider satisfied (Deployments Available,
  * StatefulSets ready, Services with endpoints), the outputs printed, a second `up` a no-op; then
  * `pulumi destroy` and `cluster down` leave no object, process, network namespace or nftables table.
- * The stack file is the dev stack with the stand-ins' versions (PgBouncer 1.18 rejects 1.24's settings),
- * as `npm run pods` renders it. Skipped, with the reason, without the toolchain or root.
+ * The stack file is the repository's dev stack as it is; the program gets the node's versions the way
+ * `npm run up -- --cluster local` hands them over (POOLING_NODE_VERSIONS from pods/node/versions.ts), so
+ * the dev stack's PgBouncer 1.24 settings are validated away for the 1.18 that runs. Then every user path:
+ * a pool-size change, a PgBouncer pod deleted, a restart-only rollout of PgBouncer and a roll of
+ * PostgreSQL's StatefulSet under probe load, a budget-breaking `config set`, and `pulumi refresh` after
+ * the node agent is killed and restarted. Skipped, with the reason, without the toolchain or root.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -17,11 +21,12 @@ import { clusterDown, clusterKubeconfigPath, clusterUp } from "../../cluster/ind
 import { clusterLayout } from "../../cluster/layout.ts";
 import { isRunning, readRunFile, type ProcessRef } from "../../cluster/run-file.ts";
 import { freePort } from "../../local/system.ts";
-import { detectStandIns } from "../../pods/standins.ts";
-import { writeStackVariant } from "../../pods/stack.ts";
+import { connectionBudget } from "../../infra/config/index.ts";
+import { NODE_VERSIONS_ENV, parseNodeVersions } from "../../infra/k8s/target.ts";
+import { formatStandInVersions, standInVersions } from "../../pods/node/versions.ts";
 import { waitFor } from "../cluster/helpers.ts";
 import { engineMissing, engineProject, stopPulumis, type EngineProject } from "../engine/project.ts";
-import { PROJECT_DIR } from "../k8s/fixtures.ts";
+import { devConfig, PROJECT_DIR } from "../k8s/fixtures.ts";
 import { skipReason } from "../skip.ts";
 
 const missing = skipReason("test/node/local-up.test.ts", engineMissing() ?? missingClusterBinaries() ?? (process.getuid?.() === 0 ? undefined : "the node agent needs root"));
@@ -42,10 +47,22 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
   const netnsBefore = new Set<string>();
   const tablesBefore = new Set<string>();
   const times: Record<string, number> = {};
+  let nodeVersions: string;
+  const engineEnv = () => ({ POOLING_CLUSTER: "local", KUBECONFIG: kubeconfig, [NODE_VERSIONS_ENV]: nodeVersions });
+  const configSet = async (path: string, value: string) => {
+    const set = await project.pulumi(["config", "set", "--path", path, value, "--stack", "dev"]);
+    expect(set.code, set.stderr).toBe(0);
+  };
+  /** The kinds of the resources `pulumi preview` would change. */
+  const planned = async () => {
+    const plan = await project.pulumi(["preview", "--json", "--stack", "dev"], engineEnv());
+    expect(plan.code, plan.stderr).toBe(0);
+    return (JSON.parse(plan.stdout) as { steps: Array<{ op: string; urn: string }> }).steps.filter((st) => st.op !== "same").map((st) => `${st.op} ${st.urn.split("::").at(-2)!.split("$").at(-1)}`);
+  };
 
   const pulumi = async (name: string, ...args: string[]) => {
     const t0 = Date.now();
-    const r = await project.pulumi([...args, "--stack", "dev", "--yes", "--non-interactive"], { POOLING_CLUSTER: "local", KUBECONFIG: kubeconfig });
+    const r = await project.pulumi([...args, "--stack", "dev", "--yes", "--non-interactive"], engineEnv());
     times[name] = (Date.now() - t0) / 1000;
     console.log(`pulumi ${args[0]} (${name}): ${times[name]!.toFixed(1)} s`);
     return r;
@@ -68,20 +85,41 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     return out.split("\n").find((l) => l.startsWith(`${key}|`))?.split("|")[1];
   };
 
-  /** /probe in a loop from the host through the probe's Service until stopped, counting answers. */
+  /** /probe in a loop from the host through the probe's Service until stopped, counting answers and keeping each acknowledged write's id. */
   const probeLoad = () => {
     const counts = { ok: 0, failed: 0 };
+    const writeIds: string[] = [];
     let running = true;
     const loop = (async () => {
       const svc = (await core.listNamespacedService({ namespace: NS })).items.find((x) => x.metadata?.labels?.["app.kubernetes.io/name"] === "app-probe")!;
       const url = `http://${svc.spec!.clusterIP}:${svc.spec!.ports![0]!.port}/probe`;
       while (running) {
-        const ok = await fetch(url, { signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false);
-        counts[ok ? "ok" : "failed"]++;
+        const body = await fetch(url, { signal: AbortSignal.timeout(10_000) }).then((r) => (r.ok ? (r.json() as Promise<{ pg?: { writeId: string } }>) : undefined), () => undefined);
+        counts[body ? "ok" : "failed"]++;
+        if (body?.pg) writeIds.push(body.pg.writeId);
       }
     })();
-    return { counts, stop: async () => ((running = false), await loop) };
+    return { counts, writeIds, stop: async () => ((running = false), await loop) };
   };
+
+  /** The host pid of a container of the pod labelled `app` (the agent's containerID). */
+  const containerPid = async (app: string, container: string) => {
+    const pod = (await core.listNamespacedPod({ namespace: NS, labelSelector: `app.kubernetes.io/name=${app}` })).items.find((p) => !p.metadata?.deletionTimestamp && p.status?.phase === "Running")!;
+    return Number(pod.status!.containerStatuses!.find((c) => c.name === container)!.containerID!.replace("pooling://", ""));
+  };
+
+  /** psql as the app user in PostgreSQL's pod network namespace, over TCP as PgBouncer connects; the password from its Secret. */
+  const psql = async (sql: string) => {
+    const pg = devConfig().postgres;
+    const secret = (await core.readNamespacedSecret({ name: "postgres-secret", namespace: NS })).data!;
+    const password = Buffer.from(secret["app-password"]!, "base64").toString();
+    const pid = await containerPid("postgres", "postgres");
+    return execFileSync("nsenter", [`--net=/proc/${pid}/ns/net`, "--", "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", pg.database], { input: sql, encoding: "utf8", env: { PATH: process.env.PATH, PGPASSWORD: password } }).trim();
+  };
+
+  /** Acknowledged writes (their ids, as /probe answered them) that are not in probe_writes. */
+  const lostWrites = async (ids: string[]) =>
+    Number(await psql(`CREATE TEMP TABLE acked (id text);\nCOPY acked FROM STDIN;\n${ids.join("\n")}\n\\.\nSELECT count(*) FROM acked a WHERE NOT EXISTS (SELECT 1 FROM probe_writes w WHERE w.id::text = a.id);\n`));
 
   beforeAll(async () => {
     for (const n of netnsNames()) netnsBefore.add(n);
@@ -94,8 +132,8 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     [core, apps, discovery] = [kc.makeApiClient(CoreV1Api), kc.makeApiClient(AppsV1Api), kc.makeApiClient(DiscoveryV1Api)];
-    const { stackVersions } = await detectStandIns({ projectDir: PROJECT_DIR, cacheDir: join(PROJECT_DIR, ".local", "pods") });
-    project = engineProject({ stackFile: writeStackVariant(join(PROJECT_DIR, "Pulumi.dev.yaml"), join(dir, "stack"), stackVersions) });
+    nodeVersions = formatStandInVersions(await standInVersions(PROJECT_DIR));
+    project = engineProject();
     const init = await project.pulumi(["stack", "init", "dev", "--secrets-provider", "passphrase"]);
     expect(init.code, init.stderr).toBe(0);
   }, 300_000);
@@ -158,12 +196,8 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
 
   it("takes a pool-size `config set` then `up` as a ConfigMap change only: same PgBouncer pids, SHOW CONFIG shows it, no probe request failed", async () => {
     const before = await pgbouncerContainers();
-    const set = await project.pulumi(["config", "set", "--path", "pooling:pgbouncer.defaultPoolSize", "12", "--stack", "dev"]);
-    expect(set.code, set.stderr).toBe(0);
-    const plan = await project.pulumi(["preview", "--json", "--stack", "dev"], { POOLING_CLUSTER: "local", KUBECONFIG: kubeconfig });
-    expect(plan.code, plan.stderr).toBe(0);
-    const changed = (JSON.parse(plan.stdout) as { steps: Array<{ op: string; urn: string }> }).steps.filter((st) => st.op !== "same").map((st) => st.urn.split("::").at(-2)!.split("$").at(-1));
-    expect(changed).toEqual(["kubernetes:core/v1:ConfigMap"]);
+    await configSet("pooling:pgbouncer.defaultPoolSize", "12");
+    expect(await planned()).toEqual(["update kubernetes:core/v1:ConfigMap"]);
     const load = probeLoad();
     try {
       const r = await pulumi("pool-size", "up");
@@ -178,17 +212,125 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     expect(load.counts.failed).toBe(0);
   });
 
-  it("replaces a PgBouncer pod deleted through the API with a new one of its ReplicaSet", async () => {
+  /** Resolves once the named Deployment has rolled out all its replicas at its current generation. */
+  const rolledOut = (name: string) =>
+    waitFor(`${name} rolled out`, async () => {
+      const d = (await apps.listNamespacedDeployment({ namespace: NS })).items.find((x) => x.metadata?.name?.includes(name))!;
+      const s = d.status;
+      return s?.observedGeneration === d.metadata?.generation && s?.availableReplicas === d.spec?.replicas && s?.updatedReplicas === d.spec?.replicas && s?.replicas === d.spec?.replicas ? d : undefined;
+    }, 180_000);
+
+  it("replaces a PgBouncer pod deleted through the API with a new one of its ReplicaSet, under load, losing no acknowledged write", async () => {
     const [victim] = await pgbouncerContainers();
-    await core.deleteNamespacedPod({ name: victim!.pod, namespace: NS });
-    await waitFor(`${victim!.pod} gone`, async () => core.readNamespacedPod({ name: victim!.pod, namespace: NS }).then(() => undefined, (err: { code?: number }) => (err.code === 404 ? true : undefined)), 120_000);
-    const deployment = await waitFor("PgBouncer available again", async () => {
-      const d = (await apps.listNamespacedDeployment({ namespace: NS })).items.find((x) => x.metadata?.name?.includes("pgbouncer"))!;
-      return d.status?.availableReplicas === d.spec?.replicas && d.status?.updatedReplicas === d.spec?.replicas ? d : undefined;
-    }, 120_000);
-    const now = await pgbouncerContainers();
-    expect(now.map((c) => c.pod)).not.toContain(victim!.pod);
-    expect(now.length).toBe(deployment.spec?.replicas);
+    const load = probeLoad();
+    try {
+      await waitFor("probe writes before the deletion", async () => (load.writeIds.length >= 20 ? true : undefined), 60_000);
+      await core.deleteNamespacedPod({ name: victim!.pod, namespace: NS });
+      await waitFor(`${victim!.pod} gone`, async () => core.readNamespacedPod({ name: victim!.pod, namespace: NS }).then(() => undefined, (err: { code?: number }) => (err.code === 404 ? true : undefined)), 120_000);
+      const deployment = await rolledOut("pgbouncer");
+      const now = await pgbouncerContainers();
+      expect(now.map((c) => c.pod)).not.toContain(victim!.pod);
+      expect(now.length).toBe(deployment.spec?.replicas);
+      const after = load.writeIds.length;
+      await waitFor("probe writes after the replacement", async () => (load.writeIds.length >= after + 20 ? true : undefined), 60_000);
+    } finally {
+      await load.stop();
+    }
+    console.log(`PgBouncer pod deleted: ${load.counts.ok} answered, ${load.counts.failed} failed, ${load.writeIds.length} writes acknowledged`);
+    expect(await lostWrites(load.writeIds)).toBe(0);
+  });
+
+  it("rolls PgBouncer on a restart-only change (its memory limit) through the Deployment controller: within the connection budget at every sample, no probe request failed", async () => {
+    const before = await pgbouncerContainers();
+    await configSet("pooling:pgbouncer.memory", "160Mi");
+    expect(await planned()).toEqual(["update kubernetes:apps/v1:Deployment"]);
+    // PgBouncer rolls one old pod at a time, which drains beside the pods still serving: replicas + 1 at most.
+    const { postgres, pgbouncer } = parseNodeVersions(nodeVersions);
+    const budget = connectionBudget(devConfig({ postgres: { version: postgres }, pgbouncer: { version: pgbouncer, defaultPoolSize: 12, memory: "160Mi" } }));
+    const samples = { pods: [] as number[], backends: [] as number[] };
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/name=pgbouncer" })).items;
+        // A pod counts while its PgBouncer runs, terminating or not: it holds its server connections until it exits.
+        samples.pods.push(pods.filter((p) => p.status?.containerStatuses?.find((c) => c.name === "pgbouncer")?.state?.running).length);
+        samples.backends.push(Number(await psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend';").catch(() => "0")));
+      }
+    })();
+    const load = probeLoad();
+    try {
+      const r = await pulumi("pgbouncer-roll", "up");
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      await rolledOut("pgbouncer");
+    } finally {
+      await load.stop();
+      sampling = false;
+      await sampler;
+    }
+    const after = await pgbouncerContainers();
+    console.log(`PgBouncer roll: ${load.counts.ok} answered, ${load.counts.failed} failed; ${samples.pods.length} samples, at most ${Math.max(...samples.pods)} PgBouncer pods (budget ${budget.podsDuringRollout}) and ${Math.max(...samples.backends)} client backends (usable ${budget.usable})`);
+    expect(after.map((c) => c.pod).filter((p) => before.some((b) => b.pod === p))).toEqual([]);
+    expect(after.length).toBe(before.length);
+    expect(Math.max(...samples.pods)).toBe(budget.podsDuringRollout);
+    expect(Math.max(...samples.pods)).toBeLessThanOrEqual(budget.podsDuringRollout);
+    expect(Math.max(...samples.backends)).toBeLessThanOrEqual(budget.usable);
+    expect(load.counts.ok).toBeGreaterThan(0);
+    expect(load.counts.failed).toBe(0);
+  });
+
+  it("rolls PostgreSQL's StatefulSet on a change that needs a restart (its memory, so shared_buffers): no acknowledged write lost", async () => {
+    const pid = await containerPid("postgres", "postgres");
+    await configSet("pooling:postgres.memory", "1280Mi");
+    expect((await planned()).sort()).toEqual(["update kubernetes:apps/v1:StatefulSet", "update kubernetes:core/v1:ConfigMap"]);
+    const load = probeLoad();
+    try {
+      await waitFor("probe writes before the roll", async () => (load.writeIds.length >= 20 ? true : undefined), 60_000);
+      const r = await pulumi("postgres-roll", "up");
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const after = load.writeIds.length;
+      await waitFor("probe writes after the roll", async () => (load.writeIds.length >= after + 20 ? true : undefined), 120_000);
+    } finally {
+      await load.stop();
+    }
+    console.log(`PostgreSQL roll: ${load.counts.ok} answered, ${load.counts.failed} failed, ${load.writeIds.length} writes acknowledged`);
+    expect(await containerPid("postgres", "postgres")).not.toBe(pid);
+    expect(await psql("SHOW shared_buffers;")).toBe("320MB");
+    expect(await lostWrites(load.writeIds)).toBe(0);
+  });
+
+  it("stops `up` on a budget-breaking `config set` before any resource changes, naming the key", async () => {
+    const exported = async () => {
+      const r = await project.pulumi(["stack", "export", "--stack", "dev"]);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { deployment: { resources: Array<{ urn: string; outputs?: unknown }> } }).deployment.resources.map((x) => JSON.stringify([x.urn, x.outputs]));
+    };
+    const state = await exported();
+    const pids = await pgbouncerContainers();
+    await configSet("pooling:pgbouncer.defaultPoolSize", "100");
+    const r = await pulumi("budget-refused", "up");
+    expect(r.code).not.toBe(0);
+    expect(`${r.stdout}\n${r.stderr}`).toMatch(/pooling:pgbouncer\.defaultPoolSize/);
+    expect(`${r.stdout}\n${r.stderr}`).not.toMatch(/updating|creating|deleting/);
+    expect(await exported()).toEqual(state);
+    expect(await pgbouncerContainers()).toEqual(pids);
+    await configSet("pooling:pgbouncer.defaultPoolSize", "12");
+  });
+
+  it("finds no drift with `pulumi refresh` after the node agent is killed and restarted", async () => {
+    const layout = clusterLayout(dataDir);
+    const agent = readRunFile(layout)!.services["node-agent"]!;
+    const postgresPid = await containerPid("postgres", "postgres");
+    process.kill(agent.pid, "SIGKILL");
+    const restarted = await waitFor("a new node agent", async () => ((r) => (r && r.pid !== agent.pid && isRunning(r) ? r : undefined))(readRunFile(layout)?.services["node-agent"]), 60_000);
+    seen.push(restarted);
+    await waitFor("every pod Ready again, PostgreSQL in a new container", async () => {
+      const pods = (await core.listNamespacedPod({ namespace: NS })).items;
+      const ready = pods.every((p) => p.status?.conditions?.find((c) => c.type === "Ready")?.status === "True");
+      return ready && (await containerPid("postgres", "postgres")) !== postgresPid ? true : undefined;
+    }, 180_000);
+    const r = await pulumi("refresh", "refresh", "--expect-no-changes");
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).not.toMatch(/[~+-] \d+ (updated|created|deleted)/);
   });
 
   it("`destroy`, then `cluster down`, leave no object, process, network namespace or nftables table", async () => {
@@ -198,7 +340,9 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     await waitFor("no PersistentVolume left", async () => ((await core.listPersistentVolume()).items.length === 0 ? true : undefined), 60_000);
     expect(readdirSync(join(dataDir, "node", "pods"))).toEqual([]);
     const run = readRunFile(clusterLayout(dataDir))!;
+    const range = readFileSync(clusterLayout(dataDir).serviceRangeFile, "utf8").trim();
     await clusterDown({ projectDir: PROJECT_DIR, dataDir });
+    expect(execFileSync("ip", ["route", "show", range], { encoding: "utf8" }).trim()).toBe("");
     expect([run.daemon, ...Object.values(run.services)].filter(isRunning)).toEqual([]);
     expect(netnsNames().filter((n) => !netnsBefore.has(n))).toEqual([]);
     expect(rootTables().filter((t) => !tablesBefore.has(t))).toEqual([]);

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { sliceEndpoints } from "../../pods/node/agent.ts";
+import type { V1Endpoint, V1EndpointSlice } from "@kubernetes/client-node";
 import { claimVolumeName, volumeFor } from "../../pods/node/claims.ts";
 import { CPU_OVERCOMMIT, leaseObject, nodeObject, type NodeFacts } from "../../pods/node/node-object.ts";
 import { containerState, podPhase, podStatus } from "../../pods/node/pod-status.ts";
@@ -129,5 +130,14 @@ describe("Service endpoints from EndpointSlices", () => {
       { ip: "198.18.0.2", ports: { pgbouncer: 6432 } },
       { ip: "198.18.0.4", ports: { pgbouncer: 6432 } },
     ]);
+  });
+
+  it("falls back to the endpoints still serving while they terminate when none is ready, as kube-proxy does", () => {
+    const slice = (endpoints: V1Endpoint[]): V1EndpointSlice => ({ addressType: "IPv4", metadata: { namespace: "pooling", labels: { "kubernetes.io/service-name": "pgbouncer" } }, ports: [{ name: "pgbouncer", port: 6432 }], endpoints });
+    const draining = { addresses: ["198.18.0.3"], conditions: { ready: false, serving: true, terminating: true } };
+    const stopped = { addresses: ["198.18.0.5"], conditions: { ready: false, serving: false, terminating: true } };
+    expect(sliceEndpoints([slice([draining, stopped])]).get("pooling/pgbouncer")).toEqual([{ ip: "198.18.0.3", ports: { pgbouncer: 6432 } }]);
+    expect(sliceEndpoints([slice([draining, { addresses: ["198.18.0.2"], conditions: { ready: true } }])]).get("pooling/pgbouncer")).toEqual([{ ip: "198.18.0.2", ports: { pgbouncer: 6432 } }]);
+    expect(sliceEndpoints([slice([stopped])]).get("pooling/pgbouncer")).toEqual([]);
   });
 });

@@ -24,7 +24,8 @@ describe("stackFacts", () => {
     expect(f).toMatchObject({
       maxConnections: cfg.postgres.maxConnections,
       pgbouncerReplicas: cfg.pgbouncer.replicas,
-      pgbouncerMaxSurge: 1,
+      // maxSurge 0, maxUnavailable 1: no pod surges, one drains beside the others.
+      pgbouncerRolloutExtraPods: 1,
       postgres: { port: 5432, user: cfg.postgres.user, database: cfg.postgres.database, password: secrets.app.password },
     });
   });
@@ -35,14 +36,16 @@ describe("stackFacts", () => {
     expect(stackFacts(ctx(renamed))).toEqual(stackFacts(ctx(rendered())));
   });
 
-  it("takes Kubernetes' default maxSurge, 25% of the replicas rounded up, when the Deployment sets none", () => {
+  it("takes Kubernetes' defaults when the Deployment sets no fenceposts: maxSurge 25% rounded up, maxUnavailable 25% rounded down", () => {
     const ms = rendered();
     const d = deploymentOf(ms);
     d.spec.replicas = 5;
     delete d.spec.strategy.rollingUpdate.maxSurge;
-    expect(stackFacts(ctx(ms)).pgbouncerMaxSurge).toBe(2);
+    delete d.spec.strategy.rollingUpdate.maxUnavailable;
+    // 2 surging (⌈1.25⌉), and 2 + 1 (⌊1.25⌋) old pods draining beside them.
+    expect(stackFacts(ctx(ms)).pgbouncerRolloutExtraPods).toBe(5);
     delete d.spec.strategy;
-    expect(stackFacts(ctx(ms)).pgbouncerMaxSurge).toBe(2);
+    expect(stackFacts(ctx(ms)).pgbouncerRolloutExtraPods).toBe(5);
   });
 
   it("says which role is missing instead of reading an undefined field", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectionBudget, parseStackConfig, PGBOUNCER_MAX_SURGE } from "../../infra/config/index.ts";
+import { connectionBudget, parseStackConfig, PGBOUNCER_ROLLOUT_EXTRA_PODS } from "../../infra/config/index.ts";
 import { connectionBudgetFits } from "../../policy/policies/index.ts";
 import { poolerConnections, postgresConnections, rolloutSurge } from "../../policy/policies/connection-budget.ts";
 import { NotApplicable, deploymentSpec, messages, realManifests, validateStack, withPgbouncerRollout, type Manifest } from "./fakes.ts";
@@ -25,19 +25,19 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
     expect(postgresConnections(confOf(all))).toMatchObject({ maxConnections: 200, reserved: 3, usable: 197 });
   });
 
-  it("counts the same pods during a rollout as the stack config's budget, from the Deployment's maxSurge", () => {
+  it("counts the same pods during a rollout as the stack config's budget, from the Deployment's strategy", () => {
     const all = realManifests();
     const spec = deploymentSpec(all, "pgbouncer");
     const budget = connectionBudget(parseStackConfig({}, { stack: "test" }));
-    expect(rolloutSurge(spec, spec.replicas)).toEqual({ pods: PGBOUNCER_MAX_SURGE, detail: `maxSurge ${PGBOUNCER_MAX_SURGE}` });
-    expect(spec.replicas + PGBOUNCER_MAX_SURGE).toBe(budget.podsDuringRollout);
+    expect(rolloutSurge(spec, spec.replicas)).toEqual({ pods: PGBOUNCER_ROLLOUT_EXTRA_PODS, detail: "maxSurge 0, maxUnavailable 1: 0 surging and 1 draining" });
+    expect(spec.replicas + PGBOUNCER_ROLLOUT_EXTRA_PODS).toBe(budget.podsDuringRollout);
   });
 
   it("reports (replicas + surge) × max_db_connections above max_connections − superuser_reserved_connections, on the Deployment", async () => {
     const all = withPgbouncerRollout(seedPools(), { replicas: 7 });
     const report = await validateStack(connectionBudgetFits, all);
     expect(messages(report)).toEqual([
-      'PgBouncer Deployment "pgbouncer" may open (7 replicas + 1 surging during a rollout: maxSurge 1) × 30 server connections ' +
+      'PgBouncer Deployment "pgbouncer" may open (7 replicas + 1 during a rollout: maxSurge 0, maxUnavailable 1: 0 surging and 1 draining) × 30 server connections ' +
         '(app: max_db_connections 30; ConfigMap "pgbouncer-config") = 240, ' +
         'more than PostgreSQL accepts: max_connections 200 − superuser_reserved_connections 3 = 197 (ConfigMap "postgres-config"). ' +
         "Lower pooling:pgbouncer.defaultPoolSize, pooling:pgbouncer.reservePoolSize or pooling:pgbouncer.replicas, or raise pooling:postgres.maxConnections to at least 243.",
@@ -49,10 +49,10 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
     // 6 × 30 = 180 fits 197; (6 + 1) × 30 = 210 does not.
     const all = withPgbouncerRollout(seedPools(), { replicas: 6 });
     expect(messages(await validateStack(connectionBudgetFits, all))).toEqual([
-      'PgBouncer Deployment "pgbouncer" may open (6 replicas + 1 surging during a rollout: maxSurge 1) × 30 server connections ' +
+      'PgBouncer Deployment "pgbouncer" may open (6 replicas + 1 during a rollout: maxSurge 0, maxUnavailable 1: 0 surging and 1 draining) × 30 server connections ' +
         '(app: max_db_connections 30; ConfigMap "pgbouncer-config") = 210, ' +
         'more than PostgreSQL accepts: max_connections 200 − superuser_reserved_connections 3 = 197 (ConfigMap "postgres-config"). ' +
-        "It fits at rest (6 × 30 = 180), but not while a rollout runs the surge pods next to the old ones. " +
+        "It fits at rest (6 × 30 = 180), but not while a rollout runs new pods next to the old ones still draining. " +
         "Lower pooling:pgbouncer.defaultPoolSize, pooling:pgbouncer.reservePoolSize or pooling:pgbouncer.replicas, or raise pooling:postgres.maxConnections to at least 213.",
     ]);
   });
@@ -62,18 +62,26 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
     expect(messages(await validateStack(connectionBudgetFits, withPgbouncerRollout(seedPools(), { replicas: 5 })))).toEqual([]);
   });
 
-  it("rounds a percentage maxSurge up against the replicas, as Kubernetes does", async () => {
-    // 25% of 5 replicas is 1.25, so 2 pods surge: (5 + 2) × 30 = 210 > 197, where maxSurge 1 fits.
-    const all = withPgbouncerRollout(seedPools(), { replicas: 5, maxSurge: "25%" });
+  it("rounds a percentage maxSurge up against the replicas, as Kubernetes does, and counts the pods it drains", async () => {
+    // 25% of 5 replicas is 1.25, so 2 pods surge and 2 drain: (5 + 4) × 30 = 270 > 197, where maxSurge 0 fits.
+    const all = withPgbouncerRollout(seedPools(), { replicas: 5, maxSurge: "25%", maxUnavailable: 0 });
     expect(messages(await validateStack(connectionBudgetFits, all))).toEqual([
-      expect.stringContaining('may open (5 replicas + 2 surging during a rollout: maxSurge "25%" of 5 replicas, rounded up) × 30 server connections'),
+      expect.stringContaining('may open (5 replicas + 4 during a rollout: maxSurge "25%" of 5 replicas, rounded up, maxUnavailable 0: 2 surging and 2 draining) × 30 server connections'),
     ]);
+  });
+
+  it("counts a pod a step scales down as draining beside the surge: maxSurge 1 with two replicas holds four pods", async () => {
+    // Seen on the local cluster (test/node/local-up.test.ts before the stack changed its strategy): (2 + 2) × 60 = 240 > 197, where (2 + 1) × 60 fits.
+    const all = withPgbouncerRollout(realManifests({ pgbouncer: { defaultPoolSize: 55, minPoolSize: 10, reservePoolSize: 5 } }), { maxSurge: 1, maxUnavailable: 0 });
+    expect(messages(await validateStack(connectionBudgetFits, all))).toEqual([expect.stringContaining("may open (2 replicas + 2 during a rollout: maxSurge 1, maxUnavailable 0: 1 surging and 1 draining) × 60 server connections")]);
   });
 
   it("takes Kubernetes' default maxSurge of 25% when the Deployment does not say", async () => {
     const all = withPgbouncerRollout(seedPools(), { replicas: 5, withoutRollingUpdate: true });
     expect(messages(await validateStack(connectionBudgetFits, all))).toEqual([
-      expect.stringContaining("may open (5 replicas + 2 surging during a rollout: maxSurge absent, so Kubernetes' default 25% of 5 replicas, rounded up)"),
+      expect.stringContaining(
+        "may open (5 replicas + 5 during a rollout: maxSurge absent, so Kubernetes' default 25% of 5 replicas, rounded up, maxUnavailable absent, so Kubernetes' default 25% of 5 replicas, rounded down: 2 surging and 3 draining)",
+      ),
     ]);
   });
 
@@ -100,7 +108,7 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
     const conf = find(all, "ConfigMap", "postgres-config").data as Record<string, string>;
     conf["postgresql.conf"] = confOf(all).replace("max_connections = 200", "max_connections = 150");
     expect(messages(await validateStack(connectionBudgetFits, all))).toEqual([
-      expect.stringContaining("(2 replicas + 1 surging during a rollout: maxSurge 1) × 100 server connections (app: pool size 95 + reserve pool 5"),
+      expect.stringContaining("(2 replicas + 1 during a rollout: maxSurge 0, maxUnavailable 1: 0 surging and 1 draining) × 100 server connections (app: pool size 95 + reserve pool 5"),
     ]);
   });
 
@@ -111,33 +119,42 @@ describe("policy pgbouncer-pools-fit-max-connections", () => {
 });
 
 describe("rolloutSurge", () => {
-  const rolling = (maxSurge: unknown) => ({ strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge, maxUnavailable: 0 } } });
+  const rolling = (maxSurge: unknown, maxUnavailable: unknown = 0) => ({ strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge, maxUnavailable } } });
 
-  it("takes a whole-number maxSurge as it is", () => {
-    expect(rolloutSurge(rolling(3), 2)).toEqual({ pods: 3, detail: "maxSurge 3" });
-    expect(rolloutSurge(rolling(0), 2)).toMatchObject({ pods: 0 });
+  it("counts whole numbers as they are: the surge, and the pods a step scales down draining beside it", () => {
+    expect(rolloutSurge(rolling(3), 2)).toEqual({ pods: 6, detail: "maxSurge 3, maxUnavailable 0: 3 surging and 3 draining" });
+    expect(rolloutSurge(rolling(0, 1), 2)).toEqual({ pods: 1, detail: "maxSurge 0, maxUnavailable 1: 0 surging and 1 draining" });
+    expect(rolloutSurge(rolling(1, 1), 4)).toMatchObject({ pods: 3 });
   });
 
-  it("rounds a percentage up against the replicas", () => {
-    expect(rolloutSurge(rolling("25%"), 2)).toMatchObject({ pods: 1 });
-    expect(rolloutSurge(rolling("25%"), 4)).toMatchObject({ pods: 1 });
-    expect(rolloutSurge(rolling("25%"), 5)).toMatchObject({ pods: 2 });
-    expect(rolloutSurge(rolling("100%"), 3)).toMatchObject({ pods: 3 });
-    expect(rolloutSurge(rolling("0%"), 3)).toMatchObject({ pods: 0 });
+  it("takes maxUnavailable 1 when both are zero, as the deployment controller does", () => {
+    expect(rolloutSurge(rolling(0, 0), 2)).toMatchObject({ pods: 1 });
   });
 
-  it("takes 25% when the strategy, its type or maxSurge is absent, as Kubernetes defaults a Deployment", () => {
-    for (const spec of [{}, { strategy: {} }, { strategy: { type: "RollingUpdate" } }, rolling(undefined)]) {
-      expect(rolloutSurge(spec, 8), JSON.stringify(spec)).toMatchObject({ pods: 2 });
+  it("rounds a percentage surge up and a percentage unavailability down against the replicas", () => {
+    expect(rolloutSurge(rolling("25%"), 2)).toMatchObject({ pods: 2 });
+    expect(rolloutSurge(rolling("25%"), 5)).toMatchObject({ pods: 4 });
+    expect(rolloutSurge(rolling("100%"), 3)).toMatchObject({ pods: 6 });
+    expect(rolloutSurge(rolling(0, "25%"), 5)).toMatchObject({ pods: 1 });
+    expect(rolloutSurge(rolling(0, "25%"), 3)).toMatchObject({ pods: 1 });
+    expect(rolloutSurge(rolling(0, "50%"), 5)).toMatchObject({ pods: 2 });
+  });
+
+  it("takes 25% for both when the strategy, its type or the fields are absent, as Kubernetes defaults a Deployment", () => {
+    for (const spec of [{}, { strategy: {} }, { strategy: { type: "RollingUpdate" } }, { strategy: { type: "RollingUpdate", rollingUpdate: {} } }]) {
+      expect(rolloutSurge(spec, 8), JSON.stringify(spec)).toMatchObject({ pods: 2 * 2 + 2 });
     }
   });
 
-  it("counts no surge for Recreate, whatever rollingUpdate says", () => {
-    expect(rolloutSurge({ strategy: { type: "Recreate", rollingUpdate: { maxSurge: 5 } } }, 2)).toEqual({ pods: 0, detail: "strategy Recreate: no surge" });
+  it("counts none for Recreate, whatever rollingUpdate says", () => {
+    expect(rolloutSurge({ strategy: { type: "Recreate", rollingUpdate: { maxSurge: 5 } } }, 2)).toEqual({ pods: 0, detail: "strategy Recreate: old pods stop first" });
   });
 
   it("refuses what the Kubernetes API would refuse", () => {
-    for (const maxSurge of ["1", "25", "-1%", "2.5%", -1, 1.5]) expect(rolloutSurge(rolling(maxSurge), 2), String(maxSurge)).toHaveProperty("error");
+    for (const v of ["1", "25", "-1%", "2.5%", -1, 1.5]) {
+      expect(rolloutSurge(rolling(v), 2), `maxSurge ${String(v)}`).toHaveProperty("error");
+      expect(rolloutSurge(rolling(0, v), 2), `maxUnavailable ${String(v)}`).toHaveProperty("error");
+    }
     expect(rolloutSurge({ strategy: { type: "BlueGreen" } }, 2)).toEqual({ error: 'spec.strategy.type "BlueGreen" is neither RollingUpdate nor Recreate' });
   });
 });

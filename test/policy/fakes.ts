@@ -45,7 +45,7 @@ export function deploymentSpec(all: Manifest[], name: string): { replicas: numbe
  */
 export function withPgbouncerRollout(
   all: Manifest[],
-  change: { replicas?: number; type?: string; maxSurge?: unknown; withoutRollingUpdate?: boolean },
+  change: { replicas?: number; type?: string; maxSurge?: unknown; maxUnavailable?: unknown; withoutRollingUpdate?: boolean },
 ): Manifest[] {
   const spec = deploymentSpec(all, "pgbouncer");
   const strategy = (spec.strategy ??= {});
@@ -59,6 +59,7 @@ export function withPgbouncerRollout(
     if (change.maxSurge === undefined) delete rollingUpdate.maxSurge;
     else rollingUpdate.maxSurge = change.maxSurge;
   }
+  if ("maxUnavailable" in change) rollingUpdate.maxUnavailable = change.maxUnavailable;
   if (change.withoutRollingUpdate) delete strategy.rollingUpdate;
   return all;
 }

@@ -63,6 +63,18 @@ describe.skipIf(!hasGo)("buildRecipes", () => {
     expect(JSON.parse(readFileSync(join(paths.work, "hello", ".stamp.json"), "utf8"))).toMatchObject({ version: "v2" });
   });
 
+  it("reports an optional recipe whose build fails with go's reason, stamps nothing, and builds the rest", async () => {
+    const optional: Recipe = { ...hello("v1", "package main\n\nfunc main() { undefinedThing() }\n"), name: "hello-optional", binaries: ["hello-optional"], optional: "the project does without" };
+    const results = await buildRecipes([optional, hello("v4")], { paths, log });
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ["hello-optional", "unavailable"],
+      ["hello", "built"],
+    ]);
+    expect(results[0]!.reason).toMatch(/undefinedThing/);
+    expect(readStamp(paths, optional)).toBeUndefined();
+    expect(lines).toContainEqual(expect.stringMatching(/^\[1\/2\] hello-optional v1: not built, and optional \(the project does without\): .*undefinedThing/));
+  });
+
   it("fails when a recipe finishes without the binaries it promised", async () => {
     const liar: Recipe = { name: "liar", version: "v1", binaries: ["nothing-here"], build: async () => undefined };
     await expect(buildRecipes([liar], { paths, log })).rejects.toThrow(/the build finished without nothing-here/);

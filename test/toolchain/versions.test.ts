@@ -3,7 +3,8 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { exportLines, findPulumi, toolchainEnv } from "../../toolchain/index.ts";
 import { toolchainPaths } from "../../toolchain/paths.ts";
-import { lockedVersions, LockfileError } from "../../toolchain/versions.ts";
+import { EXPORTERS, lockedVersions, LockfileError } from "../../toolchain/versions.ts";
+import { EXPORTER_IMAGES } from "../../infra/config/images.ts";
 import { PROJECT_DIR } from "../k8s/fixtures.ts";
 
 const lock = (packages: Record<string, { version?: string }>) => JSON.stringify({ lockfileVersion: 3, packages });
@@ -16,6 +17,12 @@ describe("the toolchain's versions", () => {
   it("refuse a lockfile without a followed package, naming it, and one that is not JSON", () => {
     expect(() => lockedVersions(lock({ "node_modules/@pulumi/pulumi": { version: "3.1.2" } }))).toThrow(/package-lock\.json has no @pulumi\/kubernetes/);
     expect(() => lockedVersions("{")).toThrow(LockfileError);
+  });
+});
+
+describe("the exporters the toolchain builds", () => {
+  it("are at the versions the Kubernetes manifests deploy", () => {
+    expect(EXPORTER_IMAGES.pgbouncer.split(":").at(-1)).toBe(`v${EXPORTERS.pgbouncerExporter}`);
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { checkStackConfig, ConfigError, connectionBudget, DEFAULT_MAX_PREPARED_STATEMENTS, formatProblem, parseStackConfig, PGBOUNCER_MAX_SURGE, type ParseOptions } from "../../infra/config/index.ts";
+import { checkStackConfig, ConfigError, connectionBudget, DEFAULT_MAX_PREPARED_STATEMENTS, formatProblem, parseStackConfig, PGBOUNCER_ROLLOUT_EXTRA_PODS, type ParseOptions } from "../../infra/config/index.ts";
 import { loadStackFile, rawFromStackYaml } from "../../infra/config/file.ts";
 import { derivedDefaultPoolSize, derivedMinPoolSize, derivedReservePoolSize } from "../../infra/config/pools.ts";
 import { accepted, OPTS, problemsOf } from "./parse.ts";
@@ -327,24 +327,24 @@ describe("the connection budget", () => {
   test("pools that need more server connections than PostgreSQL can give are refused with the arithmetic and both fixes", () => {
     expect(problemOf(budget({ replicas: 4, defaultPoolSize: 50, reservePoolSize: 5 }))).toBe(
       "pooling:pgbouncer.defaultPoolSize = 50: the PgBouncer pools need more server connections than PostgreSQL can give:" +
-        " (replicas 4 + 1 surging during a rollout) × (defaultPoolSize 50 + reservePoolSize 5) = 275 > maxConnections 200 − superuserReservedConnections 3" +
+        " (replicas 4 + 1 draining during a rollout) × (defaultPoolSize 50 + reservePoolSize 5) = 275 > maxConnections 200 − superuserReservedConnections 3" +
         " − headroomConnections 10 = 187. Either lower it to at most 32, or raise pooling:postgres.maxConnections to at least 288.",
     );
   });
 
-  test("pools that fit at rest but not with the pod a rollout surges are refused", () => {
+  test("pools that fit at rest but not with the pod a rollout drains are refused", () => {
     // 2 × (55 + 5) = 120 fits 187; (2 + 1) × 60 = 180 fits too, but (3 + 1) × 60 = 240 does not.
     accepted(budget({ replicas: 2, defaultPoolSize: 55, reservePoolSize: 5 }));
     expect(problemOf(budget({ replicas: 3, defaultPoolSize: 55, reservePoolSize: 5 }))).toBe(
       "pooling:pgbouncer.defaultPoolSize = 55: the PgBouncer pools need more server connections than PostgreSQL can give:" +
-        " (replicas 3 + 1 surging during a rollout) × (defaultPoolSize 55 + reservePoolSize 5) = 240 > maxConnections 200 − superuserReservedConnections 3" +
+        " (replicas 3 + 1 draining during a rollout) × (defaultPoolSize 55 + reservePoolSize 5) = 240 > maxConnections 200 − superuserReservedConnections 3" +
         " − headroomConnections 10 = 187. Either lower it to at most 41, or raise pooling:postgres.maxConnections to at least 253.",
     );
   });
 
-  test("the budget counts the surge pod's connections and keeps the at-rest figure beside them", () => {
+  test("the budget counts the draining pod's connections and keeps the at-rest figure beside them", () => {
     const cfg = accepted(budget({ replicas: 3, defaultPoolSize: 40, reservePoolSize: 5 }));
-    expect(PGBOUNCER_MAX_SURGE).toBe(1);
+    expect(PGBOUNCER_ROLLOUT_EXTRA_PODS).toBe(1);
     expect(connectionBudget(cfg)).toEqual({
       perReplica: 45,
       podsDuringRollout: 4,
@@ -374,7 +374,7 @@ describe("the connection budget", () => {
   test("when no pool size can fit, the message gives the largest replicas and reserve pool that do", () => {
     expect(problemOf(budget({ replicas: 50, defaultPoolSize: 1, minPoolSize: 0, reservePoolSize: 5 }))).toBe(
       "pooling:pgbouncer.defaultPoolSize = 1: the PgBouncer pools need more server connections than PostgreSQL can give:" +
-        " (replicas 50 + 1 surging during a rollout) × (defaultPoolSize 1 + reservePoolSize 5) = 306 > maxConnections 200 − superuserReservedConnections 3" +
+        " (replicas 50 + 1 draining during a rollout) × (defaultPoolSize 1 + reservePoolSize 5) = 306 > maxConnections 200 − superuserReservedConnections 3" +
         " − headroomConnections 10 = 187. Either lower pooling:pgbouncer.replicas to at most 30, lower pooling:pgbouncer.reservePoolSize to at most 2," +
         " or raise pooling:postgres.maxConnections to at least 319.",
     );
@@ -391,7 +391,7 @@ describe("the connection budget", () => {
   test("when only more connections can help, the message says just that", () => {
     expect(problemOf({ postgres: { maxConnections: 10, superuserReservedConnections: 5, headroomConnections: 4 }, pgbouncer: { replicas: 1, defaultPoolSize: 1, minPoolSize: 0, reservePoolSize: 0 } })).toBe(
       "pooling:pgbouncer.defaultPoolSize = 1: the PgBouncer pools need more server connections than PostgreSQL can give:" +
-        " (replicas 1 + 1 surging during a rollout) × (defaultPoolSize 1 + reservePoolSize 0) = 2 > maxConnections 10 − superuserReservedConnections 5" +
+        " (replicas 1 + 1 draining during a rollout) × (defaultPoolSize 1 + reservePoolSize 0) = 2 > maxConnections 10 − superuserReservedConnections 5" +
         " − headroomConnections 4 = 1. Raise pooling:postgres.maxConnections to at least 11.",
     );
   });
@@ -824,5 +824,37 @@ describe("rawFromStackYaml", () => {
     expect(() => loadStackFile("/nonexistent/Pulumi.gone.yaml")).toThrow(
       'Stack "gone" has 1 config problem; nothing was rendered:\n  - pooling: cannot read the stack file /nonexistent/Pulumi.gone.yaml: ENOENT',
     );
+  });
+});
+
+describe("the tls section", () => {
+  test("is on by default, with leaves living 90 days and renewed 30 days before their end", () => {
+    expect(accepted({}).tls).toEqual({ enabled: true, lifetime: 90 * 86_400_000, renewBefore: 30 * 86_400_000, minVersion: "TLSv1.2", clientCertificates: false });
+  });
+
+  test("takes lifetimes in days, beyond PostgreSQL's timeout cap", () => {
+    expect(accepted({ tls: { lifetime: "365d", renewBefore: "60d" } }).tls.lifetime).toBe(365 * 86_400_000);
+  });
+
+  test("refuses a renewal margin above half the lifetime, naming both keys and what fixes it", () => {
+    expect(problemOf({ tls: { lifetime: "10d", renewBefore: "6d" } })).toBe(
+      'pooling:tls.renewBefore = "6d": renewBefore 6d is more than half of pooling:tls.lifetime 10d: a new certificate would be due for renewal almost as soon as it is made. Set it to at most 5d or raise pooling:tls.lifetime to at least 12d.',
+    );
+  });
+
+  test("refuses client certificates without TLS", () => {
+    expect(problemOf({ tls: { enabled: false, clientCertificates: true } })).toBe(
+      "pooling:tls.clientCertificates = true: client certificates are a TLS feature, but pooling:tls.enabled is false. Set pooling:tls.enabled to true or this key to false.",
+    );
+  });
+
+  test("refuses a TLS version no server supports", () => {
+    expect(problemOf({ tls: { minVersion: "TLSv1.1" } })).toMatch(/^pooling:tls\.minVersion = "TLSv1\.1": /);
+  });
+});
+
+describe("TLS and the PgBouncer version", () => {
+  test("refuses TLS on a PgBouncer older than 1.7", () => {
+    expect(problemsOf({ pgbouncer: { version: "1.6" } }).map(formatProblem)).toContain('pooling:pgbouncer.version = "1.6": PgBouncer 1.6 has no TLS settings (they came in 1.7), but pooling:tls.enabled is true. Raise the version.');
   });
 });

@@ -14,7 +14,7 @@ import { renderPgbouncerIni } from "../../infra/render/index.ts";
 import { localMachine } from "../../local/machine.ts";
 import { accepted, OPTS, problemsOf as problemsOfConfig } from "./parse.ts";
 
-const RUNTIME = { listenAddr: "0.0.0.0", serverHost: "postgres", serverPort: 5432, authFile: "/u", hbaFile: "/h", clientNetworks: ["10.0.0.0/8"], unixSocketDir: "" };
+const RUNTIME = { listenAddr: "0.0.0.0", serverHost: "postgres", serverPort: 5432, authFile: "/u", hbaFile: "/h", clientNetworks: ["10.0.0.0/8"], unixSocketDir: "", tls: { ca: "/ca", cert: "/c", key: "/k" } };
 
 /** The rule as the issue states it, written apart from the code under test. */
 const expectedPool = (cores: number, replicas: number) => Math.max(MIN_DERIVED_POOL_SIZE, Math.ceil((SERVER_CONNECTIONS_PER_CPU * cores) / replicas));

@@ -13,10 +13,11 @@ const SECRETS: StackSecrets = {
   pgbouncerStats: { password: "test-stats-password", salt: salt(4) },
   redisPassword: "test-redis-password",
 };
+const TLS_FILES = { ca: "/tls/ca.crt", cert: "/tls/tls.crt", key: "/tls/tls.key" };
 const RUNTIME: Runtime = {
-  postgres: { listenAddresses: "*", port: 5432, unixSocketDir: "/run/postgresql", hbaFile: "/etc/postgresql/pg_hba.conf", hbaNetworks: ["10.0.0.0/8"] },
-  pgbouncer: { listenAddr: "0.0.0.0", serverHost: "postgres", serverPort: 5432, authFile: "/etc/pgbouncer/userlist.txt", hbaFile: "/etc/pgbouncer/pgbouncer_hba.conf", clientNetworks: ["10.0.0.0/8"], unixSocketDir: "" },
-  redis: { bind: "0.0.0.0", dir: "/data", authFile: "/etc/redis/auth.conf" },
+  postgres: { listenAddresses: "*", port: 5432, unixSocketDir: "/run/postgresql", hbaFile: "/etc/postgresql/pg_hba.conf", hbaNetworks: ["10.0.0.0/8"], tls: TLS_FILES },
+  pgbouncer: { listenAddr: "0.0.0.0", serverHost: "postgres", serverPort: 5432, authFile: "/etc/pgbouncer/userlist.txt", hbaFile: "/etc/pgbouncer/pgbouncer_hba.conf", clientNetworks: ["10.0.0.0/8"], unixSocketDir: "", tls: { ...TLS_FILES, clientCert: "/tls/client.crt", clientKey: "/tls/client.key" } },
+  redis: { bind: "0.0.0.0", dir: "/data", authFile: "/etc/redis/auth.conf", tls: TLS_FILES },
 };
 const OPTS = { stack: "prop" };
 const KiB = 1024;
@@ -322,7 +323,7 @@ describe("every accepted config renders files that read back to its values", () 
         const rs = redis.settings;
         expect(redis.includes).toEqual([RUNTIME.redis.authFile]);
         expect(int(rs.get("maxclients"))).toBe(want("redis", "maxClients", asIs, 1000));
-        expect(int(rs.get("port"))).toBe(want("redis", "port", asIs, 6379));
+        expect(int(rs.get(cfg.tls.enabled ? "tls-port" : "port"))).toBe(want("redis", "port", asIs, 6379));
         expect(int(rs.get("maxmemory"))).toBe(want("redis", "maxMemory", bytesOf, (want("redis", "memory", bytesOf, 256 * MiB) * 3) / 4));
         expect(int(rs.get("timeout"))).toBe(Math.ceil(want("redis", "timeout", msOf, 300_000) / 1000));
         expect(int(rs.get("tcp-keepalive"))).toBe(Math.ceil(want("redis", "tcpKeepalive", msOf, 60_000) / 1000));

@@ -108,6 +108,32 @@ describe("reliabilitySummary", () => {
   it("names the run and links its report", () => {
     expect(summary).toMatch(/^From the fault run started 2026-11-29T06:44:31.700Z \(\[report\]\(docs\/reliability\.md\)\): PostgreSQL 15\.18, PgBouncer 1\.18\.0, Redis 7\.0\.15,\n16 concurrent/);
   });
+
+  it("adds an alerts column when Prometheus watched the run: each alert fired with its times, a false alarm or a missing alert in bold", () => {
+    expect(summary).not.toContain("| alerts |");
+    const run = faultRun();
+    const watched = {
+      ...run,
+      faults: [
+        { ...run.faults[0]!, alerts: { fired: [], missing: [], unexpected: [] } },
+        {
+          ...run.faults[1]!,
+          alerts: {
+            fired: [
+              { alert: "ProbeNotReady", fireMs: 4200, clearMs: 1800 },
+              { alert: "RedisDown", fireMs: 5000 },
+            ],
+            missing: ["PostgresDown"],
+            unexpected: ["RedisDown"],
+          },
+        },
+      ],
+    };
+    const text = reliabilitySummary(JSON.stringify(watched));
+    expect(text).toContain("| longest request | alerts |");
+    expect(text).toContain("| PgBouncer killed | 8,585 | 4 | 0 | 0 of 8,581 | 0 | 437 ms | none |");
+    expect(text).toContain("| 5.0 s | ProbeNotReady: 4.2 s, 1.8 s<br>**RedisDown: 5.0 s, did not clear**<br>**PostgresDown did not fire** |");
+  });
 });
 
 describe("withGenerated", () => {

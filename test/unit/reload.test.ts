@@ -4,10 +4,11 @@ import { generateSecrets, renderAll, type Runtime } from "../../infra/render/ind
 import { planReload } from "../../local/reload.ts";
 
 const secrets = generateSecrets();
+const TLS = { ca: "/t/ca.crt", cert: "/t/1/server.crt", key: "/t/1/server.key" };
 const runtime: Runtime = {
-  postgres: { listenAddresses: "127.0.0.1", port: 5432, unixSocketDir: "", hbaFile: "/c/pg_hba.conf", hbaNetworks: ["127.0.0.1/32"] },
-  pgbouncer: { listenAddr: "127.0.0.1", listenPort: 6432, serverHost: "127.0.0.1", serverPort: 5432, authFile: "/c/userlist.txt", hbaFile: "/c/pgbouncer_hba.conf", clientNetworks: ["127.0.0.0/8"], unixSocketDir: "" },
-  redis: { bind: "127.0.0.1", port: 6379, dir: "/d", authFile: "/c/redis-auth.conf" },
+  postgres: { listenAddresses: "127.0.0.1", port: 5432, unixSocketDir: "", hbaFile: "/c/pg_hba.conf", hbaNetworks: ["127.0.0.1/32"], tls: TLS },
+  pgbouncer: { listenAddr: "127.0.0.1", listenPort: 6432, serverHost: "127.0.0.1", serverPort: 5432, authFile: "/c/userlist.txt", hbaFile: "/c/pgbouncer_hba.conf", clientNetworks: ["127.0.0.0/8"], unixSocketDir: "", tls: TLS },
+  redis: { bind: "127.0.0.1", port: 6379, dir: "/d", authFile: "/c/redis-auth.conf", tls: TLS },
 };
 const state = (raw: Record<string, unknown>) => {
   const config = parseStackConfig(raw, { stack: "t" });

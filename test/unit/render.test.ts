@@ -42,6 +42,7 @@ const SECRETS: StackSecrets = {
 };
 const PASSWORDS = [SECRETS.superuser, SECRETS.app, SECRETS.pgbouncerAdmin, SECRETS.pgbouncerStats].map((s) => s.password).concat(SECRETS.redisPassword);
 
+const tlsFiles = (dir: string) => ({ ca: `${dir}/ca.crt`, cert: `${dir}/tls.crt`, key: `${dir}/tls.key` });
 const RUNTIME: Runtime = {
   postgres: {
     listenAddresses: "*",
@@ -49,9 +50,19 @@ const RUNTIME: Runtime = {
     unixSocketDir: "/var/run/postgresql",
     hbaFile: "/etc/postgresql/pg_hba.conf",
     hbaNetworks: ["10.0.0.0/8", "127.0.0.1/32"],
+    tls: tlsFiles("/etc/postgresql/tls"),
   },
-  pgbouncer: { listenAddr: "0.0.0.0", serverHost: "postgres.pooling.svc", serverPort: 5432, authFile: "/etc/pgbouncer/userlist.txt", hbaFile: "/etc/pgbouncer/pgbouncer_hba.conf", clientNetworks: ["10.0.0.0/8"], unixSocketDir: "" },
-  redis: { bind: "0.0.0.0", dir: "/data", authFile: "/etc/redis/auth.conf" },
+  pgbouncer: {
+    listenAddr: "0.0.0.0",
+    serverHost: "postgres.pooling.svc",
+    serverPort: 5432,
+    authFile: "/etc/pgbouncer/userlist.txt",
+    hbaFile: "/etc/pgbouncer/pgbouncer_hba.conf",
+    clientNetworks: ["10.0.0.0/8"],
+    unixSocketDir: "",
+    tls: { ...tlsFiles("/etc/pgbouncer/tls"), clientCert: "/etc/pgbouncer/client-tls/tls.crt", clientKey: "/etc/pgbouncer/client-tls/tls.key" },
+  },
+  redis: { bind: "0.0.0.0", dir: "/data", authFile: "/etc/redis/auth.conf", tls: tlsFiles("/etc/redis/tls") },
 };
 
 const FILES = renderAll(DEV, SECRETS, RUNTIME);
@@ -170,8 +181,14 @@ describe("postgresql.conf", () => {
 
 describe("pg_hba.conf", () => {
   test("allows every login only with SCRAM-SHA-256", () => {
-    const rules = FILES["pg_hba.conf"].split("\n").filter((l) => /^(local|host)\t/.test(l));
-    expect(rules).toEqual(["local\tall\tall\t\tscram-sha-256", "host\tall\tall\t10.0.0.0/8\tscram-sha-256", "host\tall\tall\t127.0.0.1/32\tscram-sha-256"]);
+    const rules = FILES["pg_hba.conf"].split("\n").filter((l) => /^(local|host\w*)\t/.test(l));
+    expect(rules).toEqual([
+      "local\tall\tall\t\tscram-sha-256",
+      "hostnossl\tall\tall\t0.0.0.0/0\treject",
+      "hostnossl\tall\tall\t::/0\treject",
+      "hostssl\tall\tall\t10.0.0.0/8\tscram-sha-256",
+      "hostssl\tall\tall\t127.0.0.1/32\tscram-sha-256",
+    ]);
   });
 
   test("has no local rule when there is no unix socket", () => {
@@ -431,5 +448,53 @@ describe("probeEnvironment", () => {
   test("turns prepared statements on in session mode whatever the version", () => {
     const cfg: StackConfig = withConfig({ pgbouncer: { version: "1.18", poolMode: "session" } });
     expect(probeEnvironment(cfg, endpoints).PG_PREPARED_STATEMENTS).toBe("true");
+  });
+});
+
+describe("TLS settings", () => {
+  const CLIENT_CERTS = withConfig({ tls: { clientCertificates: true, minVersion: "TLSv1.3" } });
+  const OFF = withConfig({ tls: { enabled: false } });
+  const pgbouncer = (cfg: StackConfig) => settingsOf(pgbouncerSection(renderAll(cfg, SECRETS, RUNTIME)["pgbouncer.ini"]));
+  const redis = (cfg: StackConfig) => settingsOf(renderAll(cfg, SECRETS, RUNTIME)["redis.conf"], / /);
+  const postgres = (cfg: StackConfig) => settingsOf(renderAll(cfg, SECRETS, RUNTIME)["postgresql.conf"]);
+
+  test("PgBouncer asks clients for their certificate and shows its own to PostgreSQL when client certificates are required", () => {
+    expect(Object.fromEntries([...pgbouncer(CLIENT_CERTS)].filter(([k]) => k.includes("_tls_")))).toEqual({
+      client_tls_ca_file: "/etc/pgbouncer/tls/ca.crt",
+      client_tls_cert_file: "/etc/pgbouncer/tls/tls.crt",
+      client_tls_key_file: "/etc/pgbouncer/tls/tls.key",
+      client_tls_protocols: "tlsv1.3",
+      client_tls_sslmode: "verify-full",
+      server_tls_ca_file: "/etc/pgbouncer/tls/ca.crt",
+      server_tls_cert_file: "/etc/pgbouncer/client-tls/tls.crt",
+      server_tls_key_file: "/etc/pgbouncer/client-tls/tls.key",
+      server_tls_protocols: "tlsv1.3",
+      server_tls_sslmode: "verify-full",
+    });
+  });
+
+  test("PostgreSQL checks client certificates against the CA, on top of SCRAM, when they are required", () => {
+    expect(postgres(CLIENT_CERTS).get("ssl_ca_file")).toBe("'/etc/postgresql/tls/ca.crt'");
+    expect(postgres(CLIENT_CERTS).get("ssl_min_protocol_version")).toBe("'TLSv1.3'");
+    expect(renderAll(CLIENT_CERTS, SECRETS, RUNTIME)["pg_hba.conf"]).toMatch(/^hostssl\tall\tall\t10\.0\.0\.0\/8\tscram-sha-256 clientcert=verify-ca$/m);
+  });
+
+  test("Redis requires client certificates and takes only TLS 1.3 when so configured", () => {
+    expect(redis(CLIENT_CERTS).get("tls-auth-clients")).toBe("yes");
+    expect(redis(CLIENT_CERTS).get("tls-protocols")).toBe('"TLSv1.3"');
+  });
+
+  test("with TLS off every server listens in plaintext, as the benchmark's baseline", () => {
+    expect(postgres(OFF).get("ssl")).toBe("off");
+    expect(pgbouncer(OFF).get("client_tls_sslmode")).toBe("disable");
+    expect(pgbouncer(OFF).get("server_tls_sslmode")).toBe("disable");
+    expect(redis(OFF).get("port")).toBe("6379");
+    expect(redis(OFF).has("tls-port")).toBe(false);
+    expect(renderAll(OFF, SECRETS, RUNTIME)["pg_hba.conf"]).not.toMatch(/hostssl|hostnossl/);
+  });
+
+  test("a runtime without certificate files is a bug of its caller when TLS is on", () => {
+    const { tls: _, ...postgresWithout } = RUNTIME.postgres;
+    expect(() => renderPostgresqlConf(DEV, postgresWithout)).toThrow("pooling:tls.enabled is true but the postgres runtime names no certificate files");
   });
 });

@@ -31,6 +31,8 @@ const CONFIGS = [
   { postgres: { lockTimeout: "2m", statementTimeout: "90s", sharedBuffers: "900MB", effectiveCacheSize: "2Gi", workMem: "64MB" }, pgbouncer: { clientIdleTimeout: "5s" } },
   { pgbouncer: { reservePoolTimeout: "5m", serverConnectTimeout: "5m", version: "1.20", maxPreparedStatements: 10 }, probe: { httpKeepAliveTimeout: "9s" } },
   { redis: { maxMemory: "1Gi" }, postgres: { user: "postgres", database: "pgbouncer" }, pgbouncer: { adminUser: "postgres", statsUser: "postgres" } },
+  { tls: { enabled: false, clientCertificates: true, lifetime: "10d", renewBefore: "6d" } },
+  { pgbouncer: { version: "1.6" } },
 ].map((raw) => rawStackSchema.parse(raw));
 
 describe("cross-field rules", () => {

@@ -87,7 +87,8 @@ describe("formatDuration", () => {
     [60_000, "1m"],
     [600_000, "10m"],
     [3_600_000, "1h"],
-    [86_400_000, "24h"],
+    [86_400_000, "1d"],
+    [90 * 86_400_000, "90d"],
   ])("writes %i ms as %s", (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
   });

@@ -7,6 +7,11 @@ import type { StackConfig } from "../../config/index.ts";
 
 /** Time for the endpoint controller and kube-proxy to stop sending new clients to a terminating pod. */
 export const ENDPOINT_DRAIN_SECONDS = 5;
+/**
+ * The Deployment's minReadySeconds: a new pod counts as available, and so lets the next old pod be
+ * stopped, only after the pod stopped before it has finished its drain and its safe shutdown has begun.
+ */
+export const PGBOUNCER_MIN_READY_SECONDS = ENDPOINT_DRAIN_SECONDS + 2;
 /** How often the reloader looks at the mounted files; the kubelet itself syncs them about once a minute. */
 export const RELOAD_POLL_SECONDS = 5;
 export const HEARTBEAT_FILE = "/run/reloader/heartbeat";

@@ -3,7 +3,7 @@
  * sends RELOAD); settings PgBouncer reads only at start change the checksum annotation, which rolls them.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { EXPORTER_BINARIES, PGBOUNCER_MAX_SURGE, type StackConfig } from "../../config/index.ts";
+import { EXPORTER_BINARIES, PGBOUNCER_ROLLOUT, type StackConfig } from "../../config/index.ts";
 import { pgbouncerRestartChecksum, renderPgbouncerHba, renderPgbouncerIni, renderUserlist, type PgbouncerRuntime, type StackSecrets } from "../../render/index.ts";
 import {
   sidecarResources,
@@ -23,8 +23,9 @@ import {
   selectorLabels,
   serviceHost,
   service,
+  untilTlsIsMounted,
 } from "./common.ts";
-import { HEARTBEAT_FILE, pgbouncerTerminationGraceSeconds, preStopScript, reloaderProbeCommand, reloaderScript } from "./pgbouncer-drain.ts";
+import { HEARTBEAT_FILE, PGBOUNCER_MIN_READY_SECONDS, pgbouncerTerminationGraceSeconds, preStopScript, reloaderProbeCommand, reloaderScript } from "./pgbouncer-drain.ts";
 
 /** The postgres user of the edoburu/pgbouncer (Alpine) image. */
 export const PGBOUNCER_UID = 70;
@@ -53,8 +54,8 @@ export function pgbouncerRuntime(cfg: StackConfig): PgbouncerRuntime {
 export function pgbouncerConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
   const rt = pgbouncerRuntime(cfg);
   return configMap(cfg, "pgbouncer", PGBOUNCER_NAMES.configMap, {
-    "pgbouncer.ini": renderPgbouncerIni(cfg, rt),
-    "pgbouncer_hba.conf": renderPgbouncerHba(cfg, rt),
+    "pgbouncer.ini": renderPgbouncerIni(untilTlsIsMounted(cfg), rt),
+    "pgbouncer_hba.conf": renderPgbouncerHba(untilTlsIsMounted(cfg), rt),
   });
 }
 
@@ -175,13 +176,15 @@ export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.D
     spec: {
       replicas: pb.replicas,
       selector: { matchLabels: selectorLabels("pgbouncer") },
-      // Never fewer ready replicas than asked for during a roll: clients always have somewhere to go. The
-      // surging pod opens its own server connections, so the connection budget counts it.
-      strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: PGBOUNCER_MAX_SURGE } },
+      // One old pod at a time makes way for its replacement, and still serves its clients while it drains;
+      // the connection budget counts that pod (PGBOUNCER_ROLLOUT in infra/config/checks.ts). A step lasts
+      // longer than the drain, so a scaled-down pod is gone before the next one is.
+      strategy: { type: "RollingUpdate", rollingUpdate: { ...PGBOUNCER_ROLLOUT } },
+      minReadySeconds: PGBOUNCER_MIN_READY_SECONDS,
       template: {
         metadata: {
           labels: labels("pgbouncer"),
-          annotations: { [RESTART_CHECKSUM_ANNOTATION]: pgbouncerRestartChecksum(cfg, pgbouncerRuntime(cfg)) },
+          annotations: { [RESTART_CHECKSUM_ANNOTATION]: pgbouncerRestartChecksum(untilTlsIsMounted(cfg), pgbouncerRuntime(cfg)) },
         },
         spec: {
           securityContext: podSecurity(PGBOUNCER_UID),

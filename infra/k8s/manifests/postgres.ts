@@ -23,6 +23,7 @@ import {
   secretEnv,
   selectorLabels,
   service,
+  untilTlsIsMounted,
 } from "./common.ts";
 
 /** The postgres user of the official Debian-based image. */
@@ -47,8 +48,8 @@ export function postgresRuntime(cfg: StackConfig): PostgresRuntime {
 export function postgresConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
   const rt = postgresRuntime(cfg);
   return configMap(cfg, "postgres", POSTGRES_NAMES.configMap, {
-    "postgresql.conf": renderPostgresqlConf(cfg, rt),
-    "pg_hba.conf": renderPgHbaConf(cfg, rt),
+    "postgresql.conf": renderPostgresqlConf(untilTlsIsMounted(cfg), rt),
+    "pg_hba.conf": renderPgHbaConf(untilTlsIsMounted(cfg), rt),
   });
 }
 

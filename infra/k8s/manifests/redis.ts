@@ -20,6 +20,7 @@ import {
   secretEnv,
   selectorLabels,
   service,
+  untilTlsIsMounted,
 } from "./common.ts";
 
 /** The redis user of the official Debian-based image. */
@@ -36,7 +37,7 @@ export function redisRuntime(_cfg: StackConfig): RedisRuntime {
 }
 
 export function redisConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
-  return configMap(cfg, "redis", REDIS_NAMES.configMap, { "redis.conf": renderRedisConf(cfg, redisRuntime(cfg)) });
+  return configMap(cfg, "redis", REDIS_NAMES.configMap, { "redis.conf": renderRedisConf(untilTlsIsMounted(cfg), redisRuntime(cfg)) });
 }
 
 export function redisSecretData(_cfg: StackConfig, s: StackSecrets): Record<string, string> {

@@ -1,12 +1,28 @@
 /** Connection URLs of the in-cluster Services. Every one holds a password: callers keep them secret. */
 import type { StackConfig } from "../../config/index.ts";
 import type { StackSecrets } from "../../render/index.ts";
-import { postgresUrl as pgUrl, redisUrl as redisUrlOf } from "../../render/urls.ts";
-import { serviceHost } from "./common.ts";
+import { postgresUrl, redisUrl as redisUrlOf, type ClientTls } from "../../render/urls.ts";
+import { serviceHost, untilTlsIsMounted } from "./common.ts";
+
+/**
+ * Where a client pod finds the stack's CA (and the client pair): the probe mounts the client TLS Secret
+ * here, and an application that uses the exported URLs as they are mounts it at the same path.
+ */
+export const CLIENT_TLS_DIR = "/etc/pooling/tls";
+
+/** The TLS parameters every exported PostgreSQL URL carries; none with TLS off. */
+export function clientTls(config: StackConfig): ClientTls | undefined {
+  const cfg = untilTlsIsMounted(config);
+  if (!cfg.tls.enabled) return undefined;
+  const pair = cfg.tls.clientCertificates ? { certFile: `${CLIENT_TLS_DIR}/tls.crt`, keyFile: `${CLIENT_TLS_DIR}/tls.key` } : {};
+  return { caFile: `${CLIENT_TLS_DIR}/ca.crt`, ...pair };
+}
+
+const pgUrl = (cfg: StackConfig, user: string, password: string, host: string, port: number, db: string) => postgresUrl(user, password, host, port, db, clientTls(cfg));
 
 /** Pooled, through PgBouncer: what an application's driver uses. */
 export function pooledUrl(cfg: StackConfig, s: StackSecrets): string {
-  return pgUrl(cfg.postgres.user, s.app.password, serviceHost(cfg, "pgbouncer"), cfg.pgbouncer.port, cfg.postgres.database);
+  return pgUrl(cfg, cfg.postgres.user, s.app.password, serviceHost(cfg, "pgbouncer"), cfg.pgbouncer.port, cfg.postgres.database);
 }
 
 /**
@@ -17,12 +33,11 @@ export function pooledUrl(cfg: StackConfig, s: StackSecrets): string {
  */
 export function prismaDatabaseUrl(cfg: StackConfig, s: StackSecrets): string {
   const { max, connectionTimeoutMillis } = prismaAdapterOptions(cfg);
-  const query = new URLSearchParams({
-    pgbouncer: "true",
-    connection_limit: String(max),
-    pool_timeout: String(Math.ceil(connectionTimeoutMillis / 1000)),
-  });
-  return `${pooledUrl(cfg, s)}?${query.toString()}`;
+  const url = new URL(pooledUrl(cfg, s));
+  url.searchParams.set("pgbouncer", "true");
+  url.searchParams.set("connection_limit", String(max));
+  url.searchParams.set("pool_timeout", String(Math.ceil(connectionTimeoutMillis / 1000)));
+  return url.toString();
 }
 
 /** node-postgres Pool options: what `@prisma/adapter-pg` (Prisma 7) is given next to `pooledUrl`. */
@@ -44,14 +59,14 @@ export function prismaAdapterOptions(cfg: StackConfig): PrismaAdapterOptions {
 
 /** Straight to PostgreSQL, for migrations (Prisma's `directUrl`). */
 export function directUrl(cfg: StackConfig, s: StackSecrets): string {
-  return pgUrl(cfg.postgres.user, s.app.password, serviceHost(cfg, "postgres"), cfg.postgres.port, cfg.postgres.database);
+  return pgUrl(cfg, cfg.postgres.user, s.app.password, serviceHost(cfg, "postgres"), cfg.postgres.port, cfg.postgres.database);
 }
 
 /** PgBouncer's console as the read-only stats user (SHOW POOLS, SHOW STATS). */
 export function pgbouncerStatsUrl(cfg: StackConfig, s: StackSecrets): string {
-  return pgUrl(cfg.pgbouncer.statsUser, s.pgbouncerStats.password, serviceHost(cfg, "pgbouncer"), cfg.pgbouncer.port, "pgbouncer");
+  return pgUrl(cfg, cfg.pgbouncer.statsUser, s.pgbouncerStats.password, serviceHost(cfg, "pgbouncer"), cfg.pgbouncer.port, "pgbouncer");
 }
 
 export function redisUrl(cfg: StackConfig, s: StackSecrets): string {
-  return redisUrlOf(s.redisPassword, serviceHost(cfg, "redis"), cfg.redis.port);
+  return redisUrlOf(s.redisPassword, serviceHost(cfg, "redis"), cfg.redis.port, untilTlsIsMounted(cfg).tls.enabled);
 }
