@@ -45,8 +45,7 @@ async function stopGroup(child: ChildProcess): Promise<void> {
     } catch {
       return;
     }
-    const deadline = Date.now() + waitMs;
-    while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (await becomesTrue(() => !groupAlive(pgid), waitMs, 200)) return;
   }
 }
 
