@@ -15,21 +15,38 @@ export interface RolloutSurge {
 const DEFAULT_FENCEPOST = "25%";
 
 /**
- * One fencepost as the deployment controller resolves it: a whole number as it is, a percentage of
- * `replicas` rounded up for maxSurge and down for maxUnavailable (intstr.GetScaledValueFromIntOrPercent
- * in pkg/controller/deployment/util ResolveFenceposts), 25% when absent.
+ * An IntOrString as intstr.GetScaledValueFromIntOrPercent reads it: a whole number as it is, "N%" as N%
+ * of `total`, rounded up (maxSurge) or down (maxUnavailable); `dflt` when absent. Anything else (a plain
+ * numeric string included: "string is not a percentage") is a RangeError.
  */
+export function scaledValue(v: unknown, total: number, roundUp: boolean, dflt: string = DEFAULT_FENCEPOST): number {
+  const value = v ?? dflt;
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0) return value;
+  const percent = typeof value === "string" ? /^(\d+)%$/.exec(value) : null;
+  if (percent?.[1] === undefined) throw new RangeError(`${JSON.stringify(value)} is neither a whole number nor a percentage`);
+  const exact = (Number(percent[1]) * total) / 100;
+  return roundUp ? Math.ceil(exact) : Math.floor(exact);
+}
+
+/** ResolveFenceposts (pkg/controller/deployment/util): defaults 25%/25%; both zero would stall, so unavailability becomes 1. */
+export function resolveFenceposts(maxSurge: unknown, maxUnavailable: unknown, replicas: number): { surge: number; unavailable: number } {
+  const surge = scaledValue(maxSurge, replicas, true);
+  const unavailable = scaledValue(maxUnavailable, replicas, false);
+  return { surge, unavailable: surge === 0 && unavailable === 0 ? 1 : unavailable };
+}
+
+/** One fencepost with how it was found, for a policy message; an invalid value is an error, not a throw. */
 function fencepost(rollingUpdate: Record<string, unknown>, field: "maxSurge" | "maxUnavailable", replicas: number, roundUp: boolean): { n: number; detail: string } | { error: string } {
   const given = rollingUpdate[field];
-  const value = given ?? DEFAULT_FENCEPOST;
-  if (typeof value === "number" && Number.isInteger(value) && value >= 0) return { n: value, detail: `${field} ${value}` };
-  const percent = typeof value === "string" ? /^(\d+)%$/.exec(value) : null;
-  if (percent?.[1] !== undefined) {
-    const exact = (Number(percent[1]) * replicas) / 100;
-    const source = given === undefined ? `${field} absent, so Kubernetes' default 25%` : `${field} ${JSON.stringify(value)}`;
-    return { n: roundUp ? Math.ceil(exact) : Math.floor(exact), detail: `${source} of ${replicas} replicas, rounded ${roundUp ? "up" : "down"}` };
+  let n: number;
+  try {
+    n = scaledValue(given, replicas, roundUp);
+  } catch (err) {
+    return { error: `spec.strategy.rollingUpdate.${field} ${(err as Error).message}` };
   }
-  return { error: `spec.strategy.rollingUpdate.${field} ${JSON.stringify(value)} is neither a whole number nor a percentage` };
+  if (typeof given === "number") return { n, detail: `${field} ${given}` };
+  const source = given === undefined ? `${field} absent, so Kubernetes' default 25%` : `${field} ${JSON.stringify(given)}`;
+  return { n, detail: `${source} of ${replicas} replicas, rounded ${roundUp ? "up" : "down"}` };
 }
 
 /**
