@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { waitFor } from "../../lib/wait.ts";
 import { Redis } from "ioredis";
+import { redisClientOptions } from "./stack.ts";
 import pg from "pg";
 import { connectionBudget } from "../../infra/config/index.ts";
 import type { StackConfig } from "../../infra/config/index.ts";
@@ -148,7 +149,7 @@ export async function lostWrites(stack: LocalStack, acks: Ack[]): Promise<number
   } finally {
     await c.end();
   }
-  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
+  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1, ...redisClientOptions(stack) });
   try {
     const keys = [...new Set(acks.map((a) => a.redisKey))];
     const values = await redis.mget(keys);

@@ -6,6 +6,7 @@ import { parseDocument } from "yaml";
 import { mergeRaw } from "../../infra/config/overrides.ts";
 import type { PgbouncerFigures } from "../../infra/render/index.ts";
 import { startMonitoring, type LocalMonitoring } from "../../local/monitoring.ts";
+import { redisTlsOptions } from "../../local/services.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "../../local/stack.ts";
 
 /**
@@ -100,4 +101,10 @@ export async function startFaultStack(log: (m: string) => void, overrides: Recor
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** ioredis' options to reach the stack's Redis as its clients do: over TLS with its CA (and client pair) when TLS is on. */
+export function redisClientOptions(stack: LocalStack): ReturnType<typeof redisTlsOptions> {
+  const { tls } = stack;
+  return redisTlsOptions(tls.enabled ? { caFile: tls.caFile, ...(tls.clientFiles ? { certFile: tls.clientFiles.cert, keyFile: tls.clientFiles.key } : {}) } : undefined);
 }
