@@ -23,9 +23,10 @@ import { makePlan, raisedMaxConnections, type Plan } from "./plan.ts";
 import { renderReport } from "./report.ts";
 import type { BenchResultsFile } from "./results.ts";
 import { Runner } from "./run.ts";
-import { startStacks, startSweepStacks, type BenchStacks, type SweepStacks } from "./stacks.ts";
+import { startStacks, startSweepStacks, startTlsStacks, type BenchStacks, type SweepStacks, type TlsStacks } from "./stacks.ts";
 import { computeRatios, evaluateTargets, Points, type Target } from "./summary.ts";
 import { emptySweep, runSweep, sweepTarget, type SweepResult } from "./sweep.ts";
+import { emptyTlsComparison, runTlsComparison, tlsSummary, tlsTarget, type TlsComparison } from "./tls.ts";
 import { probeUpstream, standInUpstream, type Upstream } from "./upstream.ts";
 
 const t0 = performance.now();
@@ -85,6 +86,7 @@ interface Measured {
   machine: Machine;
   runner?: Runner;
   sweep?: SweepResult;
+  tlsComparison?: TlsComparison;
   maxConnections: { main: number; raised: number };
   upstream: string;
   failure?: unknown;
@@ -114,21 +116,25 @@ async function measure(s: Setup, signal: AbortSignal, live: LocalStack[]): Promi
   const { args, cfg, plan } = s;
   let stacks: BenchStacks | undefined;
   let sweepStacks: SweepStacks | undefined;
+  let tlsStacks: TlsStacks | undefined;
   let measured: Measured | undefined;
   try {
     const raised = raisedMaxConnections(plan, cfg);
     if (!args.sweepOnly) say(`starting three local stacks (max_connections ${cfg.postgres.maxConnections} and ${raised})`);
     if (s.sweep) say(`starting ${s.sweep.values.length} stacks for the sweep of pooling:${s.sweep.path}`);
-    const [a, b] = await Promise.allSettled([
+    if (args.tlsCompare) say("starting two stacks for the TLS comparison (pooling:tls.enabled true and false)");
+    const [a, b, c] = await Promise.allSettled([
       args.sweepOnly ? undefined : startStacks(raised, say, signal),
       s.sweep ? startSweepStacks(s.sweep, say, signal) : undefined,
+      args.tlsCompare ? startTlsStacks(say, signal) : undefined,
     ]);
     stacks = a.status === "fulfilled" ? a.value : undefined;
     sweepStacks = b.status === "fulfilled" ? b.value : undefined;
-    if (a.status === "rejected") throw a.reason;
-    if (b.status === "rejected") throw b.reason;
+    tlsStacks = c.status === "fulfilled" ? c.value : undefined;
+    for (const x of [a, b, c]) if (x.status === "rejected") throw x.reason;
     if (stacks) live.push(stacks.main.stack, stacks.raised.stack, stacks.storm.stack);
     live.push(...(sweepStacks?.stacks.map((x) => x.stack) ?? []));
+    if (tlsStacks) live.push(tlsStacks.on.stack, tlsStacks.off.stack);
     const first = stacks?.main.stack ?? sweepStacks?.stacks[0]?.stack;
     if (!first) return undefined;
     measured = {
@@ -136,12 +142,18 @@ async function measure(s: Setup, signal: AbortSignal, live: LocalStack[]): Promi
       maxConnections: stacks?.maxConnections ?? { main: first.config.postgres.maxConnections, raised: first.config.postgres.maxConnections },
       upstream: "–",
       ...(s.sweep ? { sweep: emptySweep(s.sweep, plan) } : {}),
+      ...(tlsStacks ? { tlsComparison: emptyTlsComparison(plan, tlsStacks.on.stack.config.tls.minVersion) } : {}),
     };
     if (stacks) {
       await runScenarios(plan, stacks, measured, signal);
-      // The sweep gets the machine to itself.
+      // The TLS comparison and the sweep get the machine to themselves.
       await stacks.stop();
       stacks = undefined;
+    }
+    if (tlsStacks && measured.tlsComparison) {
+      await runTlsComparison(plan, tlsStacks, measured.tlsComparison, say, signal);
+      await tlsStacks.stop();
+      tlsStacks = undefined;
     }
     if (sweepStacks && measured.sweep) await runSweep(plan, sweepStacks, measured.sweep, say, signal);
   } catch (err) {
@@ -153,6 +165,7 @@ async function measure(s: Setup, signal: AbortSignal, live: LocalStack[]): Promi
     say("stopping the servers");
     await stacks?.stop().catch((err: Error) => say(`stop failed: ${err.message}`));
     await sweepStacks?.stop().catch((err: Error) => say(`stop failed: ${err.message}`));
+    await tlsStacks?.stop().catch((err: Error) => say(`stop failed: ${err.message}`));
   }
   return measured;
 }
@@ -165,6 +178,7 @@ function writeResults(s: Setup, m: Measured, interrupted: boolean, wallSeconds: 
   const cost = costSummary(points, plan.referenceLevel);
   const measuredTargets = [
     ...(m.runner ? [...evaluateTargets(points, ratios, plan, m.maxConnections.main), protocolCostTarget(cost.protocol, plan.referenceLevel)] : []),
+    ...(m.tlsComparison ? [tlsTarget(m.tlsComparison)] : []),
     ...(m.sweep ? [sweepTarget(m.sweep)] : []),
   ];
   // An interrupted run has partial figures: no target is judged on them.
@@ -176,10 +190,11 @@ function writeResults(s: Setup, m: Measured, interrupted: boolean, wallSeconds: 
   if (charts.main) writeFileSync(join(out, charts.main), renderChart(points, caption));
   if (charts.sweep && m.sweep) writeFileSync(join(out, charts.sweep), renderSweepChart(m.sweep, caption));
   const failure = m.failure ? String((m.failure as Error).message) : undefined;
-  const json: BenchResultsFile = { machine: m.machine, plan, scenarios: points.all, ratios, cost, sweep: m.sweep, targets, interrupted, failure };
+  const tls = { enabled: s.cfg.tls.enabled, minVersion: s.cfg.tls.minVersion };
+  const json: BenchResultsFile = { machine: m.machine, plan, tls, scenarios: points.all, ratios, cost, tlsComparison: m.tlsComparison && { ...m.tlsComparison, summary: tlsSummary(m.tlsComparison) }, sweep: m.sweep, targets, interrupted, failure };
   writeFileSync(
     join(out, "report.md"),
-    renderReport({ machine: m.machine, plan, points, ratios, cost, sweep: m.sweep, targets, maxConnections: m.maxConnections, upstream: m.upstream, wallSeconds, charts, interrupted }),
+    renderReport({ machine: m.machine, plan, points, ratios, cost, sweep: m.sweep, tlsComparison: m.tlsComparison, tls, targets, maxConnections: m.maxConnections, upstream: m.upstream, wallSeconds, charts, interrupted }),
   );
   const text = `${JSON.stringify(json, null, 2)}\n`;
   writeFileSync(join(out, "results.json"), text);

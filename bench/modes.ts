@@ -5,6 +5,7 @@
 import pg from "pg";
 import { Agent, Client, request } from "undici";
 import { Redis, type RedisOptions } from "ioredis";
+import { redisTlsOptions } from "../local/services.ts";
 import type { Job } from "./protocol.ts";
 
 /** The statement every PostgreSQL scenario runs: pgbench -S's read, as one autocommit statement. */
@@ -113,19 +114,23 @@ function httpNew(job: Job): Instance {
   };
 }
 
-/** The probe's Redis options: one auto-pipelined connection, failing fast rather than queueing. */
-const redisOptions = (extra: RedisOptions): RedisOptions => ({
+/**
+ * The probe's Redis options: one auto-pipelined connection, failing fast rather than queueing; the CA
+ * (read once, when the instance is made) for a rediss:// URL.
+ */
+const redisOptions = (job: Job, extra: RedisOptions): RedisOptions => ({
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   commandTimeout: 2000,
   connectTimeout: 3000,
+  ...redisTlsOptions(job.tls),
   ...extra,
 });
 
 const redisKey = (i: number) => `bench:counter:${i}`;
 
 function redisShared(job: Job, t: Timings, index: number): Instance {
-  const client = new Redis(job.url, redisOptions({ enableAutoPipelining: true, lazyConnect: true, connectionName: "pooling-bench" }));
+  const client = new Redis(job.url, redisOptions(job, { enableAutoPipelining: true, lazyConnect: true, connectionName: "pooling-bench" }));
   client.on("error", () => undefined);
   client.on("connect", () => t.connected());
   const ready = client.connect();
@@ -142,9 +147,10 @@ function redisShared(job: Job, t: Timings, index: number): Instance {
 }
 
 function redisNew(job: Job, index: number): Instance {
+  const options = redisOptions(job, { lazyConnect: true, retryStrategy: () => null });
   return {
     async run(t) {
-      const client = new Redis(job.url, redisOptions({ lazyConnect: true, retryStrategy: () => null }));
+      const client = new Redis(job.url, options);
       client.on("error", () => undefined);
       const started = performance.now();
       try {

@@ -27,6 +27,8 @@ export interface Plan {
   /** --sweep: the stack scenario's client counts at each swept value, and how long each point lasts. */
   sweepLevels: number[];
   sweepDurationMs: number;
+  /** --tls-compare: rounds of its points (each on the TLS stack, then the plaintext one). */
+  tlsRounds: number;
   /** From the stack config, as the probe uses them. */
   poolMax: number;
   poolIdleTimeoutMs: number;
@@ -59,6 +61,8 @@ export function makePlan(quick: boolean, cfg: StackConfig): Plan {
     // Below the pool (100 clients, fewer than K × poolMax = 200 pool connections) and far above it.
     sweepLevels: quick ? [100] : [100, 1000],
     sweepDurationMs: quick ? 1500 : 10_000,
+    // Two rounds: a slow spell of a shared machine then falls on one side of one round, not on a whole side.
+    tlsRounds: quick ? 1 : 2,
     poolMax: cfg.probe.postgresPoolMax,
     poolIdleTimeoutMs: cfg.probe.postgresIdleTimeout,
     connectionTimeoutMs: cfg.probe.postgresConnectionTimeout,

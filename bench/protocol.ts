@@ -1,12 +1,18 @@
 /** What the bench parent and its load-generator processes say to each other over IPC. */
+import type { ClientTls } from "../infra/render/urls.ts";
 
 export const MODES = ["pg-new", "pg-pool", "http-keepalive", "http-new", "redis-shared", "redis-new"] as const;
 export type Mode = (typeof MODES)[number];
 
 export interface Job {
   mode: Mode;
-  /** postgres://, http:// or redis:// — always a loopback address. */
+  /** postgres://, http://, redis:// or rediss:// — always a loopback address. */
   url: string;
+  /**
+   * For rediss://: the CA (and client pair) to verify Redis with, read once per instance. PostgreSQL URLs
+   * carry theirs (sslrootcert), which node-postgres reads itself.
+   */
+  tls?: ClientTls;
   /** Simulated app instances in this process: each has its own pool, agent or Redis client. */
   instances: number;
   /** Concurrent request loops in this process, spread evenly over its instances. */

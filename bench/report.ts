@@ -8,6 +8,8 @@ import type { Machine } from "./machine.ts";
 import type { Plan } from "./plan.ts";
 import { costSection } from "./report-cost.ts";
 import { sweepSection } from "./report-sweep.ts";
+import { tlsSection } from "./report-tls.ts";
+import type { TlsComparison } from "./tls.ts";
 import { SCENARIOS, type ScenarioPoint } from "./results.ts";
 import { SAMPLE_EVERY_MS } from "./sampler.ts";
 import type { Points, Ratios, Target } from "./summary.ts";
@@ -24,6 +26,10 @@ export interface ReportInput {
   wallSeconds: number;
   cost: CostSummary;
   sweep: SweepResult | undefined;
+  /** --tls-compare's points, when it ran. */
+  tlsComparison?: TlsComparison | undefined;
+  /** pooling:tls of the stacks the scenarios ran on. */
+  tls: { enabled: boolean; minVersion: string };
   /** Chart files beside the report; undefined where that part did not run. */
   charts: { main: string | undefined; sweep: string | undefined };
   interrupted: boolean;
@@ -96,6 +102,7 @@ export function renderReport(i: ReportInput): string {
     "",
     `- ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}; load average at start ${m.loadAverageAtStart.join(" / ")}`,
     `- PostgreSQL ${m.versions.postgres}, PgBouncer ${m.versions.pgbouncer}, Redis ${m.versions.redis}`,
+    `- ${i.tls.enabled ? `TLS on every connection (\`pooling:tls\`, ${i.tls.minVersion} or newer, clients verify-full): a new connection's set-up includes the TLS handshake` : "TLS off (`pooling:tls.enabled: false`): every connection in plaintext"}`,
     `- CPUs allowed (Cpus_allowed_list): ${Object.entries(m.cpusAllowed).map(([k, v]) => `${k} ${v}`).join(", ")}; load processes ${listOrDash([...new Set(points.all.flatMap((p) => p.loadCpusAllowed))])}`,
     "",
     ...(scenarios ? scenariosIntro(i) : []),
@@ -107,6 +114,7 @@ export function renderReport(i: ReportInput): string {
     "",
     ...(scenarios ? scenarioSections(i) : []),
     ...costSection(points, i.cost),
+    ...(i.tlsComparison ? tlsSection(i.tlsComparison, plan) : []),
     ...(i.sweep ? sweepSection(i.sweep, plan, i.charts.sweep) : []),
   ].join("\n");
 }

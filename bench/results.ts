@@ -7,6 +7,7 @@ import type { Machine } from "./machine.ts";
 import type { Plan } from "./plan.ts";
 import type { Ratios, Target } from "./summary.ts";
 import type { SweepResult } from "./sweep.ts";
+import type { tlsSummary, TlsComparison } from "./tls.ts";
 import type { PgbenchResult } from "./pgbench.ts";
 import type { DatabaseCounts, ServerFigures } from "./sampler.ts";
 
@@ -191,9 +192,13 @@ export function pointFromPgbench(ctx: Omit<PointContext, "serverSessions" | "acq
 export interface BenchResultsFile {
   machine: Machine;
   plan: Plan;
+  /** The stack's TLS settings the run measured with (pooling:tls). */
+  tls: { enabled: boolean; minVersion: string };
   scenarios: readonly ScenarioPoint[];
   ratios: Ratios;
   cost: CostSummary;
+  /** From `--tls-compare`: the same scenarios with TLS on and off, and what TLS costs. */
+  tlsComparison: (TlsComparison & { summary: ReturnType<typeof tlsSummary> }) | undefined;
   sweep: SweepResult | undefined;
   targets: Target[];
   interrupted: boolean;

@@ -3,6 +3,7 @@
  * so that slow drift on a shared machine hits every scenario alike. Progress goes to `say`.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { clientTlsOf } from "../local/stack.ts";
 import { runLoad } from "./load.ts";
 import { pgbenchSelect } from "./pgbench.ts";
 import type { Plan } from "./plan.ts";
@@ -39,9 +40,11 @@ export async function settle(target: BenchStack, name: string, say: (m: string) 
 /** One load point against `spec.target`, sampled from the moment the load begins. */
 export async function measureLoad(plan: Plan, spec: PointSpec, maxConnections: number, signal: AbortSignal): Promise<ScenarioPoint> {
   signal.throwIfAborted();
+  const tls = spec.url.startsWith("rediss://") ? clientTlsOf(spec.target.stack) : undefined;
   const job: Job = {
     mode: spec.mode,
     url: spec.url,
+    ...(tls ? { tls } : {}),
     instances: spec.instances,
     clients: spec.clients,
     poolMax: plan.poolMax,

@@ -73,10 +73,14 @@ function benchDir(): string {
   return dir;
 }
 
-export interface SweepStack extends BenchStack {
-  value: number;
-  /** Stops this value's servers; idempotent. */
+/** A stack of its own for one variant of the project's settings, idle until its points run. */
+export interface SideStack extends BenchStack {
+  /** Stops this stack's servers; idempotent. */
   stop(): Promise<void>;
+}
+
+export interface SweepStack extends SideStack {
+  value: number;
 }
 
 export interface SweepStacks {
@@ -85,19 +89,19 @@ export interface SweepStacks {
 }
 
 /**
- * One stack per swept value, the project's defaults with that value merged over them, without the
- * probe. All start at once (alongside the other stacks) and wait idle for their turn.
+ * One stack per variant (the project's defaults with its overrides merged over them), without the
+ * probe, in a folder of their own. All start at once (alongside the other stacks); if any fails, every
+ * one that started is stopped and the failure thrown.
  */
-export async function startSweepStacks(sweep: NumericSweep, say: Say, signal: AbortSignal): Promise<SweepStacks> {
+async function startSideStacks(variants: ReadonlyArray<{ name: string; overrides: Record<string, unknown> }>, say: Say, signal: AbortSignal): Promise<{ stacks: SideStack[]; stop(): Promise<void> }> {
   const dir = benchDir();
-  const started = await Promise.allSettled(sweep.values.map((v) => start(dir, `sweep-${v}`, sweepOverride(sweep, v), false, say)));
+  const started = await Promise.allSettled(variants.map((v) => start(dir, v.name, v.overrides, false, say)));
   const readied = await Promise.allSettled(started.map((s) => (s.status === "fulfilled" ? ready(s.value, false, signal) : Promise.reject(s.reason as Error))));
-  const stacks = readied.flatMap((r, i) => {
-    const value = sweep.values[i] ?? Number.NaN;
+  const stacks = readied.flatMap((r) => {
     if (r.status !== "fulfilled") return [];
     let stopping: Promise<void> | undefined;
     const stop = () => (stopping ??= r.value.monitor.close().then(() => r.value.stack.stop()));
-    return [{ ...r.value, value, stop }];
+    return [{ ...r.value, stop }];
   });
   const stopAll = async () => {
     await Promise.allSettled([
@@ -113,6 +117,33 @@ export async function startSweepStacks(sweep: NumericSweep, say: Say, signal: Ab
     throw failed.reason;
   }
   return { stacks, stop: stopAll };
+}
+
+/** One stack per swept value, waiting idle for its turn. */
+export async function startSweepStacks(sweep: NumericSweep, say: Say, signal: AbortSignal): Promise<SweepStacks> {
+  const side = await startSideStacks(sweep.values.map((v) => ({ name: `sweep-${v}`, overrides: sweepOverride(sweep, v) })), say, signal);
+  return { stacks: side.stacks.map((s, i) => Object.assign(s, { value: sweep.values[i] ?? Number.NaN })), stop: side.stop };
+}
+
+export interface TlsStack extends SideStack {
+  tls: boolean;
+}
+
+export interface TlsStacks {
+  on: TlsStack;
+  off: TlsStack;
+  stop(): Promise<void>;
+}
+
+/** --tls-compare's two stacks: the project's settings with `pooling:tls.enabled` true, and false. */
+export async function startTlsStacks(say: Say, signal: AbortSignal): Promise<TlsStacks> {
+  const side = await startSideStacks(
+    [true, false].map((enabled) => ({ name: `tls-${enabled ? "on" : "off"}`, overrides: { tls: { enabled } } })),
+    say,
+    signal,
+  );
+  const [on, off] = side.stacks as [SideStack, SideStack];
+  return { on: Object.assign(on, { tls: true }), off: Object.assign(off, { tls: false }), stop: side.stop };
 }
 
 /**

@@ -20,6 +20,8 @@ import { ProbeApp } from "./k8s/probe.ts";
 import { LocalRegistry } from "./k8s/registry.ts";
 import { Redis } from "./k8s/redis.ts";
 import { GeneratedSecrets } from "./k8s/secrets.ts";
+import { GeneratedCertificates } from "./k8s/certificates.ts";
+import { CLIENT_TLS_DIR, TLS_SECRET_NAMES } from "./k8s/manifests/index.ts";
 
 const target = clusterTarget(process.env);
 // On the local cluster, the versions its node really runs (see ./k8s/target.ts): version gates and
@@ -50,9 +52,12 @@ const opts = { providers: [provider] };
 const ns = new StackNamespace("pooling", { config: cfg }, opts);
 const generated = new GeneratedSecrets("pooling");
 const secrets = generated.secrets;
-const postgres = new Postgres("postgres", { config: cfg, secrets, dependsOn: [ns] }, opts);
-const pgbouncer = new PgBouncer("pgbouncer", { config: cfg, secrets, dependsOn: [ns, postgres] }, opts);
-const redis = new Redis("redis", { config: cfg, secrets, dependsOn: [ns] }, opts);
+// With pooling:tls on: the CA and leaves, kept in state, renewed by the `pulumi up` after a leaf's epoch ends.
+const tls = cfg.tls.enabled ? new GeneratedCertificates("pooling", { config: cfg }) : undefined;
+const certificates = tls?.certificates;
+const postgres = new Postgres("postgres", { config: cfg, secrets, certificates, dependsOn: [ns] }, opts);
+const pgbouncer = new PgBouncer("pgbouncer", { config: cfg, secrets, certificates, dependsOn: [ns, postgres] }, opts);
+const redis = new Redis("redis", { config: cfg, secrets, certificates, dependsOn: [ns] }, opts);
 new NetworkPolicies("pooling", { config: cfg, dependsOn: [ns] }, opts);
 if (cfg.monitoring.operator) new Monitoring("monitoring", { config: cfg, dependsOn: [ns] }, opts);
 // Only kind has Docker: elsewhere the probe's image is the tag the node (or `npm run pods`) stands in.
@@ -60,7 +65,7 @@ if (cfg.monitoring.operator) new Monitoring("monitoring", { config: cfg, depends
 // permanent, and a new one would create the kube-public ConfigMap again under the same Kubernetes name
 // before deleting the old one, which fails.
 const image = target.kind === "kind" ? { registry: new LocalRegistry("kind-registry", {}, opts), buildContext: join(projectDir, "app-probe") } : { image: probeImageName(cfg) };
-const probe = new ProbeApp("probe", { config: cfg, secrets, ...image, dependsOn: [ns, pgbouncer, redis] }, opts);
+const probe = new ProbeApp("probe", { config: cfg, secrets, certificates, ...image, dependsOn: [ns, pgbouncer, redis] }, opts);
 
 export const namespace = ns.name;
 // Which output each Prisma generation uses (docs/kubernetes.md, "Which outputs a Prisma app uses"). Both get the pool bound and acquire timeout
@@ -77,5 +82,12 @@ export const directUrl = pulumi.secret(secrets.apply((s) => directUrlOf(cfg, s))
 export const redisUrl = pulumi.secret(secrets.apply((s) => redisUrlOf(cfg, s)));
 const kubectl = target.kind === "local" ? `kubectl --kubeconfig ${target.kubeconfig}` : target.kind === "kind" ? `kubectl --context ${KIND.context}` : "kubectl";
 export const probeUrl = pulumi.interpolate`${kubectl} -n ${namespace} port-forward svc/${probe.service.metadata.name} ${cfg.probe.port}:${cfg.probe.port}  # then http://127.0.0.1:${cfg.probe.port}/probe`;
+/**
+ * With TLS on: the stack's CA certificate (PEM; not secret), what every URL's `sslrootcert` and
+ * redis-cli's `--cacert` must point at. In the cluster it is `ca.crt` of the Secret named by
+ * `clientTlsSecret`, which a client pod mounts at the path the URLs name.
+ */
+export const caCertificate = tls?.caCertificate;
+export const clientTls = cfg.tls.enabled ? { secret: TLS_SECRET_NAMES.client, mountPath: CLIENT_TLS_DIR } : undefined;
 /** Server connections PgBouncer may open, PostgreSQL's usable limit, the headroom left. */
 export const connectionBudget = budgetOf(cfg);

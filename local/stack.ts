@@ -17,6 +17,7 @@ import { reclaimDataDir } from "./leftovers.ts";
 import { choosePorts, logSizesOf, portWasTaken, retryOnTakenPort } from "./ports.ts";
 import { Reloader, type ReloadResult, type RotationResult } from "./reloader.ts";
 import type { StackLeaves } from "../infra/render/index.ts";
+import type { ClientTls } from "../infra/render/urls.ts";
 import { localRuntime, PROJECT_DIR, rawStackConfig, RunState, type StackContext } from "./run-state.ts";
 import { loadOrCreateSecrets } from "./secrets.ts";
 import { Servers, type ServiceName } from "./servers.ts";
@@ -157,6 +158,13 @@ class Stack {
       stop: () => this.stop(),
     };
   }
+}
+
+/** What a client of this stack trusts (and shows, with client certificates); undefined with TLS off. */
+export function clientTlsOf(stack: Pick<LocalStack, "tls">): ClientTls | undefined {
+  if (!stack.tls.enabled) return undefined;
+  const pair = stack.tls.clientFiles ? { certFile: stack.tls.clientFiles.cert, keyFile: stack.tls.clientFiles.key } : {};
+  return { caFile: stack.tls.caFile, ...pair };
 }
 
 function fullVersions(b: Binaries) {

@@ -15,6 +15,7 @@ import { withGenerated } from "./generated.ts";
 import { performanceSummary } from "./readme-performance.ts";
 import { alertsSummary } from "./readme-alerts.ts";
 import { reliabilitySummary } from "./readme-reliability.ts";
+import { securitySummary } from "./readme-security.ts";
 
 export const CONFIG_DOC = "docs/config.md";
 export const ERRORS_DOC = "docs/errors.md";
@@ -35,7 +36,8 @@ export function withProjectConfig(pulumiYaml: string): string {
 export function withSummaries(readme: string, read: (file: string) => string): string {
   const withPerformance = withGenerated(readme, "README.md", "performance", performanceSummary(read(PERFORMANCE_JSON)));
   const withAlerts = withGenerated(withPerformance, "README.md", "alerts", alertsSummary(read("Pulumi.dev.yaml")));
-  return withGenerated(withAlerts, "README.md", "reliability", reliabilitySummary(read(RELIABILITY_JSON)));
+  const withReliability = withGenerated(withAlerts, "README.md", "reliability", reliabilitySummary(read(RELIABILITY_JSON)));
+  return withGenerated(withReliability, "README.md", "security", securitySummary(read(PERFORMANCE_JSON), read(RELIABILITY_JSON)));
 }
 
 /** docs/errors.md with its table of codes made from `sources` (errorSources: the project's files). */

@@ -22,9 +22,13 @@ export const performanceResults = z.object({
     cpuModel: z.string(),
     cpus: z.number(),
     startedAt: z.string(),
+    /** Absent in results from before it was read into the README. */
+    loadAverageAtStart: z.array(z.number()).optional(),
     versions: z.object({ postgres: z.string(), pgbouncer: z.string(), redis: z.string() }),
   }),
   plan: z.object({ quick: z.boolean(), levels: z.array(z.number()) }),
+  /** pooling:tls of the scenarios' stacks; absent in results from before TLS. */
+  tls: z.object({ enabled: z.boolean(), minVersion: z.string() }).optional(),
   scenarios: z.array(scenario),
   /** met is null where the run did not measure it (for example --quick has no 10,000-client level). */
   targets: z.array(z.object({ target: z.string(), measured: z.string(), met: z.boolean().nullable() })),
@@ -130,6 +134,13 @@ function targetLines(r: PerformanceResults, report: string): string[] {
   ];
 }
 
+/** How the scenarios' connections ran: with TLS, every new connection below pays a handshake. */
+function tlsSentence(tls: NonNullable<PerformanceResults["tls"]>): string {
+  return tls.enabled
+    ? `TLS on every connection (${tls.minVersion} or newer, clients verify-full): each new connection in the before column pays a TLS handshake, a pool pays it once per pooled connection.`
+    : "TLS off (`pooling:tls.enabled: false`): every connection in plaintext.";
+}
+
 /** The Markdown between the README's performance markers: `text` is results.json's content. */
 export function performanceSummary(text: string, link = "docs/performance/"): string {
   const r = performanceResults.parse(JSON.parse(text));
@@ -137,7 +148,8 @@ export function performanceSummary(text: string, link = "docs/performance/"): st
   const kind = r.interrupted ? "an interrupted run (partial results)" : r.plan.quick ? "a `--quick` run" : "a full run";
   return [
     `From ${kind} started ${m.startedAt} ([report](${link}report.md), [JSON](${link}results.json)): ${m.cpus} × ${m.cpuModel},`,
-    `PostgreSQL ${m.versions.postgres}, PgBouncer ${m.versions.pgbouncer}, Redis ${m.versions.redis}, servers and load sharing the CPUs.`,
+    `PostgreSQL ${m.versions.postgres}, PgBouncer ${m.versions.pgbouncer}, Redis ${m.versions.redis}, servers and load sharing the CPUs${m.loadAverageAtStart ? ` (load average ${m.loadAverageAtStart[0]} at the start: other work shares the machine)` : ""}.`,
+    ...(r.tls ? [tlsSentence(r.tls)] : []),
     "Requests per second (p99 latency, errors); pgbench's `-S` read in every case:",
     "",
     ...levelTable(r),

@@ -38,6 +38,9 @@ export const reliabilityResults = z.object({
       errors: z.number(),
       peakServerConnections: z.number(),
       pgbouncerPeakRssMiB: z.number(),
+      /** The probe's own requests meanwhile (absent in early runs). */
+      probeRequests: z.number().optional(),
+      probeErrors: z.number().optional(),
     })
     .optional(),
   alerts: z
@@ -58,7 +61,8 @@ export type ReliabilityResults = z.infer<typeof reliabilityResults>;
 function connectionsLine(c: NonNullable<ReliabilityResults["connections"]>): string {
   return (
     `${count(c.clients)} client connections held through PgBouncer for ${Math.round(c.holdSeconds)} s: ${count(c.connected)} connected, ` +
-    `${count(c.queries)} queries, ${count(c.errors)} failed, at most ${c.peakServerConnections} PostgreSQL backends, PgBouncer at most ${c.pgbouncerPeakRssMiB} MiB.`
+    `${count(c.queries)} queries, ${count(c.errors)} failed, at most ${c.peakServerConnections} PostgreSQL backends, PgBouncer at most ${c.pgbouncerPeakRssMiB} MiB` +
+    (c.probeRequests === undefined ? "." : `; the probe meanwhile: ${count(c.probeRequests)} requests, ${count(c.probeErrors ?? 0)} failed.`)
   );
 }
 

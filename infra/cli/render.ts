@@ -12,7 +12,8 @@ import { parseCommandLine, runCli } from "../../lib/cli.ts";
 import { generateSecrets, renderAlertRules, renderAll, renderGrafanaDashboard, SECRET_FILES } from "../render/index.ts";
 import { clusterRuntime } from "../k8s/runtime.ts";
 import { renderManifests } from "../k8s/manifests/index.ts";
-import { untilTlsIsMounted } from "../k8s/manifests/common.ts";
+import { createStackCa, issueStackLeaves } from "../render/index.ts";
+import { kubernetesServerNames, type StackCertificates } from "../k8s/manifests/tls.ts";
 
 const USAGE = `Usage: npm run render -- [--stack NAME | --config-file PATH] --out DIR [--with-secrets]
 
@@ -20,8 +21,9 @@ Writes postgresql.conf, pg_hba.conf, pgbouncer.ini, userlist.txt, redis.conf and
 manifest (DIR/k8s/, Secret values redacted) for the stack. userlist.txt (verifiers) and redis-auth.conf
 (a password) are made from freshly generated passwords, not those of any deployment.
 
---with-secrets  writes those freshly generated passwords into the Secret manifests instead of redacting
-                them (mode 0600), for the pod runner (npm run pods), which mounts them.`;
+--with-secrets  writes those freshly generated passwords, and with pooling:tls on a fresh CA and leaves,
+                into the Secret manifests instead of redacting them (mode 0600), for the pod runner
+                (npm run pods), which mounts them.`;
 
 /** The output folder (or a file in it) cannot be written. */
 export class RenderOutputError extends PoolingError {
@@ -61,16 +63,23 @@ function commandLine(argv: string[]): RenderArgs | undefined {
   return { stack: args.stack, configFile: args["config-file"], out: args.out, withSecrets: args["with-secrets"] ?? false };
 }
 
+/** A fresh CA and leaves for the pod runner: the same set the Pulumi program makes, for the cluster's names. */
+async function freshCertificates(cfg: StackConfig): Promise<StackCertificates> {
+  const ca = await createStackCa(cfg);
+  return { caCert: ca.cert, leaves: await issueStackLeaves(cfg, ca, kubernetesServerNames(cfg)) };
+}
+
 /** Every file, rendered in memory first so a failure leaves no partial output behind. */
-function renderFiles(cfg: StackConfig, withSecrets: boolean): { files: Record<string, string>; secretFiles: Set<string> } {
+async function renderFiles(cfg: StackConfig, withSecrets: boolean): Promise<{ files: Record<string, string>; secretFiles: Set<string> }> {
   const secrets = generateSecrets();
-  const files: Record<string, string> = { ...renderAll(untilTlsIsMounted(cfg), secrets, clusterRuntime(cfg)) };
+  const certificates = withSecrets && cfg.tls.enabled ? await freshCertificates(cfg) : undefined;
+  const files: Record<string, string> = { ...renderAll(cfg, secrets, clusterRuntime(cfg)) };
   // What the cluster's Prometheus and Grafana get: the rules as a plain rule file (the PrometheusRule
   // under k8s/ carries the same groups) and the dashboard to import.
   files[join("monitoring", "alerts.rules.yml")] = renderAlertRules(cfg, { pgbouncerFigures: "exporter" });
   files[join("monitoring", "grafana-dashboard.json")] = renderGrafanaDashboard(cfg, { pgbouncerFigures: "exporter" });
   const secretFiles = new Set<string>(SECRET_FILES);
-  for (const m of renderManifests(cfg, withSecrets ? secrets : undefined)) {
+  for (const m of renderManifests(cfg, withSecrets ? secrets : undefined, certificates)) {
     const name = join("k8s", m.file);
     files[name] = stringify(m.object, { lineWidth: 0 });
     if (withSecrets && (m.object as { kind?: string }).kind === "Secret") secretFiles.add(name);
@@ -90,7 +99,7 @@ function writeFiles(out: string, files: Record<string, string>, secretFiles: Rea
   }
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const args = commandLine(argv);
   if (!args) {
     process.stdout.write(`${USAGE}\n`);
@@ -99,7 +108,7 @@ function main(argv: string[]): number {
   const projectDir = projectDirOf(import.meta.url, 2);
   const file = resolveStackFile(projectDir, { stack: args.stack, configFile: args.configFile });
   const cfg = loadStackFile(file, args.stack ? { stack: args.stack } : {});
-  const { files, secretFiles } = renderFiles(cfg, args.withSecrets);
+  const { files, secretFiles } = await renderFiles(cfg, args.withSecrets);
   const out = resolve(args.out);
   writeFiles(out, files, secretFiles);
   const pools = poolDerivationNote(cfg);

@@ -6,6 +6,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/index.ts";
 import type { StackSecrets } from "../render/index.ts";
+import { tlsSecret } from "./tls-secret.ts";
+import type { StackCertificates } from "./manifests/index.ts";
 import {
   pgbouncerConfigMap,
   pgbouncerDeployment,
@@ -21,6 +23,8 @@ export interface PgBouncerArgs {
   config: StackConfig;
   /** The stack's generated secrets: userlist verifiers and console passwords. */
   secrets: pulumi.Output<StackSecrets>;
+  /** The stack's certificates (./certificates.ts); required when `pooling:tls.enabled`. */
+  certificates?: pulumi.Output<StackCertificates>;
   /** Resources that must exist first: the namespace, and PostgreSQL so the pools can fill. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -40,8 +44,9 @@ export class PgBouncer extends pulumi.ComponentResource {
     // the provider updates it in place (enableConfigMapMutable), so a pool-size change rolls nothing.
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, pgbouncerConfigMap(cfg), child);
     const secret = new k8s.core.v1.Secret(`${name}-secret`, pgbouncerSecret(cfg, args.secrets.apply((s) => pgbouncerSecretData(cfg, s))), child);
+    const tls = tlsSecret(name, "pgbouncer", cfg, args.certificates, child);
     new k8s.core.v1.Service(`${name}-service`, pgbouncerService(cfg), child);
-    this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, pgbouncerDeployment(cfg), { ...child, dependsOn: [config, secret] });
+    this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, pgbouncerDeployment(cfg), { ...child, dependsOn: [config, secret, ...tls] });
     const pdb = pgbouncerPodDisruptionBudget(cfg);
     this.podDisruptionBudget = pdb ? new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, pdb, child) : undefined;
     this.host = serviceHost(cfg, "pgbouncer");

@@ -9,12 +9,16 @@ import { PoolingError } from "../errors.ts";
 import type { StackSecrets } from "../render/index.ts";
 import { probeDeployment, probeEnv, probeEnvLayout, probeImageName, probeSecret, probeService } from "./manifests/index.ts";
 import type { LocalRegistry } from "./registry.ts";
+import { tlsSecret } from "./tls-secret.ts";
+import type { StackCertificates } from "./manifests/index.ts";
 
 interface ProbeAppCommon {
   /** The validated stack config (`pooling:probe` sizes the pools and the Deployment). */
   config: StackConfig;
   /** The stack's generated secrets, for the URLs in the probe's environment. */
   secrets: pulumi.Output<StackSecrets>;
+  /** The stack's certificates (./certificates.ts), for the client TLS Secret; required when `pooling:tls.enabled`. */
+  certificates?: pulumi.Output<StackCertificates>;
   /** Resources that must exist first: the namespace, PgBouncer and Redis. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -98,9 +102,10 @@ export class ProbeApp extends pulumi.ComponentResource {
         : undefined;
     const env = args.secrets.apply((s) => probeEnv(cfg, s));
     const secret = new k8s.core.v1.Secret(`${name}-secret`, probeSecret(cfg, env.apply((e) => e.secret)), child);
+    const tls = tlsSecret(name, "client", cfg, args.certificates, child);
     // The digest, not the tag: a rebuilt image rolls the pods, an unchanged one does not.
     const spec = probeDeployment(cfg, this.image?.repoDigest ?? ("image" in args ? args.image : probeImageName(cfg)), probeEnvLayout(cfg));
-    this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, spec, { ...child, dependsOn: [secret, ...(args.dependsOn ?? [])] });
+    this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, spec, { ...child, dependsOn: [secret, ...tls, ...(args.dependsOn ?? [])] });
     this.service = new k8s.core.v1.Service(`${name}-service`, probeService(cfg), child);
     this.registerOutputs({ image: this.image, deployment: this.deployment, service: this.service });
   }

@@ -3,6 +3,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/index.ts";
 import type { StackSecrets } from "../render/index.ts";
+import { tlsSecret } from "./tls-secret.ts";
+import type { StackCertificates } from "./manifests/index.ts";
 import { redisConfigMap, redisSecret, redisSecretData, redisService, redisStatefulSet, serviceHost } from "./manifests/index.ts";
 
 export interface RedisArgs {
@@ -10,6 +12,8 @@ export interface RedisArgs {
   config: StackConfig;
   /** The stack's generated secrets: the Redis password. */
   secrets: pulumi.Output<StackSecrets>;
+  /** The stack's certificates (./certificates.ts); required when `pooling:tls.enabled`. */
+  certificates?: pulumi.Output<StackCertificates>;
   /** Resources that must exist first, usually the namespace. */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -25,8 +29,9 @@ export class Redis extends pulumi.ComponentResource {
     const child = { parent: this, dependsOn: args.dependsOn };
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, redisConfigMap(cfg), child);
     const secret = new k8s.core.v1.Secret(`${name}-secret`, redisSecret(cfg, args.secrets.apply((s) => redisSecretData(cfg, s))), child);
+    const tls = tlsSecret(name, "redis", cfg, args.certificates, child);
     new k8s.core.v1.Service(`${name}-service`, redisService(cfg), child);
-    this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, redisStatefulSet(cfg), { ...child, dependsOn: [config, secret] });
+    this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, redisStatefulSet(cfg), { ...child, dependsOn: [config, secret, ...tls] });
     this.host = serviceHost(cfg, "redis");
     this.registerOutputs({ host: this.host, statefulSet: this.statefulSet });
   }

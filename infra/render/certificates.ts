@@ -56,3 +56,16 @@ export function checkStackLeaves(leaves: StackLeaves, caCert: string, now = new 
 export function leavesDue(cfg: StackConfig, leaves: StackLeaves, now = new Date()): boolean {
   return TLS_LEAVES.some((name) => isDueForRenewal(leaves[name].cert, cfg.tls.renewBefore, now));
 }
+
+/**
+ * Which renewal period `now` falls in: ⌊now / (lifetime − renewBefore)⌋. A target that cannot look at its
+ * leaves before deciding (the Pulumi program names its resources before any value is known) makes a new
+ * set whenever this number changes. A set made during period e, at t ≥ e·P (P = lifetime − renewBefore),
+ * still has t + lifetime − (e+1)·P ≥ renewBefore to live when period e+1 begins: so a leaf is replaced at
+ * the first run after it enters its last renewBefore, never later, and never more than once per period.
+ */
+export function renewalEpoch(tls: Pick<StackConfig["tls"], "lifetime" | "renewBefore">, now = new Date()): number {
+  const period = tls.lifetime - tls.renewBefore;
+  if (!(period > 0)) throw new Error(`pooling:tls.renewBefore (${tls.renewBefore} ms) must be shorter than pooling:tls.lifetime (${tls.lifetime} ms)`);
+  return Math.floor(now.getTime() / period);
+}

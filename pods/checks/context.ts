@@ -119,6 +119,21 @@ export async function sql(ctx: CheckContext, statement: string): Promise<string[
 /** Polls `probe` until it returns a value or the deadline passes (lib/wait.ts); no fixed sleeps stand in for an event. */
 export const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 250): Promise<T> => waitFor(what, probe, timeoutMs, everyMs);
 
+/**
+ * redis-cli as the checks run it inside the Redis container, on the port and with the TLS settings the
+ * rendered redis.conf gives the server: with `tls-port`, TLS verified against its `tls-ca-cert-file`
+ * (and the client pair when `tls-auth-clients yes`). The password comes from REDISCLI_AUTH in its env.
+ */
+export function redisCli(ctx: CheckContext): string[] {
+  const conf = dataValue(byRole(ctx.manifests, "ConfigMap", "cache", "redis.conf"), "redis.conf");
+  const value = (key: string) => new RegExp(`^${key}\\s+(\\S+)`, "m").exec(conf)?.[1];
+  const tlsPort = value("tls-port");
+  if (tlsPort === undefined) return ["redis-cli", "-h", "127.0.0.1", "-p", value("port") ?? "6379"];
+  const dir = value("tls-ca-cert-file")!.replace(/\/[^/]+$/, "");
+  const pair = value("tls-auth-clients") === "yes" ? ["--cert", `${dir}/client.crt`, "--key", `${dir}/client.key`] : [];
+  return ["redis-cli", "--tls", "--cacert", value("tls-ca-cert-file")!, ...pair, "-h", "127.0.0.1", "-p", tlsPort];
+}
+
 /** The probe app's pods, by their own address and the port their manifest declares. */
 export function probeUrls(ctx: CheckContext): string[] {
   const port = Number(envValue(ctx.manifests, workloadOf(ctx.manifests, "probe"), PROBE_ENV.port));

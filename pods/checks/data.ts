@@ -4,7 +4,7 @@
  */
 import { request } from "undici";
 import { workloadOf } from "../stack.ts";
-import { onePod, podsOf, probeUrls, serverContainer, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
+import { onePod, podsOf, probeUrls, redisCli, serverContainer, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
 import { PodLoad, loadSummary, lostWrites } from "./load.ts";
 
 /** The probe pod's /probe: a write through the PgBouncer Service to PostgreSQL and an INCR on Redis. */
@@ -17,7 +17,7 @@ export async function probeEndToEnd(ctx: CheckContext): Promise<CheckResult> {
   if (res.statusCode !== 200 || !body.pg || !body.redis) return { name, ok: false, detail: `/probe answered ${res.statusCode}: ${JSON.stringify(body)}` };
   const rows = await sql(ctx, `SELECT count(*) FROM probe_writes WHERE id = '${body.pg.writeId}'`);
   const redisPod = onePod(ctx, "cache");
-  const got = await ctx.cluster.exec(redisPod.name, serverContainer(ctx, "cache"), ["redis-cli", "-h", "127.0.0.1", "GET", body.redis.key], { timeoutMs: 15_000 });
+  const got = await ctx.cluster.exec(redisPod.name, serverContainer(ctx, "cache"), [...redisCli(ctx), "GET", body.redis.key], { timeoutMs: 15_000 });
   const ok = rows[0] === "1" && Number(got.stdout.trim()) >= body.redis.value;
   return { name, ok, detail: `write ${body.pg.writeId} ${rows[0] === "1" ? "found" : "missing"} in PostgreSQL; ${body.redis.key} = ${got.stdout.trim()} in Redis (acknowledged ${body.redis.value})` };
 }

@@ -4,7 +4,7 @@
  */
 import { ProbeLoad, type Ack } from "../../test/faults/load.ts";
 import { waitUntil } from "../../lib/wait.ts";
-import { onePod, probeUrls, serverContainer, sql, type CheckContext, CheckError } from "./context.ts";
+import { onePod, probeUrls, redisCli, serverContainer, sql, type CheckContext, CheckError } from "./context.ts";
 
 /** One request loop set per probe pod, each loop with its own counter key. */
 export class PodLoad {
@@ -48,7 +48,7 @@ export async function lostWrites(ctx: CheckContext, acks: readonly Ack[]): Promi
   const keys = [...new Set(acks.map((a) => a.redisKey))];
   const redisPod = onePod(ctx, "cache");
   // redis-cli reads the password from REDISCLI_AUTH, which the container's env holds.
-  const r = await ctx.cluster.exec(redisPod.name, serverContainer(ctx, "cache"), ["redis-cli", "-h", "127.0.0.1", "--no-raw", "MGET", ...keys], { timeoutMs: 30_000 });
+  const r = await ctx.cluster.exec(redisPod.name, serverContainer(ctx, "cache"), [...redisCli(ctx), "--no-raw", "MGET", ...keys], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new CheckError(`redis-cli MGET failed: ${r.stderr.trim()}`);
   const values = r.stdout
     .split("\n")

@@ -53,6 +53,8 @@ export function secretsInText(text: string): string[] {
     if (m[2] !== undefined && !isReference(unquote(m[2]))) found.add(`a Redis "${m[1]?.toLowerCase()}" password`);
   }
   if (/SCRAM-SHA-256\$/.test(text)) found.add("a SCRAM-SHA-256 verifier");
+  // PKCS#8, PKCS#1 (RSA), SEC1 (EC) and encrypted keys alike: a TLS key belongs in a Secret, its certificate may be anywhere.
+  if (/-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/.test(text)) found.add("a PEM private key");
   if (/\bmd5[0-9a-f]{32}\b/.test(text)) found.add("an MD5 password hash");
   for (const line of text.split("\n")) {
     // A comment may talk about a password; a real one in a comment is still caught by the patterns above.

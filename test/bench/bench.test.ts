@@ -57,7 +57,7 @@ describe("npm run bench -- --quick", () => {
 
   beforeAll(async () => {
     // Its own process group, so that everything it starts (servers, load processes) can be reached at once.
-    child = spawn(process.execPath, ["--import", "tsx", "bench/cli.ts", "--quick", "--sweep", `pgbouncer.defaultPoolSize=${SWEPT.join(",")}`, "--json", jsonFile, "--out", join(dir, "out")], {
+    child = spawn(process.execPath, ["--import", "tsx", "bench/cli.ts", "--quick", "--sweep", `pgbouncer.defaultPoolSize=${SWEPT.join(",")}`, "--tls-compare", "--json", jsonFile, "--out", join(dir, "out")], {
       cwd: PROJECT,
       detached: true,
       stdio: ["ignore", "ignore", "pipe"],
@@ -157,6 +157,27 @@ describe("npm run bench -- --quick", () => {
     const json = result();
     expect(json.cost.protocol?.ratio).toBeGreaterThan(0);
     expect(json.targets.some((t) => t.target.includes("PostgreSQL CPU per transaction") && t.measured.includes("pgbench-pgbouncer"))).toBe(true);
+  });
+
+  it("runs the scenarios with TLS on, the stack's default", () => {
+    expect(result().tls).toMatchObject({ enabled: true });
+  });
+
+  it("with --tls-compare, runs a new connection per request and the stack scenario on a TLS and a plaintext stack, and judges the 15% target", () => {
+    const { tlsComparison, targets } = result();
+    const cmp = tlsComparison!;
+    const rows = cmp.points.map((p) => `${p.name}@${p.clients} ${p.tls ? "on" : "off"}`).sort();
+    expect(rows).toEqual([`before-serial@1 off`, `before-serial@1 on`, `stack@${cmp.level} off`, `stack@${cmp.level} on`]);
+    for (const p of cmp.points) {
+      const what = `${p.name} tls ${p.tls}`;
+      expect(p.errors, what).toBe(0);
+      expect(p.transactions, what).toBeGreaterThan(0);
+      expect(p.cpuPerTransactionUs?.postgres, what).toBeGreaterThan(0);
+    }
+    // How much slower a TLS connection is, is a figure of the machine: only that both were timed.
+    for (const p of cmp.points.filter((x) => x.name === "before-serial")) expect(p.acquireP50Ms).toBeGreaterThan(0);
+    const t = targets.find((x) => x.target.includes("plaintext cost per transaction"));
+    expect(t?.met, t?.measured).toEqual(expect.any(Boolean));
   });
 
   it("sweeps the stack scenario over every value at every sweep level, and reports it", () => {

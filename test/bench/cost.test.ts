@@ -4,21 +4,9 @@ import { parseBenchArgs } from "../../bench/args.ts";
 import { CliUsageError } from "../../infra/errors.ts";
 import { withUnattributed } from "../../bench/attribution.ts";
 import { explainRatio, growthAtTop, machineTimePerTransactionUs, nearestByBusy, protocolCost, statementShape } from "../../bench/cost.ts";
-import { cpuPerTransactionUs, type ScenarioName, type ScenarioPoint } from "../../bench/results.ts";
+import { cpuPerTransactionUs } from "../../bench/results.ts";
+import { point } from "./fixtures.ts";
 import { sweepTarget, type SweepResult } from "../../bench/sweep.ts";
-
-function point(name: ScenarioName, clients: number, over: Partial<ScenarioPoint> = {}): ScenarioPoint {
-  const transactions = over.transactions ?? 10_000;
-  const cpuSeconds = over.cpuSeconds ?? { postgres: 0.5, pgbouncer: 0.2, load: 0.3, machineBusy: 1.2, machineIdle: 0.8 };
-  return {
-    name, clients, tps: 1000, p50Ms: 1, p99Ms: 5, errors: 0, errorsByKind: {}, errorSamples: {}, peakBackends: 25,
-    busyBackends: { peak: 4, mean: 2 }, baselineBackends: 0, connectionsOpened: 0, transactions, reuseRatio: 1,
-    acquireP50Ms: null, acquireP99Ms: null, clientConnectionsOpened: 0, instances: 1, loadProcesses: 1, maxConnections: 200,
-    elapsedMs: 10_000, unfinished: 0, memoryKb: { pgbouncer: 0, loadProcessesTotal: 0, loadProcessMax: 0 }, cpuSeconds,
-    cpuPerTransactionUs: cpuPerTransactionUs(cpuSeconds, transactions), database: { xacts: transactions, tupReturned: transactions, tupFetched: transactions },
-    loadCpusAllowed: [], ...over,
-  };
-}
 
 /** cpuSeconds with the rest of the machine split by process: 0.12 s of 1.2 s busy beyond the named parts. */
 function split(over: Record<string, number>): Record<string, number> {
@@ -27,7 +15,7 @@ function split(over: Record<string, number>): Record<string, number> {
 
 describe("the bench's command line", () => {
   test("defaults to the full run into the given folder", () => {
-    expect(parseBenchArgs([], "out")).toEqual({ quick: false, out: "out", sweepOnly: false, help: false });
+    expect(parseBenchArgs([], "out")).toEqual({ quick: false, out: "out", sweepOnly: false, tlsCompare: false, help: false });
   });
 
   test("takes a sweep, alone or with the other scenarios", () => {

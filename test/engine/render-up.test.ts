@@ -53,11 +53,17 @@ describe.skipIf(missing !== undefined)(`the real engine, render mode${missing ? 
 
     const outputs = await project.pulumi(["stack", "output", "--json"]);
     const values = JSON.parse(outputs.stdout) as Record<string, unknown>;
-    expect(Object.keys(values).sort()).toEqual(["connectionBudget", "databaseUrl", "directUrl", "namespace", "pooledUrl", "prismaAdapterOptions", "probeUrl", "redisUrl"]);
+    expect(Object.keys(values).sort()).toEqual(["caCertificate", "clientTls", "connectionBudget", "databaseUrl", "directUrl", "namespace", "pooledUrl", "prismaAdapterOptions", "probeUrl", "redisUrl"]);
     for (const secret of ["databaseUrl", "directUrl", "pooledUrl", "redisUrl"]) expect(values[secret]).toBe("[secret]");
+    // The CA certificate is not secret; the leaves' keys reach only the TLS Secrets, never an output.
+    expect(values.caCertificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const tlsSecrets = yamlFiles(out)
+      .map((f) => parse(readFileSync(f, "utf8")) as { kind: string; metadata: { name: string }; stringData?: Record<string, string>; data?: Record<string, string> })
+      .filter((o) => o.kind === "Secret" && o.metadata.name.endsWith("-tls"));
+    expect(tlsSecrets.map((o) => o.metadata.name).sort()).toEqual(["pgbouncer-tls", "pooling-client-tls", "postgres-tls", "redis-tls"]);
     const shown = JSON.parse((await project.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout) as Record<string, string>;
-    expect(shown.pooledUrl).toMatch(/^postgres(ql)?:\/\/app:[^@]+@/);
-    expect(shown.redisUrl).toMatch(/^rediss?:\/\//);
+    expect(shown.pooledUrl).toMatch(/^postgres(ql)?:\/\/app:[^@]+@.*\?sslmode=verify-full&sslrootcert=/);
+    expect(shown.redisUrl).toMatch(/^rediss:\/\//);
   }, 600_000);
 
   it("a pool-size change through `pulumi config set --path` previews as an update of PgBouncer's ConfigMap alone", async () => {

@@ -10,7 +10,7 @@ import pg from "pg";
 import { shareOf } from "../../infra/render/index.ts";
 import type { LocalMonitoring } from "../../local/monitoring.ts";
 import type { LocalStack } from "../../local/stack.ts";
-import { FAST_MONITORING, redisClientOptions } from "./stack.ts";
+import { FAST_MONITORING, redisTls } from "./stack.ts";
 
 /**
  * Short intervals so an alert fires in seconds, and small limits so a fault needs few connections. The
@@ -226,7 +226,7 @@ export const ALERT_FAULTS: AlertFault[] = [
     expect: ["RedisClientsNearMax"],
     async apply({ stack }) {
       const n = shareOf(stack.config.redis.maxClients, stack.config.monitoring.limitShare) + 1;
-      const clients = Array.from({ length: n }, () => new Redis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, ...redisClientOptions(stack) }));
+      const clients = Array.from({ length: n }, () => new Redis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, ...redisTls(stack) }));
       for (const c of clients) c.on("error", () => undefined);
       await Promise.all(clients.map((c) => c.connect()));
       return async () => {

@@ -13,7 +13,7 @@ import { CliUsageError } from "../../lib/errors.ts";
 import { ALERT_OVERRIDES, runAlertFaults } from "./alerts.ts";
 import { holdConnections } from "./connections.ts";
 import { reliabilityReport, type FaultRun } from "./report.ts";
-import { alertsWrong, runFaults } from "./run.ts";
+import { alertsWrong, runFaults, type FaultResult } from "./run.ts";
 import { FAULT_OVERRIDES, FAULT_STACK_FILE, faultStackSettings, startFaultStack } from "./stack.ts";
 
 const USAGE = `npm run test:faults -- [options]
@@ -76,8 +76,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     const startedAt = new Date().toISOString();
     const faults = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency, settleMs, say, prometheusUrl: fs.monitoring!.prometheusUrl });
-    const run: FaultRun = { startedAt, versions: fs.stack.versions, concurrency, settleMs, overrides: faultStackSettings(), faults };
-    if (faults.some((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0) || alertsWrong(r.alerts))) status = 1;
+    const { enabled, minVersion, clientCertificates } = fs.stack.config.tls;
+    const run: FaultRun = { startedAt, versions: fs.stack.versions, concurrency, settleMs, overrides: faultStackSettings(), tls: { enabled, minVersion, clientCertificates }, faults };
+    const rotationWrong = (r: FaultResult) => r.rotation !== undefined && (r.rotation.restarted.length > 0 || r.rotation.onTls !== r.rotation.serverConnections);
+    if (faults.some((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0) || alertsWrong(r.alerts) || rotationWrong(r))) status = 1;
     if (connections > 0) {
       await fs.close();
       say(`${connections} client connections through PgBouncer for ${holdSeconds} s`);

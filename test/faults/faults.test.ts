@@ -64,14 +64,31 @@ describe("the stack under faults, with steady load through the probe", () => {
     expect(byName("PostgreSQL frozen").readinessNoticed).toBe(true);
   });
 
-  it.each(["Planned PostgreSQL restart", "Pool resize", "Clients beyond maxClientConn", "Query longer than statementTimeout"])("%s: causes no failed request", (name) => {
+  it("runs with TLS on every connection (the stack's default)", () => {
+    expect(fs!.stack.tls.enabled).toBe(true);
+    expect(fs!.stack.pgbouncer.url).toMatch(/[?&]sslmode=verify-full\b/);
+    expect(fs!.stack.redis.url).toMatch(/^rediss:\/\//);
+  });
+
+  it("Certificate rotation under load: the next generation is served without a restart, and PgBouncer's new server sessions are all on TLS", () => {
+    const r = byName("Certificate rotation under load");
+    const seen = JSON.stringify(r);
+    expect(r.rotation, seen).toBeDefined();
+    const { from, to, restarted, serverConnections, onTls } = r.rotation!;
+    expect(to, seen).toBe(from + 1);
+    expect(restarted, seen).toEqual([]);
+    expect(serverConnections, seen).toBeGreaterThan(0);
+    expect(onTls, seen).toBe(serverConnections);
+  });
+
+  it.each(["Planned PostgreSQL restart", "Pool resize", "Clients beyond maxClientConn", "Certificate rotation under load", "Query longer than statementTimeout"])("%s: causes no failed request", (name) => {
     const r = byName(name);
     expect(r.requests).toBeGreaterThan(0);
     expect(r.errorKinds).toEqual({});
   });
 
   it("leaks no server connection, loses no acknowledged write and applies none twice in any fault", () => {
-    expect(results).toHaveLength(8);
+    expect(results).toHaveLength(9);
     for (const r of results) {
       expect({ fault: r.fault, leaked: r.connectionsLeaked, lost: r.writesLost, duplicated: r.writesDuplicated }).toEqual({ fault: r.fault, leaked: 0, lost: 0, duplicated: 0 });
       expect(r.acknowledgedWrites, r.fault).toBeGreaterThan(0);

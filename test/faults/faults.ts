@@ -2,7 +2,9 @@
  * The faults, each applied to a running local stack while the probe is under load. A fault returns
  * when it has been undone (the server is back, the signal continued); the runner then measures recovery.
  */
+import { X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { formatDuration, type StackConfig } from "../../infra/config/index.ts";
@@ -10,6 +12,7 @@ import { childrenOf } from "../../lib/proc.ts";
 import { waitFor } from "../../lib/wait.ts";
 import { queryOnce } from "../../local/services.ts";
 import type { LocalStack } from "../../local/stack.ts";
+import { pgPeerCertificate, redisPeerCertificate } from "../tls/helpers.ts";
 
 export interface FaultContext {
   stack: LocalStack;
@@ -26,6 +29,18 @@ export interface Measured {
   postgresRestartMs?: number;
   /** Transactions the probe tried again after they failed before anything reached the server, by outcome. */
   retries?: { recovered: number; failed: number };
+  /** A certificate rotation: the generations, and PgBouncer's server connections made after it (on TLS). */
+  rotation?: RotationMeasured;
+}
+
+export interface RotationMeasured {
+  from: number;
+  to: number;
+  /** Servers that were restarted by it (none, when it works). */
+  restarted: string[];
+  /** PgBouncer's server connections once replaced, all opened after the rotation, and how many on TLS. */
+  serverConnections: number;
+  onTls: number;
 }
 
 /**
@@ -82,6 +97,37 @@ async function editAndApply(stack: LocalStack, stackFile: string, section: strin
   const result = await stack.reloadConfig();
   if (!result.ok) throw new Error(`reload refused: ${result.problems.join("; ")}`);
   return result;
+}
+
+/** Servers whose leaf a rotation replaces. */
+const TLS_SERVERS = ["postgres", "pgbouncer", "redis"] as const;
+
+/** The serial of the leaf each server shows a new, verifying connection now. */
+async function servedSerials(stack: LocalStack): Promise<Record<(typeof TLS_SERVERS)[number], string>> {
+  return {
+    postgres: (await pgPeerCertificate(stack.postgres.appUrl)).serialNumber,
+    pgbouncer: (await pgPeerCertificate(stack.pgbouncer.url)).serialNumber,
+    redis: (await redisPeerCertificate(stack.redis.port, stack.tls.caFile)).serialNumber,
+  };
+}
+
+/** The serial of each server's leaf in the stack's current generation (local/tls.ts: tls/g<N>/<server>.crt). */
+function installedSerial(stack: LocalStack, server: (typeof TLS_SERVERS)[number]): string {
+  return new X509Certificate(readFileSync(join(stack.dataDir, "tls", `g${stack.tls.generation}`, `${server}.crt`))).serialNumber;
+}
+
+/**
+ * The app user's server connections in PostgreSQL (PgBouncer's, while the probe runs), how many are on
+ * TLS (pg_stat_ssl) and how many were opened after `sinceMs`.
+ */
+async function serverConnections(stack: LocalStack, sinceMs: number): Promise<{ n: number; tls: number; fresh: number }> {
+  const [row] = await query<{ n: string; tls: string; fresh: string }>(
+    stack.postgres.url,
+    `SELECT count(*) AS n, count(*) FILTER (WHERE s.ssl) AS tls, count(*) FILTER (WHERE a.backend_start >= to_timestamp(${sinceMs} / 1000.0)) AS fresh
+       FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+      WHERE a.usename = '${stack.config.postgres.user.replaceAll("'", "''")}' AND a.backend_type = 'client backend'`,
+  );
+  return { n: Number(row!.n), tls: Number(row!.tls), fresh: Number(row!.fresh) };
 }
 
 /** "…, shorter than for: 3s": a fault over before any rule's `for` has passed. */
@@ -243,6 +289,41 @@ export const FAULTS: Fault[] = [
       } finally {
         await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
       }
+    },
+  },
+  {
+    name: "Certificate rotation under load",
+    outage: false,
+    alerts: { expect: [], quiet: () => "no server stops or restarts: each loads the new files in place" },
+    async apply({ stack, measured }) {
+      if (!stack.tls.enabled) throw new Error("the fault stack runs with pooling:tls.enabled false: there is no certificate to rotate");
+      const before = await servedSerials(stack);
+      const pids = { postgres: stack.postgres.pid, pgbouncer: stack.pgbouncer.pid, redis: stack.redis.pid };
+      const generation = stack.tls.generation;
+      const rotatedAt = Date.now();
+      // Every leaf at once (PostgreSQL, PgBouncer, Redis and the client pair), as the renewal timer does.
+      const result = await stack.rotateCertificates();
+      const after = await servedSerials(stack);
+      const stale = TLS_SERVERS.filter((s) => after[s] === before[s] || after[s] !== installedSerial(stack, s));
+      if (stale.length > 0) throw new Error(`after rotating to generation ${result.generation}, a new connection still gets the old leaf from ${stale.join(", ")}`);
+      const restarted = TLS_SERVERS.filter((s) => stack[s].pid !== pids[s]);
+      // PgBouncer's server connections keep the sessions they made with the old leaf. Replace each under
+      // the load, so PgBouncer makes new verify-full sessions against PostgreSQL's new leaf: RECONNECT
+      // closes each server connection once released, WAIT_CLOSE returns when all are closed (pgbouncer(1)
+      // of the installed 1.18, "Process controlling commands").
+      await query(stack.pgbouncer.adminUrl, "RECONNECT");
+      await query(stack.pgbouncer.adminUrl, "WAIT_CLOSE");
+      // The closed backends may take a moment to leave pg_stat_activity.
+      const conns = await waitUntil("only server connections opened after the rotation", async () => {
+        const c = await serverConnections(stack, rotatedAt);
+        return c.n > 0 && c.fresh === c.n ? c : undefined;
+      });
+      measured.rotation = { from: generation, to: result.generation, restarted, serverConnections: conns.n, onTls: conns.tls };
+      return [
+        `generation ${generation} → ${result.generation}: ${result.actions.join(", ")}; ${restarted.length === 0 ? "no server restarted" : `restarted: ${restarted.join(", ")}`}`,
+        `a new connection gets the new leaf from ${TLS_SERVERS.join(", ")}`,
+        `PgBouncer's server connections replaced under the load (RECONNECT, WAIT_CLOSE): all ${conns.n} opened after the rotation, ${conns.tls} of them on TLS`,
+      ];
     },
   },
   {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { PROJECT_DIR } from "../../local/stack.ts";
 import { parseStackConfig } from "../../infra/config/index.ts";
 import { AlertWatch } from "./alerts.ts";
-import { faultAlertsCell, faultTable, reliabilityReport, type FaultRun } from "./report.ts";
+import { faultAlertsCell, faultTable, reliabilityReport, tlsLine, type FaultRun } from "./report.ts";
 import { alertsWrong, errorWindowMs, sortAlerts } from "./run.ts";
 
 const read = (f: string) => readFileSync(join(PROJECT_DIR, f), "utf8");
@@ -12,6 +12,34 @@ const read = (f: string) => readFileSync(join(PROJECT_DIR, f), "utf8");
 describe("the committed fault run", () => {
   it("docs/reliability.md is the report of docs/reliability.json (write both with one npm run test:faults)", () => {
     expect(read("docs/reliability.md")).toBe(reliabilityReport(JSON.parse(read("docs/reliability.json")) as FaultRun));
+  });
+});
+
+describe("the committed fault run, with TLS", () => {
+  const run = JSON.parse(read("docs/reliability.json")) as FaultRun;
+
+  it("ran with TLS on every connection", () => {
+    expect(run.tls).toMatchObject({ enabled: true });
+  });
+
+  it("rotated every leaf under load without a failed request, a lost write or a restart, PgBouncer's new server sessions on TLS", () => {
+    const r = run.faults.find((f) => f.fault === "Certificate rotation under load");
+    expect(r, "no certificate rotation row").toBeDefined();
+    expect({ errors: r!.errors, lost: r!.writesLost, leaked: r!.connectionsLeaked }).toEqual({ errors: 0, lost: 0, leaked: 0 });
+    expect(r!.requests).toBeGreaterThan(0);
+    expect(r!.rotation!.to).toBe(r!.rotation!.from + 1);
+    expect(r!.rotation!.restarted).toEqual([]);
+    expect(r!.rotation!.onTls).toBe(r!.rotation!.serverConnections);
+    expect(r!.alerts?.unexpected).toEqual([]);
+  });
+});
+
+describe("the report's TLS line", () => {
+  it("says TLS is on and that clients verify, or that it is off", () => {
+    expect(tlsLine({ enabled: true, minVersion: "TLSv1.3", clientCertificates: true })).toBe(
+      "TLS on every connection (`pooling:tls`, TLSv1.3 at least, clients showing certificates too): every client verifies its server against the stack's CA (verify-full).",
+    );
+    expect(tlsLine({ enabled: false, minVersion: "TLSv1.2", clientCertificates: false })).toMatch(/^TLS off/);
   });
 });
 

@@ -15,6 +15,8 @@ export interface FaultRun {
   settleMs: number;
   /** Stack settings the fault stack changes from Pulumi.dev.yaml. */
   overrides: Record<string, unknown>;
+  /** pooling:tls as the fault stack ran it (absent in runs from before TLS). */
+  tls?: { enabled: boolean; minVersion: string; clientCertificates: boolean };
   faults: FaultResult[];
   /** The many-connections hold, when it ran (`--connections` above 0). */
   connections?: ConnectionLoadResult;
@@ -88,6 +90,13 @@ export function connectionTable(r: ConnectionLoadResult): string {
   ].join("\n");
 }
 
+/** How the fault stack's connections ran: the run's TLS settings. */
+export function tlsLine(tls: NonNullable<FaultRun["tls"]>): string {
+  if (!tls.enabled) return "TLS off (`pooling:tls.enabled: false`): every connection in plaintext.";
+  const clients = tls.clientCertificates ? ", clients showing certificates too" : "";
+  return `TLS on every connection (\`pooling:tls\`, ${tls.minVersion} at least${clients}): every client verifies its server against the stack's CA (verify-full).`;
+}
+
 /** The whole report: the run's facts, both tables, and what each fault noted while it ran. */
 export function reliabilityReport(run: FaultRun): string {
   const v = run.versions;
@@ -95,6 +104,7 @@ export function reliabilityReport(run: FaultRun): string {
     `Fault run: ${run.startedAt}, PostgreSQL ${v.postgres}, PgBouncer ${v.pgbouncer}, Redis ${v.redis},`,
     `${run.concurrency} concurrent /probe loops, ${run.settleMs} ms of load before and after each fault;`,
     `fault stack settings changed from Pulumi.dev.yaml: \`${JSON.stringify(run.overrides)}\`.`,
+    ...(run.tls ? [tlsLine(run.tls)] : []),
     ...(run.faults.some((r) => r.alerts)
       ? [
           "The alerts column: what the stack's Prometheus (`npm start -- --monitoring`, rules rendered from the fault stack's config) showed firing in `/api/v1/alerts`",

@@ -5,14 +5,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { waitFor } from "../../lib/wait.ts";
 import { Redis } from "ioredis";
-import { redisClientOptions } from "./stack.ts";
 import pg from "pg";
 import { connectionBudget } from "../../infra/config/index.ts";
 import type { StackConfig } from "../../infra/config/index.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { AlertWatch, type FiredAlert } from "./alerts.ts";
-import { FAULTS, type Fault, type FaultAlerts, type Measured } from "./faults.ts";
+import { FAULTS, type Fault, type FaultAlerts, type Measured, type RotationMeasured } from "./faults.ts";
 import { ProbeLoad, ReadyWatch, type Ack } from "./load.ts";
+import { redisTls } from "./stack.ts";
 
 export interface FaultResult {
   fault: string;
@@ -38,6 +38,8 @@ export interface FaultResult {
   postgresRestartMs?: number;
   /** Transactions the probe tried again after they failed before anything reached the server, by outcome. */
   retries?: { recovered: number; failed: number };
+  /** What a certificate rotation did (generations, restarts, PgBouncer's new server sessions). */
+  rotation?: RotationMeasured;
   notes: string[];
   /** What Prometheus showed from the fault's start until every alert had cleared, when it watched. */
   alerts?: FaultAlertResult;
@@ -149,7 +151,7 @@ export async function lostWrites(stack: LocalStack, acks: Ack[]): Promise<number
   } finally {
     await c.end();
   }
-  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1, ...redisClientOptions(stack) });
+  const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1, ...redisTls(stack) });
   try {
     const keys = [...new Set(acks.map((a) => a.redisKey))];
     const values = await redis.mget(keys);

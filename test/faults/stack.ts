@@ -7,7 +7,7 @@ import { mergeRaw } from "../../infra/config/overrides.ts";
 import type { PgbouncerFigures } from "../../infra/render/index.ts";
 import { startMonitoring, type LocalMonitoring } from "../../local/monitoring.ts";
 import { redisTlsOptions } from "../../local/services.ts";
-import { PROJECT_DIR, startLocalStack, type LocalStack } from "../../local/stack.ts";
+import { clientTlsOf, PROJECT_DIR, startLocalStack, type LocalStack } from "../../local/stack.ts";
 
 /**
  * Prometheus' intervals and the rules' `for` in seconds, not minutes, so an alert fires (or a blip shorter
@@ -46,6 +46,9 @@ export const FAULT_STACK_FILE = { pgbouncer: { defaultPoolSize: 20 } };
 
 /** Every setting the main fault run changes from Pulumi.dev.yaml, for its report. */
 export const faultStackSettings = () => mergeRaw(FAULT_OVERRIDES, FAULT_STACK_FILE) as Record<string, unknown>;
+
+/** ioredis' `tls` options for the stack's Redis: its CA (and the client pair), or none with TLS off. */
+export const redisTls = (stack: LocalStack) => redisTlsOptions(clientTlsOf(stack));
 
 export interface FaultStackOptions {
   /** Prometheus and the exporters beside the stack (local/monitoring.ts). */
@@ -101,10 +104,4 @@ export async function startFaultStack(log: (m: string) => void, overrides: Recor
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-}
-
-/** ioredis' options to reach the stack's Redis as its clients do: over TLS with its CA (and client pair) when TLS is on. */
-export function redisClientOptions(stack: LocalStack): ReturnType<typeof redisTlsOptions> {
-  const { tls } = stack;
-  return redisTlsOptions(tls.enabled ? { caFile: tls.caFile, ...(tls.clientFiles ? { certFile: tls.clientFiles.cert, keyFile: tls.clientFiles.key } : {}) } : undefined);
 }

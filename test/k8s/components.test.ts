@@ -7,6 +7,10 @@ import type * as PgBouncerModule from "../../infra/k8s/pgbouncer.ts";
 import type * as ProbeModule from "../../infra/k8s/probe.ts";
 import type * as RegistryModule from "../../infra/k8s/registry.ts";
 import type * as SecretsModule from "../../infra/k8s/secrets.ts";
+import type * as CertificatesModule from "../../infra/k8s/certificates.ts";
+import { X509Certificate } from "node:crypto";
+import { renewalEpoch, type StackLeaves } from "../../infra/render/index.ts";
+import type { PemPair } from "../../lib/pki.ts";
 import type { StackSecrets } from "../../infra/render/index.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { KIND } from "../../infra/k8s/kind.ts";
@@ -18,6 +22,9 @@ type Components = { secrets: typeof SecretsModule; pgbouncer: typeof PgBouncerMo
 
 const cfg = devConfig();
 let secrets: pulumi.Output<StackSecrets>;
+let tls: CertificatesModule.GeneratedCertificates;
+/** Pinned, so the leaves' Stash name is known. */
+const NOW = new Date("2026-06-01T00:00:00Z");
 let mod: Components;
 let registry: RegistryModule.LocalRegistry;
 const probeContext = join(PROJECT_DIR, "app-probe");
@@ -37,12 +44,15 @@ beforeAll(async () => {
   const { LocalRegistry } = await import("../../infra/k8s/registry.ts");
   const ns = new StackNamespace("pooling", { config: cfg });
   secrets = new mod.secrets.GeneratedSecrets("pooling").secrets;
-  const postgres = new Postgres("postgres", { config: cfg, secrets, dependsOn: [ns] });
-  const pgbouncer = new mod.pgbouncer.PgBouncer("pgbouncer", { config: cfg, secrets, dependsOn: [ns, postgres] });
-  const redis = new Redis("redis", { config: cfg, secrets, dependsOn: [ns] });
+  const { GeneratedCertificates } = await import("../../infra/k8s/certificates.ts");
+  tls = new GeneratedCertificates("pooling", { config: cfg, now: NOW });
+  const certificates = tls.certificates;
+  const postgres = new Postgres("postgres", { config: cfg, secrets, certificates, dependsOn: [ns] });
+  const pgbouncer = new mod.pgbouncer.PgBouncer("pgbouncer", { config: cfg, secrets, certificates, dependsOn: [ns, postgres] });
+  const redis = new Redis("redis", { config: cfg, secrets, certificates, dependsOn: [ns] });
   new NetworkPolicies("pooling", { config: cfg, dependsOn: [ns] });
   registry = new LocalRegistry("kind-registry");
-  new mod.probe.ProbeApp("probe", { config: cfg, secrets, registry, buildContext: probeContext, dependsOn: [ns, pgbouncer, redis] });
+  new mod.probe.ProbeApp("probe", { config: cfg, secrets, certificates, registry, buildContext: probeContext, dependsOn: [ns, pgbouncer, redis] });
   await settled();
 });
 
@@ -76,12 +86,17 @@ describe("the resource graph", () => {
       "probe-service": ["kubernetes:core/v1:Service", "pooling:probe:ProbeApp"],
       "pooling-app-secret": ["pulumi:index:Stash", "pooling:secrets:GeneratedSecrets"],
       "pooling-redis-secret": ["pulumi:index:Stash", "pooling:secrets:GeneratedSecrets"],
+      "pooling-tls-ca": ["pulumi:index:Stash", "pooling:tls:GeneratedCertificates"],
+      "postgres-tls": ["kubernetes:core/v1:Secret", "pooling:postgres:Postgres"],
+      "pgbouncer-tls": ["kubernetes:core/v1:Secret", "pooling:pgbouncer:PgBouncer"],
+      "redis-tls": ["kubernetes:core/v1:Secret", "pooling:redis:Redis"],
+      "probe-tls": ["kubernetes:core/v1:Secret", "pooling:probe:ProbeApp"],
     };
     for (const [name, [type, parent]] of Object.entries(expected)) {
       expect(named(name).type, name).toBe(type);
       expect(parentTypeOf(name), name).toBe(parent);
     }
-    expect(byType("pulumi:index:Stash").map((r) => r.name).sort()).toEqual(["pooling-app-secret", "pooling-pgbouncerAdmin-secret", "pooling-pgbouncerStats-secret", "pooling-redis-secret", "pooling-superuser-secret"]);
+    expect(passwordStashes().map((r) => r.name).sort()).toEqual(["pooling-app-secret", "pooling-pgbouncerAdmin-secret", "pooling-pgbouncerStats-secret", "pooling-redis-secret", "pooling-superuser-secret"]);
   });
 
   it("passes the pure builders' objects to Kubernetes unchanged", () => {
@@ -135,8 +150,10 @@ describe("the probe's Dockerfile", () => {
   });
 });
 
+const passwordStashes = () => byType("pulumi:index:Stash").filter((r) => parentTypeOf(r.name) === "pooling:secrets:GeneratedSecrets");
+
 describe("secrets", () => {
-  const stashedValues = () => byType("pulumi:index:Stash").map((r) => unwrapSecret(r.inputs.input) as string | { password: string; salt: string });
+  const stashedValues = () => passwordStashes().map((r) => unwrapSecret(r.inputs.input) as string | { password: string; salt: string });
   const passwords = () => stashedValues().map((v) => (typeof v === "string" ? v : v.password));
 
   it("never reach a ConfigMap, a Deployment or a StatefulSet", () => {
@@ -149,7 +166,7 @@ describe("secrets", () => {
     for (const p of passwords()) expect(p).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(new Set(passwords()).size).toBe(5);
     for (const v of stashedValues()) if (typeof v !== "string") expect(Buffer.from(v.salt, "base64")).toHaveLength(16);
-    for (const r of byType("pulumi:index:Stash")) expect(wasSecret(r.inputs.input), r.name).toBe(true);
+    for (const r of passwordStashes()) expect(wasSecret(r.inputs.input), r.name).toBe(true);
   });
 
   it("are stored in Kubernetes Secrets", () => {
@@ -164,11 +181,48 @@ describe("secrets", () => {
   });
 });
 
+describe("certificates", () => {
+  const leavesStash = () => byType("pulumi:index:Stash").find((r) => r.name.startsWith("pooling-tls-leaves-"))!;
+  const leaves = () => unwrapSecret(leavesStash().inputs.input) as StackLeaves;
+  const keys = () => Object.values(leaves()).map((p) => p.key);
+
+  it("keep the CA and the leaves in secret Stashes, the leaves' named by the renewal epoch", () => {
+    expect(leavesStash().name).toMatch(new RegExp(`^pooling-tls-leaves-e${renewalEpoch(cfg.tls, NOW)}-[0-9a-f]{8}$`));
+    expect(parentTypeOf(leavesStash().name)).toBe("pooling:tls:GeneratedCertificates");
+    expect(wasSecret(leavesStash().inputs.input)).toBe(true);
+    expect(wasSecret(named("pooling-tls-ca").inputs.input)).toBe(true);
+  });
+
+  it("sign every server's leaf with the kept CA, for every name its clients use", () => {
+    const ca = new X509Certificate(stashed<PemPair>("pooling-tls-ca").cert);
+    for (const [server, svc] of [["postgres", "postgres"], ["pgbouncer", "pgbouncer"], ["redis", "redis"]] as const) {
+      const leaf = new X509Certificate(leaves()[server].cert);
+      expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey), server).toBe(true);
+      for (const name of [svc, `${svc}.${cfg.namespace}`, `${svc}.${cfg.namespace}.svc`, `${svc}.${cfg.namespace}.svc.cluster.local`, "localhost"]) expect(leaf.checkHost(name), `${server}: ${name}`).toBe(name);
+      expect(leaf.checkIP("127.0.0.1"), server).toBe("127.0.0.1");
+    }
+  });
+
+  it("reach the pods only through Secrets: no key in a ConfigMap, a Deployment or a StatefulSet", () => {
+    const plain = JSON.stringify(recorded.filter((r) => /ConfigMap|Deployment|StatefulSet|Service|NetworkPolicy|Namespace/.test(r.type)).map((r) => r.inputs));
+    for (const key of keys()) expect(plain).not.toContain(key.split("\n")[1]);
+    const stored = JSON.stringify(byType("kubernetes:core/v1:Secret").map((r) => r.inputs));
+    for (const key of keys()) expect(stored).toContain(JSON.stringify(key).slice(1, 60));
+  });
+
+  it("are a Pulumi secret, the CA certificate alone is not", async () => {
+    const pulumi = await import("@pulumi/pulumi");
+    expect(await pulumi.isSecret(tls.certificates)).toBe(true);
+    expect(await pulumi.isSecret(tls.caCertificate)).toBe(false);
+    expect(await valueOf(tls.caCertificate)).toBe(stashed<PemPair>("pooling-tls-ca").cert);
+  });
+});
+
 describe("PgBouncer with one replica", () => {
   it("registers no PodDisruptionBudget", async () => {
     const before = recorded.length;
     const one = devConfig({ pgbouncer: { replicas: 1 }, namespace: "single" });
-    const component = new mod.pgbouncer.PgBouncer("single", { config: one, secrets });
+    const component = new mod.pgbouncer.PgBouncer("single", { config: one, secrets, certificates: tls.certificates });
     await valueOf(component.deployment.urn);
     await settled();
     const added = recorded.slice(before).map((r) => r.name);

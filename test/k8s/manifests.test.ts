@@ -121,7 +121,16 @@ describe("secrets", () => {
 
   it("are redacted in every rendered Secret, keeping their keys", () => {
     const secrets = all().filter((m) => asManifest(m.object).kind === "Secret");
-    expect(secrets.map((s) => s.file).sort()).toEqual(["app-probe/secret.yaml", "pgbouncer/secret.yaml", "postgres/secret.yaml", "redis/secret.yaml"]);
+    expect(secrets.map((s) => s.file).sort()).toEqual([
+      "app-probe/secret.yaml",
+      "app-probe/tls-secret.yaml",
+      "pgbouncer/secret.yaml",
+      "pgbouncer/tls-secret.yaml",
+      "postgres/secret.yaml",
+      "postgres/tls-secret.yaml",
+      "redis/secret.yaml",
+      "redis/tls-secret.yaml",
+    ]);
     for (const s of secrets) {
       const data = asManifest(s.object).stringData ?? {};
       expect(Object.keys(data).length, s.file).toBeGreaterThan(0);
@@ -133,7 +142,10 @@ describe("secrets", () => {
     const env = probeEnv(devConfig(), KNOWN_SECRETS);
     expect(Object.keys(env.secret).sort()).toEqual(["DATABASE_URL", "PGBOUNCER_ADMIN_URL", "REDIS_URL"]);
     for (const p of KNOWN_PASSWORDS) expect(JSON.stringify(env.plain)).not.toContain(p);
-    expect(env.secret.DATABASE_URL).toBe(`postgresql://app:${KNOWN_SECRETS.app.password}@pgbouncer.pooling.svc.cluster.local:6432/app`);
+    expect(env.secret.DATABASE_URL).toBe(
+      `postgresql://app:${KNOWN_SECRETS.app.password}@pgbouncer.pooling.svc.cluster.local:6432/app?sslmode=verify-full&sslrootcert=%2Fetc%2Fpooling%2Ftls%2Fca.crt`,
+    );
+    expect(env.plain.TLS_CA_FILE).toBe("/etc/pooling/tls/ca.crt");
   });
 
   it("give the probe an environment its own loader accepts, with the pool sizes of pooling:probe", () => {

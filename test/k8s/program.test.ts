@@ -41,12 +41,19 @@ describe("the program with the dev stack", () => {
   it("exports the database and Redis URLs as secrets", async () => {
     for (const out of [program.databaseUrl, program.pooledUrl, program.directUrl, program.redisUrl]) expect(await pulumi.isSecret(out)).toBe(true);
     const app = stashed<{ password: string }>("pooling-app-secret").password;
+    const tls = "sslmode=verify-full&sslrootcert=%2Fetc%2Fpooling%2Ftls%2Fca.crt";
     expect(await valueOf(program.databaseUrl)).toBe(
-      `postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app?pgbouncer=true&connection_limit=20&pool_timeout=5`,
+      `postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app?${tls}&pgbouncer=true&connection_limit=20&pool_timeout=5`,
     );
-    expect(await valueOf(program.pooledUrl)).toBe(`postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app`);
-    expect(await valueOf(program.directUrl)).toBe(`postgresql://app:${app}@postgres.pooling.svc.cluster.local:5432/app`);
-    expect(await valueOf(program.redisUrl)).toBe(`redis://default:${stashed<string>("pooling-redis-secret")}@redis.pooling.svc.cluster.local:6379`);
+    expect(await valueOf(program.pooledUrl)).toBe(`postgresql://app:${app}@pgbouncer.pooling.svc.cluster.local:6432/app?${tls}`);
+    expect(await valueOf(program.directUrl)).toBe(`postgresql://app:${app}@postgres.pooling.svc.cluster.local:5432/app?${tls}`);
+    expect(await valueOf(program.redisUrl)).toBe(`rediss://default:${stashed<string>("pooling-redis-secret")}@redis.pooling.svc.cluster.local:6379`);
+  });
+
+  it("exports the CA certificate as a plain output and says which Secret and path clients mount it from", async () => {
+    expect(await pulumi.isSecret(program.caCertificate!)).toBe(false);
+    expect(await valueOf(program.caCertificate!)).toBe(stashed<{ cert: string }>("pooling-tls-ca").cert);
+    expect(program.clientTls).toEqual({ secret: "pooling-client-tls", mountPath: "/etc/pooling/tls" });
   });
 
   it("exports Prisma 7's adapter options with the same pool bound and timeout as Prisma 6's query parameters", async () => {

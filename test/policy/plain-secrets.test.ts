@@ -1,9 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { noPlainSecrets } from "../../policy/policies/index.ts";
 import { isSecretName, secretsInText } from "../../policy/policies/plain-secrets.ts";
+import { devConfig } from "../k8s/fixtures.ts";
+import { createStackCa, issueStackLeaves } from "../../infra/render/index.ts";
+import { kubernetesServerNames } from "../../infra/k8s/manifests/index.ts";
 import { messages, podOf, realManifest, realManifests, validate } from "./fakes.ts";
 
 const PASSWORD = "Hunter2Hunter2Hunter2";
+
+async function testCertificates() {
+  const cfg = devConfig();
+  const ca = await createStackCa(cfg);
+  return { ca: ca.cert, leaves: await issueStackLeaves(cfg, ca, kubernetesServerNames(cfg)) };
+}
 
 describe("policy no-secrets-in-configmaps-or-env", () => {
   it("passes every rendered manifest, ConfigMaps included", async () => {
@@ -33,6 +42,18 @@ describe("policy no-secrets-in-configmaps-or-env", () => {
     expect(messages(await validate(noPlainSecrets, cm))).toEqual([
       'data["userlist.txt"] holds a SCRAM-SHA-256 verifier: move it to a Secret.',
       'data["API_TOKEN"] holds a value under a secret\'s name: move it to a Secret.',
+    ]);
+  });
+
+  it("reports a TLS private key in a ConfigMap, not a certificate", async () => {
+    const cm = realManifest("ConfigMap", "redis-config");
+    const { ca, leaves } = await testCertificates();
+    cm.data = { "ca.crt": ca, "tls.crt": leaves.redis.cert };
+    expect(messages(await validate(noPlainSecrets, cm))).toEqual([]);
+    cm.data = { "tls.crt": leaves.redis.cert, "server.pem": leaves.redis.key, "legacy.pem": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n" };
+    expect(messages(await validate(noPlainSecrets, cm))).toEqual([
+      'data["server.pem"] holds a PEM private key: move it to a Secret.',
+      'data["legacy.pem"] holds a PEM private key: move it to a Secret.',
     ]);
   });
 

@@ -72,6 +72,14 @@ describe("performanceSummary", () => {
     expect(text).toContain("grew most in the load generator (+16 µs)");
   });
 
+  it("says how loaded the machine was at the start and how TLS ran, when the results have them", () => {
+    const withBoth = performanceSummary(JSON.stringify({ ...bench(), machine: { ...bench().machine, loadAverageAtStart: [9.9, 9.5, 8.8] }, tls: { enabled: true, minVersion: "TLSv1.2" } }));
+    expect(withBoth).toContain("servers and load sharing the CPUs (load average 9.9 at the start: other work shares the machine).");
+    expect(withBoth).toContain("TLS on every connection (TLSv1.2 or newer, clients verify-full): each new connection in the before column pays a TLS handshake");
+    expect(summary).not.toContain("load average");
+    expect(summary).not.toContain("TLS");
+  });
+
   it("refuses results without a field it needs, naming it", () => {
     const { targets: _targets, ...rest } = bench();
     expect(() => performanceSummary(JSON.stringify(rest))).toThrow(/targets/);

@@ -180,14 +180,3 @@ export function service(cfg: StackConfig, app: AppKey, ports: Array<{ name: stri
 export function redact(data: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED]));
 }
-
-/**
- * The Kubernetes target does not mount certificates yet (docs/tls.md, "Kubernetes"): rendering its files
- * with TLS on would name certificate files no pod has. Until the certificate Secrets are mounted, its
- * files and URLs are rendered from the config with TLS off, in this one place, and docs/tls.md and the
- * README say so; the local stack and the pod-free tests run TLS as configured.
- */
-export function untilTlsIsMounted(cfg: StackConfig): StackConfig {
-  if (!cfg.tls.enabled) return cfg;
-  return Object.freeze({ ...cfg, tls: Object.freeze({ ...cfg.tls, enabled: false, clientCertificates: false }) });
-}

@@ -4,6 +4,7 @@
  * pgbouncer image's own `sh` and `psql`.
  */
 import type { StackConfig } from "../../config/index.ts";
+import { clientPairIn, serverTlsFiles } from "./tls.ts";
 
 /** Time for the endpoint controller and kube-proxy to stop sending new clients to a terminating pod. */
 export const ENDPOINT_DRAIN_SECONDS = 5;
@@ -16,9 +17,17 @@ export const PGBOUNCER_MIN_READY_SECONDS = ENDPOINT_DRAIN_SECONDS + 2;
 export const RELOAD_POLL_SECONDS = 5;
 export const HEARTBEAT_FILE = "/run/reloader/heartbeat";
 
-/** psql to the local admin console; PGPASSWORD comes from the Secret. */
+/** libpq connection options for a client in a server's own pod: verify-full against the stack's CA over loopback. */
+export function loopbackTlsParams(cfg: StackConfig, server: "postgres" | "pgbouncer"): string {
+  if (!cfg.tls.enabled) return "";
+  const files = serverTlsFiles(server);
+  const pair = cfg.tls.clientCertificates ? ` sslcert=${clientPairIn(server).cert} sslkey=${clientPairIn(server).key}` : "";
+  return ` sslmode=verify-full sslrootcert=${files.ca}${pair}`;
+}
+
+/** psql to the local admin console (verify-full with TLS on, 127.0.0.1 is in PgBouncer's leaf); PGPASSWORD comes from the Secret. */
 function console(cfg: StackConfig, command: string): string {
-  return `psql -X -q -h 127.0.0.1 -p ${cfg.pgbouncer.port} -U ${cfg.pgbouncer.adminUser} -d pgbouncer -c '${command}'`;
+  return `psql -X -q "host=127.0.0.1 port=${cfg.pgbouncer.port} user=${cfg.pgbouncer.adminUser} dbname=pgbouncer${loopbackTlsParams(cfg, "pgbouncer")}" -c '${command}'`;
 }
 
 /**
@@ -43,8 +52,10 @@ export function preStopScript(): string {
 export const HEARTBEAT_STALE_SECONDS = 60;
 
 /**
- * The reloader: when the kubelet swaps the mounted ConfigMap or Secret (it does so atomically, only for
- * directory mounts, never subPath), send RELOAD. A heartbeat file backs its probes.
+ * A watcher: when the kubelet swaps a mounted ConfigMap or Secret (it does so atomically, only for
+ * directory mounts, never subPath), run `command` until it succeeds once for that content. A heartbeat
+ * file backs its probes. The PgBouncer reloader (RELOAD) and the TLS reloaders of PostgreSQL and
+ * Redis (infra/k8s/manifests/tls-reload.ts) are all this loop.
  *
  * It is PID 1 of its container, and PID 1 gets no signal it has no handler for (pid_namespaces(7)): a
  * plain `sh -c` loop would ignore the kubelet's SIGTERM and hold every pod for its whole grace period.
@@ -55,7 +66,7 @@ export const HEARTBEAT_STALE_SECONDS = 60;
  * step, so a probe reads the old beat or the new one, never the empty file `date > file` leaves between
  * its truncation and its write (seen as "expecting primary" from the probe's arithmetic).
  */
-export function reloaderScript(cfg: StackConfig, files: readonly string[], heartbeat: string = HEARTBEAT_FILE): string {
+export function watchScript(files: readonly string[], command: string, done: string, heartbeat: string = HEARTBEAT_FILE): string {
   const sum = `cat ${files.join(" ")} | md5sum`;
   return [
     "set -u",
@@ -67,10 +78,15 @@ export function reloaderScript(cfg: StackConfig, files: readonly string[], heart
     `  sleep ${RELOAD_POLL_SECONDS} & wait $!`,
     `  now="$(${sum})"`,
     '  if [ "$now" != "$last" ]; then',
-    `    if ${console(cfg, "RELOAD")}; then last="$now"; echo "reloaded pgbouncer: config changed"; fi`,
+    `    if ${command}; then last="$now"; echo "${done}"; fi`,
     "  fi",
     "done",
   ].join("\n");
+}
+
+/** The PgBouncer reloader: RELOAD on the console when its config, userlist or TLS files change. */
+export function reloaderScript(cfg: StackConfig, files: readonly string[], heartbeat: string = HEARTBEAT_FILE): string {
+  return watchScript(files, console(cfg, "RELOAD"), "reloaded pgbouncer: config changed", heartbeat);
 }
 
 /**

@@ -23,9 +23,10 @@ import {
   selectorLabels,
   serviceHost,
   service,
-  untilTlsIsMounted,
 } from "./common.ts";
-import { HEARTBEAT_FILE, PGBOUNCER_MIN_READY_SECONDS, pgbouncerTerminationGraceSeconds, preStopScript, reloaderProbeCommand, reloaderScript } from "./pgbouncer-drain.ts";
+import { clientPairIn, serverTlsFiles, tlsMount, tlsVolume } from "./tls.ts";
+import { watchedTlsFiles } from "./tls-reload.ts";
+import { HEARTBEAT_FILE, loopbackTlsParams, PGBOUNCER_MIN_READY_SECONDS, pgbouncerTerminationGraceSeconds, preStopScript, reloaderProbeCommand, reloaderScript } from "./pgbouncer-drain.ts";
 
 /** The postgres user of the edoburu/pgbouncer (Alpine) image. */
 export const PGBOUNCER_UID = 70;
@@ -48,14 +49,15 @@ export function pgbouncerRuntime(cfg: StackConfig): PgbouncerRuntime {
     clientNetworks: ["0.0.0.0/0", "::/0"],
     // No socket: the root filesystem is read-only and every client comes over TCP.
     unixSocketDir: "",
+    ...(cfg.tls.enabled ? { tls: { ...serverTlsFiles("pgbouncer"), ...(cfg.tls.clientCertificates ? { clientCert: clientPairIn("pgbouncer").cert, clientKey: clientPairIn("pgbouncer").key } : {}) } } : {}),
   };
 }
 
 export function pgbouncerConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
   const rt = pgbouncerRuntime(cfg);
   return configMap(cfg, "pgbouncer", PGBOUNCER_NAMES.configMap, {
-    "pgbouncer.ini": renderPgbouncerIni(untilTlsIsMounted(cfg), rt),
-    "pgbouncer_hba.conf": renderPgbouncerHba(untilTlsIsMounted(cfg), rt),
+    "pgbouncer.ini": renderPgbouncerIni(cfg, rt),
+    "pgbouncer_hba.conf": renderPgbouncerHba(cfg, rt),
   });
 }
 
@@ -120,12 +122,17 @@ function pgbouncerContainer(cfg: StackConfig): k8s.types.input.core.v1.Container
       // Whole directories, never subPath: only then does the kubelet swap in a changed ConfigMap or Secret.
       { name: "config", mountPath: PGBOUNCER_CONF_DIR, readOnly: true },
       { name: "auth", mountPath: PGBOUNCER_AUTH_DIR, readOnly: true },
+      ...tlsMounts(cfg),
     ],
   };
 }
 
+const tlsMounts = (cfg: StackConfig) => (cfg.tls.enabled ? [tlsMount("pgbouncer")] : []);
+
 function reloaderContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
-  const files = [`${PGBOUNCER_CONF_DIR}/pgbouncer.ini`, `${PGBOUNCER_CONF_DIR}/pgbouncer_hba.conf`, `${PGBOUNCER_AUTH_DIR}/userlist.txt`];
+  // The TLS files too: PgBouncer builds a new TLS context from them on RELOAD (infra/render/pgbouncer.ts).
+  const tlsFiles = cfg.tls.enabled ? watchedTlsFiles(cfg, "pgbouncer") : [];
+  const files = [`${PGBOUNCER_CONF_DIR}/pgbouncer.ini`, `${PGBOUNCER_CONF_DIR}/pgbouncer_hba.conf`, `${PGBOUNCER_AUTH_DIR}/userlist.txt`, ...tlsFiles];
   const run = scratch("reloader-run", HEARTBEAT_FILE.replace(/\/[^/]+$/, ""));
   return {
     name: "reloader",
@@ -141,6 +148,7 @@ function reloaderContainer(cfg: StackConfig): k8s.types.input.core.v1.Container 
     volumeMounts: [
       { name: "config", mountPath: PGBOUNCER_CONF_DIR, readOnly: true },
       { name: "auth", mountPath: PGBOUNCER_AUTH_DIR, readOnly: true },
+      ...tlsMounts(cfg),
       run.mount,
     ],
   };
@@ -154,7 +162,7 @@ function exporterContainer(cfg: StackConfig): k8s.types.input.core.v1.Container 
     command: [EXPORTER_BINARIES.pgbouncer],
     // The kubelet expands $(STATS_PASSWORD) from the Secret; the pod spec holds only the reference.
     args: [
-      `--pgBouncer.connectionString=postgres://${pb.statsUser}:$(STATS_PASSWORD)@127.0.0.1:${pb.port}/pgbouncer?sslmode=disable`,
+      `--pgBouncer.connectionString=postgres://${pb.statsUser}:$(STATS_PASSWORD)@127.0.0.1:${pb.port}/pgbouncer?${exporterTlsQuery(cfg)}`,
       `--web.listen-address=:${PGBOUNCER_METRICS_PORT}`,
     ],
     env: [secretEnv("STATS_PASSWORD", PGBOUNCER_NAMES.secret, "stats-password")],
@@ -163,7 +171,14 @@ function exporterContainer(cfg: StackConfig): k8s.types.input.core.v1.Container 
     readinessProbe: httpProbe("/metrics", PGBOUNCER_METRICS_PORT, 5),
     resources: sidecarResources(),
     securityContext: containerSecurity(65534),
+    volumeMounts: tlsMounts(cfg),
   };
+}
+
+/** pgbouncer_exporter's connection string (lib/pq) query: verify-full over loopback, or plaintext with TLS off. */
+function exporterTlsQuery(cfg: StackConfig): string {
+  const params = loopbackTlsParams(cfg, "pgbouncer").trim();
+  return params === "" ? "sslmode=disable" : params.split(" ").join("&");
 }
 
 export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.Deployment {
@@ -184,7 +199,7 @@ export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.D
       template: {
         metadata: {
           labels: labels("pgbouncer"),
-          annotations: { [RESTART_CHECKSUM_ANNOTATION]: pgbouncerRestartChecksum(untilTlsIsMounted(cfg), pgbouncerRuntime(cfg)) },
+          annotations: { [RESTART_CHECKSUM_ANNOTATION]: pgbouncerRestartChecksum(cfg, pgbouncerRuntime(cfg)) },
         },
         spec: {
           securityContext: podSecurity(PGBOUNCER_UID),
@@ -205,6 +220,7 @@ export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.D
             { name: "config", configMap: { name: PGBOUNCER_NAMES.configMap } },
             { name: "auth", secret: { secretName: PGBOUNCER_NAMES.secret, items: [{ key: "userlist.txt", path: "userlist.txt" }], defaultMode: 0o440 } },
             run.volume,
+            ...(cfg.tls.enabled ? [tlsVolume("pgbouncer")] : []),
           ],
         },
       },

@@ -23,8 +23,9 @@ import {
   secretEnv,
   selectorLabels,
   service,
-  untilTlsIsMounted,
 } from "./common.ts";
+import { clientPairIn, serverTlsFiles, tlsMount, tlsVolume } from "./tls.ts";
+import { postgresTlsReloadCommand, reloaderImage, tlsReloaderContainer } from "./tls-reload.ts";
 
 /** The postgres user of the official Debian-based image. */
 export const POSTGRES_UID = 999;
@@ -42,14 +43,15 @@ export function postgresRuntime(cfg: StackConfig): PostgresRuntime {
     unixSocketDir: SOCKET_DIR,
     hbaFile: `${POSTGRES_CONF_DIR}/pg_hba.conf`,
     hbaNetworks: ["0.0.0.0/0", "::/0"],
+    ...(cfg.tls.enabled ? { tls: serverTlsFiles("postgres") } : {}),
   };
 }
 
 export function postgresConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
   const rt = postgresRuntime(cfg);
   return configMap(cfg, "postgres", POSTGRES_NAMES.configMap, {
-    "postgresql.conf": renderPostgresqlConf(untilTlsIsMounted(cfg), rt),
-    "pg_hba.conf": renderPgHbaConf(untilTlsIsMounted(cfg), rt),
+    "postgresql.conf": renderPostgresqlConf(cfg, rt),
+    "pg_hba.conf": renderPgHbaConf(cfg, rt),
   });
 }
 
@@ -97,7 +99,7 @@ function exporter(cfg: StackConfig): k8s.types.input.core.v1.Container {
     image: images(cfg).postgresExporter,
     command: [EXPORTER_BINARIES.postgres],
     env: [
-      { name: "DATA_SOURCE_URI", value: `127.0.0.1:${pg.port}/${pg.database}?sslmode=disable` },
+      { name: "DATA_SOURCE_URI", value: exporterDataSource(cfg) },
       { name: "DATA_SOURCE_USER", value: pg.user },
       secretEnv("DATA_SOURCE_PASS", POSTGRES_NAMES.secret, "app-password"),
     ],
@@ -106,7 +108,23 @@ function exporter(cfg: StackConfig): k8s.types.input.core.v1.Container {
     readinessProbe: httpProbe("/metrics", POSTGRES_METRICS_PORT, 5),
     resources: sidecarResources(),
     securityContext: containerSecurity(65534),
+    ...(cfg.tls.enabled ? { volumeMounts: [tlsMount("postgres")] } : {}),
   };
+}
+
+/**
+ * postgres_exporter's DATA_SOURCE_URI (lib/pq's URL without the scheme): verify-full over loopback, which
+ * PostgreSQL's leaf names (127.0.0.1), against the CA in the pod's TLS mount.
+ */
+export function exporterDataSource(cfg: StackConfig): string {
+  const pg = cfg.postgres;
+  if (!cfg.tls.enabled) return `127.0.0.1:${pg.port}/${pg.database}?sslmode=disable`;
+  const q = new URLSearchParams({ sslmode: "verify-full", sslrootcert: serverTlsFiles("postgres").ca });
+  if (cfg.tls.clientCertificates) {
+    q.set("sslcert", clientPairIn("postgres").cert);
+    q.set("sslkey", clientPairIn("postgres").key);
+  }
+  return `127.0.0.1:${pg.port}/${pg.database}?${q.toString().replace(/%2F/g, "/")}`;
 }
 
 /** Both containers that touch PGDATA run as the image's postgres user with the same mounts. */
@@ -133,6 +151,17 @@ export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.S
   const run = scratch("run", SOCKET_DIR);
   const tmp = scratch("tmp", "/tmp");
   const initTmp = scratch("init-tmp", "/tmp");
+  const tls = cfg.tls.enabled
+    ? tlsReloaderContainer({
+        cfg,
+        server: "postgres",
+        image: reloaderImage(cfg, "postgres"),
+        uid: POSTGRES_UID,
+        command: postgresTlsReloadCommand(cfg, SOCKET_DIR),
+        env: [secretEnv("PGPASSWORD", POSTGRES_NAMES.secret, "superuser-password")],
+        mounts: [run.mount],
+      })
+    : undefined;
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -171,9 +200,11 @@ export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.S
                 { name: "shm", mountPath: "/dev/shm" },
                 run.mount,
                 tmp.mount,
+                ...(tls ? [tlsMount("postgres")] : []),
               ],
             },
             exporter(cfg),
+            ...(tls ? [tls.container] : []),
           ],
           volumes: [
             { name: "config", configMap: { name: POSTGRES_NAMES.configMap } },
@@ -183,6 +214,7 @@ export function postgresStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.S
             run.volume,
             tmp.volume,
             initTmp.volume,
+            ...(tls ? [tlsVolume("postgres"), tls.volume] : []),
           ],
         },
       },

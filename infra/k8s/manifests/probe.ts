@@ -5,7 +5,8 @@ import { PROBE_SECRET_ENV_VARS } from "../../../app-probe/src/env.ts";
 import type { StackConfig } from "../../config/index.ts";
 import { probeEnvironment, type StackSecrets } from "../../render/index.ts";
 import { STAND_IN, containerSecurity, httpProbe, labels, meta, podSecurity, resources, scratch, secret, secretEnv, type SecretData, selectorLabels, service } from "./common.ts";
-import { pgbouncerStatsUrl, pooledUrl, redisUrl } from "./urls.ts";
+import { tlsVolume, TLS_VOLUME } from "./tls.ts";
+import { CLIENT_TLS_DIR, clientTls, pgbouncerStatsUrl, pooledUrl, redisUrl } from "./urls.ts";
 
 /** The node user of the official Node.js images the probe's Dockerfile builds on. */
 export const PROBE_UID = 1000;
@@ -23,6 +24,7 @@ export function probeEnv(cfg: StackConfig, s: StackSecrets): { plain: Record<str
     pgbouncerStatsUrl: pgbouncerStatsUrl(cfg, s),
     redisUrl: redisUrl(cfg, s),
     host: "0.0.0.0",
+    tls: clientTls(cfg),
   });
   const plain: Record<string, string> = {};
   const secretVars: Record<string, string> = {};
@@ -95,10 +97,11 @@ export function probeDeployment(
               readinessProbe: httpProbe("/readyz", p.port, 5),
               resources: resources(p.cpu, p.memory),
               securityContext: containerSecurity(PROBE_UID),
-              volumeMounts: [tmp.mount],
+              // The stack's CA (and the client pair) at CLIENT_TLS_DIR, where TLS_CA_FILE and the URLs point.
+              volumeMounts: [tmp.mount, ...(cfg.tls.enabled ? [{ name: TLS_VOLUME, mountPath: CLIENT_TLS_DIR, readOnly: true }] : [])],
             },
           ],
-          volumes: [tmp.volume],
+          volumes: [tmp.volume, ...(cfg.tls.enabled ? [tlsVolume("client")] : [])],
         },
       },
     },

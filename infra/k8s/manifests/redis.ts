@@ -20,8 +20,9 @@ import {
   secretEnv,
   selectorLabels,
   service,
-  untilTlsIsMounted,
 } from "./common.ts";
+import { clientPairIn, serverTlsFiles, tlsMount, tlsVolume } from "./tls.ts";
+import { redisCli, redisTlsReloadCommand, reloaderImage, tlsReloaderContainer } from "./tls-reload.ts";
 
 /** The redis user of the official Debian-based image. */
 export const REDIS_UID = 999;
@@ -32,12 +33,12 @@ const DATA_DIR = "/data";
 
 export const REDIS_NAMES = { configMap: "redis-config", secret: "redis-secret" } as const;
 
-export function redisRuntime(_cfg: StackConfig): RedisRuntime {
-  return { bind: "0.0.0.0", dir: DATA_DIR, authFile: `${AUTH_DIR}/redis-auth.conf` };
+export function redisRuntime(cfg: StackConfig): RedisRuntime {
+  return { bind: "0.0.0.0", dir: DATA_DIR, authFile: `${AUTH_DIR}/redis-auth.conf`, ...(cfg.tls.enabled ? { tls: serverTlsFiles("redis") } : {}) };
 }
 
 export function redisConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
-  return configMap(cfg, "redis", REDIS_NAMES.configMap, { "redis.conf": renderRedisConf(untilTlsIsMounted(cfg), redisRuntime(cfg)) });
+  return configMap(cfg, "redis", REDIS_NAMES.configMap, { "redis.conf": renderRedisConf(cfg, redisRuntime(cfg)) });
 }
 
 export function redisSecretData(_cfg: StackConfig, s: StackSecrets): Record<string, string> {
@@ -57,8 +58,12 @@ export function redisService(cfg: StackConfig) {
 
 export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.StatefulSet {
   const r = cfg.redis;
-  // redis-cli reads the password from REDISCLI_AUTH, so it never shows in a process list.
-  const ping = ["sh", "-c", `redis-cli -h 127.0.0.1 -p ${r.port} ping | grep -q PONG`];
+  // redis-cli reads the password from REDISCLI_AUTH, so it never shows in a process list. With TLS on,
+  // the only port is the TLS one: the probe speaks TLS and verifies Redis against the mounted CA.
+  const ping = ["sh", "-c", `${redisCli(cfg, "ping")} | grep -q PONG`];
+  const tls = cfg.tls.enabled
+    ? tlsReloaderContainer({ cfg, server: "redis", image: reloaderImage(cfg, "redis"), uid: REDIS_UID, command: redisTlsReloadCommand(cfg), env: [secretEnv("REDISCLI_AUTH", REDIS_NAMES.secret, "password")] })
+    : undefined;
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -95,23 +100,27 @@ export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.Stat
                 { name: "data", mountPath: DATA_DIR },
                 { name: "config", mountPath: CONF_DIR, readOnly: true },
                 { name: "auth", mountPath: AUTH_DIR, readOnly: true },
+                ...(tls ? [tlsMount("redis")] : []),
               ],
             },
             {
               name: "redis-exporter",
               image: images(cfg).redisExporter,
               command: [EXPORTER_BINARIES.redis],
-              env: [{ name: "REDIS_ADDR", value: `redis://127.0.0.1:${r.port}` }, secretEnv("REDIS_PASSWORD", REDIS_NAMES.secret, "password")],
+              env: [{ name: "REDIS_ADDR", value: `${tls ? "rediss" : "redis"}://127.0.0.1:${r.port}` }, secretEnv("REDIS_PASSWORD", REDIS_NAMES.secret, "password")],
+              ...(tls ? { args: exporterTlsArgs(cfg), volumeMounts: [tlsMount("redis")] } : {}),
               ports: [{ name: "metrics", containerPort: REDIS_METRICS_PORT }],
               livenessProbe: httpProbe("/metrics", REDIS_METRICS_PORT, 30),
               readinessProbe: httpProbe("/metrics", REDIS_METRICS_PORT, 5),
               resources: sidecarResources(),
               securityContext: containerSecurity(59000),
             },
+            ...(tls ? [tls.container] : []),
           ],
           volumes: [
             { name: "config", configMap: { name: REDIS_NAMES.configMap } },
             { name: "auth", secret: { secretName: REDIS_NAMES.secret, items: [{ key: "redis-auth.conf", path: "redis-auth.conf" }], defaultMode: 0o440 } },
+            ...(tls ? [tlsVolume("redis"), tls.volume] : []),
           ],
         },
       },
@@ -123,4 +132,14 @@ export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.Stat
       ],
     },
   };
+}
+
+/**
+ * redis_exporter's TLS flags (its README, "Authenticating with Redis": rediss:// and -tls-ca-cert-file;
+ * -tls-client-cert-file/-tls-client-key-file for client certificates; the same in Debian's 1.45 stand-in,
+ * `prometheus-redis-exporter --help`).
+ */
+function exporterTlsArgs(cfg: StackConfig): string[] {
+  const pair = cfg.tls.clientCertificates ? [`-tls-client-cert-file=${clientPairIn("redis").cert}`, `-tls-client-key-file=${clientPairIn("redis").key}`] : [];
+  return [`-tls-ca-cert-file=${serverTlsFiles("redis").ca}`, ...pair];
 }

@@ -2,7 +2,7 @@
 import type { StackConfig } from "../../config/index.ts";
 import type { StackSecrets } from "../../render/index.ts";
 import { postgresUrl, redisUrl as redisUrlOf, type ClientTls } from "../../render/urls.ts";
-import { serviceHost, untilTlsIsMounted } from "./common.ts";
+import { serviceHost } from "./common.ts";
 
 /**
  * Where a client pod finds the stack's CA (and the client pair): the probe mounts the client TLS Secret
@@ -11,8 +11,7 @@ import { serviceHost, untilTlsIsMounted } from "./common.ts";
 export const CLIENT_TLS_DIR = "/etc/pooling/tls";
 
 /** The TLS parameters every exported PostgreSQL URL carries; none with TLS off. */
-export function clientTls(config: StackConfig): ClientTls | undefined {
-  const cfg = untilTlsIsMounted(config);
+export function clientTls(cfg: StackConfig): ClientTls | undefined {
   if (!cfg.tls.enabled) return undefined;
   const pair = cfg.tls.clientCertificates ? { certFile: `${CLIENT_TLS_DIR}/tls.crt`, keyFile: `${CLIENT_TLS_DIR}/tls.key` } : {};
   return { caFile: `${CLIENT_TLS_DIR}/ca.crt`, ...pair };
@@ -68,5 +67,5 @@ export function pgbouncerStatsUrl(cfg: StackConfig, s: StackSecrets): string {
 }
 
 export function redisUrl(cfg: StackConfig, s: StackSecrets): string {
-  return redisUrlOf(s.redisPassword, serviceHost(cfg, "redis"), cfg.redis.port, untilTlsIsMounted(cfg).tls.enabled);
+  return redisUrlOf(s.redisPassword, serviceHost(cfg, "redis"), cfg.redis.port, cfg.tls.enabled);
 }

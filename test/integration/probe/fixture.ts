@@ -9,7 +9,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { request, type Agent } from "undici";
 import { probeEnvironment } from "../../../infra/render/probe.ts";
-import { startLocalStack, type LocalStack } from "../../../local/stack.ts";
+import { clientTlsOf, startLocalStack, type LocalStack } from "../../../local/stack.ts";
 import { loadProbeEnv, type ProbeEnv } from "../../../app-probe/src/env.ts";
 import { createProbe, type Probe, type ProbeOptions } from "../../../app-probe/src/probe.ts";
 
@@ -47,6 +47,7 @@ export async function startProbeFixture(
       directDatabaseUrl: stack.postgres.appUrl,
       pgbouncerStatsUrl: stack.pgbouncer.statsUrl,
       redisUrl: stack.redis.url,
+      tls: clientTlsOf(stack),
       host: "127.0.0.1",
       port: 0,
     }),

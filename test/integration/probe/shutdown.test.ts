@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Agent } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeEnvironment } from "../../../infra/render/probe.ts";
+import { clientTlsOf } from "../../../local/stack.ts";
 import { get, startProbeFixture, type ProbeFixture } from "./fixture.ts";
 
 let f: ProbeFixture;
@@ -79,6 +80,7 @@ describe("graceful shutdown", () => {
       ...probeEnvironment(f.stack.config, {
         databaseUrl: f.stack.pgbouncer.url,
         redisUrl: f.stack.redis.url,
+        tls: clientTlsOf(f.stack),
         host: "127.0.0.1",
         port: 0,
       }),
