@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -33,8 +33,12 @@ describe("npm start (local/cli.ts)", () => {
         redis: { url: string; pid: number };
         probe: { url: string; pid: number };
         dataDir: string;
+        tls: { caFile: string };
       };
-      expect(Object.keys(info).sort()).toEqual(["dataDir", "pgbouncer", "postgres", "probe", "redis"]);
+      // TLS is on by default: the line names the CA every URL's sslrootcert points at.
+      expect(Object.keys(info).sort()).toEqual(["dataDir", "pgbouncer", "postgres", "probe", "redis", "tls"]);
+      expect(new URL(info.pgbouncer.url).searchParams.get("sslrootcert")).toBe(info.tls.caFile);
+      expect(readFileSync(info.tls.caFile, "utf8")).toMatch(/^-----BEGIN CERTIFICATE-----/);
       expect(await query(info.pgbouncer.url, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
       expect((await fetch(`${info.probe.url}/readyz`)).status).toBe(200);
       const pids = [info.postgres.pid, info.pgbouncer.pid, info.redis.pid, info.probe.pid];
