@@ -88,9 +88,18 @@ export default tseslint.config(
     },
   },
   {
+    // lib/ is the shared plumbing every layer may import (errors, the CLI ending, waiting, processes,
+    // back-off, ini, SQLSTATEs): it knows nothing of the project, so it imports nothing from it.
+    files: ["lib/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: ["../*", "../../*"] }],
+    },
+  },
+  {
+    // The probe ships alone in its image (its Dockerfile's context is app-probe/): not even lib/.
     files: ["app-probe/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: ["../infra/*", "../../infra/*", "../local/*", "../../local/*", "../bench/*", "../../bench/*"] }],
+      "no-restricted-imports": ["error", { patterns: ["../infra/*", "../../infra/*", "../local/*", "../../local/*", "../bench/*", "../../bench/*", "../lib/*", "../../lib/*"] }],
     },
   },
   {

@@ -1,6 +1,6 @@
 /** The bench's command line, read without side effects so that it can be tested. */
-import { parseArgs } from "node:util";
-import { CliUsageError } from "../infra/errors.ts";
+import { parseCommandLine } from "../lib/cli.ts";
+import { CliUsageError } from "../lib/errors.ts";
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--out DIR] [--json FILE] [--sweep section.key=v1,v2,… [--sweep-only]] [--tls-compare]
 
@@ -30,9 +30,8 @@ export interface BenchArgs {
 }
 
 export function parseBenchArgs(argv: string[], defaultOut: string): BenchArgs {
-  let values;
-  try {
-    values = parseArgs({
+  const { values } = parseCommandLine(
+    {
       args: argv,
       options: {
         quick: { type: "boolean", default: false },
@@ -43,15 +42,13 @@ export function parseBenchArgs(argv: string[], defaultOut: string): BenchArgs {
         "tls-compare": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
-      strict: true,
-    }).values;
-  } catch (err) {
-    throw new CliUsageError((err as Error).message);
-  }
+    },
+    USAGE,
+  );
   const sweepOnly = values["sweep-only"] ?? false;
-  if (sweepOnly && values.sweep === undefined) throw new CliUsageError("--sweep-only needs --sweep section.key=v1,v2,…");
+  if (sweepOnly && values.sweep === undefined) throw new CliUsageError(`--sweep-only needs --sweep section.key=v1,v2,…\n\n${USAGE}`);
   const tlsCompare = values["tls-compare"] ?? false;
-  if (sweepOnly && tlsCompare) throw new CliUsageError("--sweep-only runs the sweep and nothing else: leave out --tls-compare, or --sweep-only");
+  if (sweepOnly && tlsCompare) throw new CliUsageError(`--sweep-only runs the sweep and nothing else: leave out --tls-compare, or --sweep-only\n\n${USAGE}`);
   return {
     quick: values.quick ?? false,
     out: values.out ?? defaultOut,

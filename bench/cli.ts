@@ -8,12 +8,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { loadStackFile, resolveStackFile } from "../infra/config/file.ts";
 import type { StackConfig } from "../infra/config/index.ts";
-import { checkSweepValues, parseSweepSpec, SweepSpecError, type NumericSweep } from "../infra/config/overrides.ts";
+import { checkSweepValues, parseSweepSpec, type NumericSweep } from "./sweep-spec.ts";
 import { findBinaries, installedVersions } from "../local/binaries.ts";
 import { localMachine } from "../local/machine.ts";
 import { PROJECT_DIR, type LocalStack } from "../local/stack.ts";
 import { parseBenchArgs, USAGE, type BenchArgs } from "./args.ts";
-import { CliUsageError } from "../infra/errors.ts";
+import { runCli } from "../lib/cli.ts";
 import { renderChart, renderSweepChart } from "./chart.ts";
 import { costSummary, protocolCostTarget } from "./cost.ts";
 import { killAllWorkers } from "./load.ts";
@@ -21,6 +21,7 @@ import { describeMachine, type Machine } from "./machine.ts";
 import { killAllPgbench } from "./pgbench.ts";
 import { makePlan, raisedMaxConnections, type Plan } from "./plan.ts";
 import { renderReport } from "./report.ts";
+import type { BenchResultsFile } from "./results.ts";
 import { Runner } from "./run.ts";
 import { startStacks, startSweepStacks, startTlsStacks, type BenchStacks, type SweepStacks, type TlsStacks } from "./stacks.ts";
 import { computeRatios, evaluateTargets, Points, type Target } from "./summary.ts";
@@ -39,27 +40,24 @@ interface Setup {
   sweep?: NumericSweep;
 }
 
-/** The command line and the stack config, or exit 2 with the reason (no stack trace). */
-function setUp(): Setup {
-  try {
-    const args = parseBenchArgs(process.argv.slice(2), join(PROJECT_DIR, "bench", "out"));
-    if (args.help) {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    }
-    const file = resolveStackFile(PROJECT_DIR, {});
-    const versions = installedVersions(findBinaries({ install: false }));
-    // The same parser, with the same versions, as the local stack that will run each value.
-    const load = (overrides?: Record<string, unknown>) => loadStackFile(file, { versions, machine: localMachine() }, overrides);
-    const cfg = load();
-    const sweep = args.sweep === undefined ? undefined : parseSweepSpec(args.sweep, cfg);
-    if (sweep) checkSweepValues(sweep, load);
-    return { args, cfg, plan: makePlan(args.quick, cfg), ...(sweep ? { sweep } : {}) };
-  } catch (err) {
-    if (!(err instanceof CliUsageError || err instanceof SweepSpecError)) throw err;
-    process.stderr.write(err instanceof CliUsageError ? `${err.message}\n\n${USAGE}\n` : `${err.message}\n`);
-    process.exit(2);
+/**
+ * The command line and the stack config, every part checked before anything starts; undefined after
+ * --help. A usage, config or sweep error is thrown for runCli to tell (exit 2, no stack trace).
+ */
+function setUp(argv: string[]): Setup | undefined {
+  const args = parseBenchArgs(argv, join(PROJECT_DIR, "bench", "out"));
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return undefined;
   }
+  const file = resolveStackFile(PROJECT_DIR, {});
+  const versions = installedVersions(findBinaries({ install: false }));
+  // The same parser, with the same versions, as the local stack that will run each value.
+  const load = (overrides?: Record<string, unknown>) => loadStackFile(file, { versions, machine: localMachine() }, overrides);
+  const cfg = load();
+  const sweep = args.sweep === undefined ? undefined : parseSweepSpec(args.sweep, cfg);
+  if (sweep) checkSweepValues(sweep, load);
+  return { args, cfg, plan: makePlan(args.quick, cfg), ...(sweep ? { sweep } : {}) };
 }
 
 /** Ctrl-C (or the parent's exit) aborts the run; a second one kills every process it started at once. */
@@ -193,7 +191,7 @@ function writeResults(s: Setup, m: Measured, interrupted: boolean, wallSeconds: 
   if (charts.sweep && m.sweep) writeFileSync(join(out, charts.sweep), renderSweepChart(m.sweep, caption));
   const failure = m.failure ? String((m.failure as Error).message) : undefined;
   const tls = { enabled: s.cfg.tls.enabled, minVersion: s.cfg.tls.minVersion };
-  const json = { machine: m.machine, plan, tls, scenarios: points.all, ratios, cost, tlsComparison: m.tlsComparison && { ...m.tlsComparison, summary: tlsSummary(m.tlsComparison) }, sweep: m.sweep, targets, interrupted, failure };
+  const json: BenchResultsFile = { machine: m.machine, plan, tls, scenarios: points.all, ratios, cost, tlsComparison: m.tlsComparison && { ...m.tlsComparison, summary: tlsSummary(m.tlsComparison) }, sweep: m.sweep, targets, interrupted, failure };
   writeFileSync(
     join(out, "report.md"),
     renderReport({ machine: m.machine, plan, points, ratios, cost, sweep: m.sweep, tlsComparison: m.tlsComparison, tls, targets, maxConnections: m.maxConnections, upstream: m.upstream, wallSeconds, charts, interrupted }),
@@ -208,8 +206,9 @@ function writeResults(s: Setup, m: Measured, interrupted: boolean, wallSeconds: 
   return targets;
 }
 
-async function main(): Promise<number> {
-  const setup = setUp();
+async function main(argv: string[]): Promise<number> {
+  const setup = setUp(argv);
+  if (!setup) return 0;
   const wallStart = performance.now();
   const controller = new AbortController();
   const live: LocalStack[] = [];
@@ -222,12 +221,12 @@ async function main(): Promise<number> {
   return interrupted ? 130 : measured.failure ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    say(`failed: ${(err as Error).stack ?? String(err)}`);
-    killAllWorkers();
-    killAllPgbench();
-    process.exit(1);
-  },
+runCli(
+  (argv) =>
+    main(argv).catch((err: unknown) => {
+      killAllWorkers();
+      killAllPgbench();
+      throw err;
+    }),
+  { exit: true },
 );

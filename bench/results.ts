@@ -1,7 +1,13 @@
 /** The figures of one scenario point, built from what the load processes and the sampler saw. */
 import { withUnattributed, type ProcessUse } from "./attribution.ts";
 import { ErrorCounts } from "./errors.ts";
+import type { CostSummary } from "./cost.ts";
 import type { LoadResult } from "./load.ts";
+import type { Machine } from "./machine.ts";
+import type { Plan } from "./plan.ts";
+import type { Ratios, Target } from "./summary.ts";
+import type { SweepResult } from "./sweep.ts";
+import type { tlsSummary, TlsComparison } from "./tls.ts";
 import type { PgbenchResult } from "./pgbench.ts";
 import type { DatabaseCounts, ServerFigures } from "./sampler.ts";
 
@@ -176,4 +182,26 @@ export function pointFromPgbench(ctx: Omit<PointContext, "serverSessions" | "acq
     database: server.database,
     loadCpusAllowed: [],
   };
+}
+
+/**
+ * results.json, as the bench writes it: the one declaration of the file's shape. The README's summary
+ * reads it through a schema of the fields it needs (infra/cli/readme-performance.ts), tied to this type
+ * by test/unit/readme-summaries.test.ts, and the bench's own test reads it as this type.
+ */
+export interface BenchResultsFile {
+  machine: Machine;
+  plan: Plan;
+  /** The stack's TLS settings the run measured with (pooling:tls). */
+  tls: { enabled: boolean; minVersion: string };
+  scenarios: readonly ScenarioPoint[];
+  ratios: Ratios;
+  cost: CostSummary;
+  /** From `--tls-compare`: the same scenarios with TLS on and off, and what TLS costs. */
+  tlsComparison: (TlsComparison & { summary: ReturnType<typeof tlsSummary> }) | undefined;
+  sweep: SweepResult | undefined;
+  targets: Target[];
+  interrupted: boolean;
+  /** Why the run stopped early, when it did. */
+  failure: string | undefined;
 }

@@ -10,7 +10,7 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sweepOverride, type NumericSweep } from "../infra/config/overrides.ts";
+import { sweepOverride, type NumericSweep } from "./sweep-spec.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "../local/stack.ts";
 import { pgbenchInit } from "./pgbench.ts";
 import { Monitor } from "./sampler.ts";

@@ -3,7 +3,7 @@
  * of one numeric stack key and at a couple of client counts, each value on a stack of its own. Answers
  * "which pool size" with throughput, p99, busy backends and CPU per transaction side by side.
  */
-import type { NumericSweep } from "../infra/config/overrides.ts";
+import type { NumericSweep } from "./sweep-spec.ts";
 import type { Plan } from "./plan.ts";
 import type { ScenarioPoint } from "./results.ts";
 import { describePoint, measureLoad, settle } from "./run.ts";

@@ -3,8 +3,8 @@
  * kube-controller-manager and kube-scheduler when built) on loopback, run by a daemon in the background.
  * Progress goes to stderr, the result to stdout.
  */
-import { parseArgs } from "node:util";
-import { CliUsageError, describeCliError } from "../lib/errors.ts";
+import { parseCommandLine, runCli } from "../lib/cli.ts";
+import { CliUsageError } from "../lib/errors.ts";
 import { fileURLToPath } from "node:url";
 import { clusterDown, clusterReadiness, clusterUp, DEFAULT_PORTS, PORT_ENV, type ClusterInfo } from "./index.ts";
 import { resolveOptions } from "./options.ts";
@@ -28,19 +28,15 @@ ${Object.entries(PORT_ENV)
 
 const say = (m: string) => process.stderr.write(`[cluster] ${m}\n`);
 
-function parseCommandLine(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
+function commandLine(argv: string[]) {
+  const { positionals, values } = parseCommandLine(
+    {
       args: argv,
       allowPositionals: true,
       options: { "data-dir": { type: "string" }, purge: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
-      strict: true,
-    });
-  } catch (err) {
-    throw new CliUsageError(`${(err as Error).message}\n\n${USAGE}`, { cause: err });
-  }
-  const { positionals, values } = parsed;
+    },
+    USAGE,
+  );
   if (values.help) return { command: "help" as const, ...values };
   const [command, ...rest] = positionals;
   if (command !== "up" && command !== "down" && command !== "status") throw new CliUsageError(`${command === undefined ? "no command" : `unknown command "${command}"`}\n\n${USAGE}`);
@@ -64,7 +60,7 @@ function upReport(i: ClusterInfo): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const args = parseCommandLine(argv);
+  const args = commandLine(argv);
   const options = { projectDir: PROJECT_DIR, dataDir: args["data-dir"], log: say };
   switch (args.command) {
     case "help":
@@ -95,10 +91,4 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`${describeCliError(err)}\n`);
-    process.exit(err instanceof CliUsageError ? 2 : 1);
-  },
-);
+runCli(main, { exit: true });

@@ -5,16 +5,18 @@
  * argument is the JSON DaemonConfig `up` gives it.
  */
 import { readFileSync } from "node:fs";
-import { describeCliError } from "../lib/errors.ts";
+import { runCli } from "../lib/cli.ts";
+import { CliUsageError, describeCliError } from "../lib/errors.ts";
 import { ServiceStartError } from "../local/errors.ts";
-import { processRef } from "../local/leftovers.ts";
+import { processRef } from "../lib/proc.ts";
 import { findClusterBinaries } from "./binaries.ts";
 import { ControlPlane, StartInterrupted } from "./control-plane.ts";
 import { DAEMON_PREFIX, type DaemonConfig } from "./daemon-config.ts";
 import { clusterLayout } from "./layout.ts";
 import { liveRun, readRunFile, removeRunFile, writeRunFile } from "./run-file.ts";
 
-const say = (m: string) => process.stdout.write(`${new Date().toISOString()} ${DAEMON_PREFIX}${m}\n`);
+const prefix = () => `${new Date().toISOString()} ${DAEMON_PREFIX}`;
+const say = (m: string) => process.stdout.write(`${prefix()}${m}\n`);
 
 function lastLines(file: string, n: number): string[] {
   try {
@@ -70,15 +72,10 @@ async function main(config: DaemonConfig): Promise<number> {
   return new Promise<number>(() => undefined); // runs until a signal
 }
 
-const arg = process.argv[2];
-if (arg === undefined) {
-  process.stderr.write("cluster/daemon.ts is started by `npm run cluster -- up`, not by hand\n");
-  process.exit(2);
-}
-main(JSON.parse(arg) as DaemonConfig).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    say(describeCliError(err));
-    process.exit(1);
+runCli(
+  ([arg]) => {
+    if (arg === undefined) throw new CliUsageError("cluster/daemon.ts is started by `npm run cluster -- up`, not by hand");
+    return main(JSON.parse(arg) as DaemonConfig);
   },
+  { exit: true, prefix },
 );

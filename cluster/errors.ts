@@ -1,8 +1,8 @@
 /** Errors of the local control plane: each has a stable `code`, so the CLI and tests branch on it, not on text. */
-import { PoolingError } from "../lib/errors.ts";
+import { InputError, PoolingError } from "../lib/errors.ts";
 
 /** A `POOLING_CLUSTER_*_PORT` value that is not a port, or two ports that are the same. */
-export class ClusterPortError extends PoolingError {
+export class ClusterPortError extends InputError {
   readonly code = "POOLING_CLUSTER_PORT";
 }
 

@@ -4,8 +4,7 @@
  * ours, and nothing is ever looked up or stopped by name.
  */
 import { readFileSync, rmSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
-import { processRef, startTimeOf, type ProcessRef } from "../local/leftovers.ts";
+import { isAlive, processRef, waitGone, type ProcessRef } from "../lib/proc.ts";
 import { writeAtomic } from "../local/files.ts";
 import type { Log } from "../local/supervisor.ts";
 import { ClusterStopError } from "./errors.ts";
@@ -28,18 +27,10 @@ export interface ClusterRunFile {
   failed?: Partial<Record<ServiceName, string>>;
 }
 
-export { processRef, type ProcessRef };
+export { processRef, waitGone, type ProcessRef };
 
-/** The process is the one the ref names and has not exited (a zombie waiting to be reaped has). */
-export function isRunning(ref: ProcessRef): boolean {
-  if (startTimeOf(ref.pid) !== ref.startTime) return false;
-  try {
-    const stat = readFileSync(`/proc/${ref.pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
+/** The process is the one the ref names and has not exited (lib/proc.ts: a zombie has). */
+export const isRunning = (ref: ProcessRef): boolean => isAlive(ref);
 
 export function readRunFile(l: ClusterLayout): ClusterRunFile | undefined {
   try {
@@ -61,16 +52,6 @@ export function removeRunFile(l: ClusterLayout): void {
 export function liveRun(l: ClusterLayout): ClusterRunFile | undefined {
   const run = readRunFile(l);
   return run && isRunning(run.daemon) ? run : undefined;
-}
-
-/** Polls /proc until none of the processes runs; false when the deadline passes first. */
-export async function waitGone(refs: ProcessRef[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (refs.some(isRunning)) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
 }
 
 function signal(ref: ProcessRef, sig: NodeJS.Signals): void {

@@ -1,32 +1,53 @@
 /**
  * Waiting for a condition with a deadline: the one polling helper the tests and tools share, so every
- * wait has a bound, says what it waited for, and keeps the last error it saw.
+ * wait has a bound, says what it waited for, and keeps the last error it saw. A wait on something that
+ * announces itself (a child's exit, an event) should listen instead; these are for state that can only
+ * be read (a port, /proc, an HTTP endpoint, a server's counters).
  */
+import { PoolingError } from "./errors.ts";
 
 /** A condition was not met by its deadline. */
-export class WaitTimeoutError extends Error {
+export class WaitTimeoutError extends PoolingError {
   readonly code = "POOLING_WAIT_TIMEOUT";
   constructor(
     readonly what: string,
+    readonly timeoutMs: number,
     readonly last: unknown,
   ) {
-    super(`timed out waiting for ${what}${last ? `: ${(last as Error).message ?? String(last)}` : ""}`);
-    this.name = "WaitTimeoutError";
+    super(`timed out after ${formatMs(timeoutMs)} waiting for ${what}${last ? `: ${(last as Error).message ?? String(last)}` : ""}`, last instanceof Error ? { cause: last } : undefined);
   }
 }
 
-/** Calls `fn` until it returns a value (not undefined, not throwing) or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000, intervalMs = 200): Promise<T> {
+const formatMs = (ms: number) => (ms >= 1000 ? `${+(ms / 1000).toFixed(1)} s` : `${ms} ms`);
+
+/** Calls `fn` until it returns a value (not undefined, not throwing) or `timeoutMs` passes; the value. */
+export async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
       const v = await fn();
       if (v !== undefined) return v;
     } catch (err) {
       last = err;
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    if (Date.now() >= deadline) throw new WaitTimeoutError(what, timeoutMs, last);
+    await new Promise((r) => setTimeout(r, Math.min(intervalMs, Math.max(0, deadline - Date.now()))));
   }
-  throw new WaitTimeoutError(what, last);
+}
+
+/** Calls `check` until it returns true (a throw counts as false) or `timeoutMs` passes. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000, intervalMs = 200): Promise<void> {
+  await waitFor(what, async () => ((await check()) ? true : undefined), timeoutMs, intervalMs);
+}
+
+/** waitUntil that answers false instead of throwing when the deadline passes first. */
+export async function becomesTrue(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<boolean> {
+  try {
+    await waitUntil("a condition", check, timeoutMs, intervalMs);
+    return true;
+  } catch (err) {
+    if (err instanceof WaitTimeoutError) return false;
+    throw err;
+  }
 }

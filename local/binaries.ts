@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { commandPath } from "../lib/commands.ts";
 import { AptInstallError, BinaryVersionError, MissingBinaryError } from "./errors.ts";
 
 export interface Binaries {
@@ -18,13 +19,7 @@ export interface Binaries {
 
 const APT_PACKAGES = { postgres: "postgresql", pgbouncer: "pgbouncer", "redis-server": "redis-server" } as const;
 
-function which(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"])) {
-    const p = join(dir, name);
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
-}
+const which = (name: string): string | undefined => commandPath(name);
 
 /** The newest PostgreSQL bin directory: Debian keeps each major under /usr/lib/postgresql/N/bin. */
 function postgresBinDir(): string | undefined {

@@ -4,9 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { ConfigError, poolDerivationNote } from "../infra/config/index.ts";
-import { CliUsageError, describeCliError, PoolingError } from "../infra/errors.ts";
+import { poolDerivationNote } from "../infra/config/index.ts";
+import { parseCommandLine, runCli } from "../lib/cli.ts";
 import { localMachine } from "./machine.ts";
 import { startMonitoring, type LocalMonitoring } from "./monitoring.ts";
 import { PROJECT_DIR, startLocalStack, type LocalStack } from "./stack.ts";
@@ -23,9 +22,9 @@ file loaded, and prints its URL. Ctrl-C stops everything.`;
 const say = (m: string) => process.stderr.write(`[pooling] ${m}\n`);
 
 /** The command line as parsed options; a bad one is a CliUsageError. */
-function parseCommandLine(argv: string[]) {
-  try {
-    return parseArgs({
+function commandLine(argv: string[]) {
+  return parseCommandLine(
+    {
       args: argv,
       options: {
         stack: { type: "string" },
@@ -38,11 +37,9 @@ function parseCommandLine(argv: string[]) {
         monitoring: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
-      strict: true,
-    }).values;
-  } catch (err) {
-    throw new CliUsageError(`${(err as Error).message}\n\n${USAGE}`, { cause: err });
-  }
+    },
+    USAGE,
+  ).values;
 }
 
 /** The pool sizes the stack derived, and from which facts of this machine; none when the stack file set them all. */
@@ -132,38 +129,18 @@ class Lifecycle {
   }
 }
 
-/** Every failure is told as a sentence with its code; a stack trace helps nobody running `npm start`. */
-function reportStartFailure(err: unknown): never {
-  if (err instanceof PoolingError) say(describeCliError(err));
-  else say(`could not start the stack: ${(err as Error).message}`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
-}
-
-function main(argv: string[]): void {
-  let args;
-  try {
-    args = parseCommandLine(argv);
-  } catch (err) {
-    process.stderr.write(`${describeCliError(err)}\n`);
-    process.exit(2);
-  }
+/**
+ * Starts the stack and runs until a signal stops it (the Lifecycle exits then); a failure to start is
+ * thrown to runCli, which tells it.
+ */
+async function main(argv: string[]): Promise<number> {
+  const args = commandLine(argv);
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
-    return;
+    return 0;
   }
   const life = new Lifecycle();
   life.installHandlers();
-  life.starting = startLocalStack({
-    stack: args.stack,
-    configFile: args["config-file"],
-    dataDir: args["data-dir"],
-    fresh: args.fresh,
-    freePorts: args["free-ports"],
-    probe: !args["no-probe"] && existsSync(join(PROJECT_DIR, "app-probe", "src", "main.ts")),
-    watch: true,
-    log: say,
-  });
-  const json = args.json;
   const withMonitoring = async (s: LocalStack): Promise<LocalStack> => {
     life.stack = s;
     if (!args.monitoring || life.stopping) return s;
@@ -176,15 +153,25 @@ function main(argv: string[]): void {
     }
     return s;
   };
-  life.starting = life.starting.then(withMonitoring);
-  life.starting.then(
-    (s) => {
-      if (!life.stopping) process.stdout.write(readyReport(s, json, life.monitoring));
-    },
-    (err: unknown) => {
-      if (!life.stopping) reportStartFailure(err);
-    },
-  );
+  life.starting = startLocalStack({
+    stack: args.stack,
+    configFile: args["config-file"],
+    dataDir: args["data-dir"],
+    fresh: args.fresh,
+    freePorts: args["free-ports"],
+    probe: !args["no-probe"] && existsSync(join(PROJECT_DIR, "app-probe", "src", "main.ts")),
+    watch: true,
+    log: say,
+  }).then(withMonitoring);
+  const runUntilStopped = new Promise<number>(() => undefined);
+  try {
+    const s = await life.starting;
+    if (!life.stopping) process.stdout.write(readyReport(s, args.json, life.monitoring));
+  } catch (err) {
+    // A start interrupted by a signal: the Lifecycle's shutdown tells how it ends.
+    if (!life.stopping) throw err;
+  }
+  return runUntilStopped;
 }
 
-main(process.argv.slice(2));
+runCli(main, { prefix: "[pooling] ", exit: true });

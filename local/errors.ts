@@ -1,6 +1,7 @@
 /** Errors of the local stack: each has a stable `code`, so the CLI and tests branch on it, not on text. */
 import { PoolingError } from "../infra/errors.ts";
 
+/** Another `npm start` runs the stack in this data folder. */
 export class DataDirInUseError extends PoolingError {
   readonly code = "POOLING_DATA_DIR_IN_USE";
   constructor(
@@ -14,6 +15,7 @@ export class DataDirInUseError extends PoolingError {
   }
 }
 
+/** A server an earlier run left behind still runs on the data folder and did not stop when asked. */
 export class LeftoverServerError extends PoolingError {
   readonly code = "POOLING_LEFTOVER_SERVER";
   constructor(

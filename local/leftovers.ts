@@ -4,18 +4,12 @@
  * started by hand. The data folder is ours, so whatever runs on it is ours to stop; a live CLI on it is
  * not, and is reported instead.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { childrenOf, isAlive, waitGone, type ProcessRef } from "../lib/proc.ts";
 import { DataDirInUseError, LeftoverServerError } from "./errors.ts";
 import { writeAtomic, type Layout } from "./files.ts";
 import type { Log } from "./supervisor.ts";
-
-/** A process as /proc knows it: the pid plus its start time, so a reused pid is never mistaken for it. */
-export interface ProcessRef {
-  pid: number;
-  startTime: string;
-}
 
 export interface RunFile {
   cli: ProcessRef;
@@ -23,47 +17,6 @@ export interface RunFile {
 }
 
 export const runFileOf = (l: Layout) => join(l.dataDir, "run.json");
-
-/** Field 22 of /proc/PID/stat (after the command in parentheses, which may hold spaces). */
-export function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
-export function processRef(pid: number): ProcessRef | undefined {
-  const startTime = startTimeOf(pid);
-  return startTime === undefined ? undefined : { pid, startTime };
-}
-
-const isSame = (p: ProcessRef) => startTimeOf(p.pid) === p.startTime;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Direct children of `pid` (PostgreSQL's backends and helpers). */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 export function writeRunFile(l: Layout, run: RunFile): void {
   writeAtomic(runFileOf(l), `${JSON.stringify(run, null, 2)}\n`);
@@ -95,15 +48,6 @@ function postmasterOf(l: Layout): number | undefined {
   }
 }
 
-async function waitGone(pids: number[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (pids.some(isAlive)) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
-}
-
 async function stopProcess(name: string, pid: number, signal: NodeJS.Signals, l: Layout, say: Log): Promise<void> {
   const family = [pid, ...childrenOf(pid)];
   say(`${name} (pid ${pid}) of an earlier run still runs on this data folder: stopping it`);
@@ -130,11 +74,11 @@ async function stopProcess(name: string, pid: number, signal: NodeJS.Signals, l:
  */
 export async function reclaimDataDir(l: Layout, say: Log): Promise<void> {
   const run = readRunFile(l);
-  if (run && run.cli.pid !== process.pid && isSame(run.cli)) throw new DataDirInUseError(l.dataDir, run.cli.pid);
+  if (run && run.cli.pid !== process.pid && isAlive(run.cli)) throw new DataDirInUseError(l.dataDir, run.cli.pid);
   // Clients first, as in a normal stop.
   for (const name of ["probe", "pgbouncer", "redis", "postgres"]) {
     const svc = run?.services[name];
-    if (svc && isSame(svc)) await stopProcess(name, svc.pid, svc.stopSignal, l, say);
+    if (svc && isAlive(svc)) await stopProcess(name, svc.pid, svc.stopSignal, l, say);
   }
   const postmaster = postmasterOf(l);
   if (postmaster !== undefined) await stopProcess("postgres", postmaster, "SIGINT", l, say);

@@ -2,7 +2,8 @@
  * The local stack's server processes: started in dependency order, recorded in the data folder's run
  * file (so a later start can stop what a killed run left behind), stopped clients first.
  */
-import { processRef, removeRunFile, writeRunFile, type RunFile } from "./leftovers.ts";
+import { processRef } from "../lib/proc.ts";
+import { removeRunFile, writeRunFile, type RunFile } from "./leftovers.ts";
 import { bootstrapApp, initdb } from "./postgres-init.ts";
 import { pgbouncerSpec, postgresSpec, probeSpec, redisSpec } from "./services.ts";
 import { PROJECT_DIR, type RunState, type StackContext } from "./run-state.ts";

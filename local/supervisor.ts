@@ -3,6 +3,7 @@
  * backoff when it dies on its own, and stop it (signal, then SIGKILL after a grace period) when asked.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { Backoff } from "../lib/backoff.ts";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ServiceStartError } from "./errors.ts";
@@ -33,8 +34,8 @@ export interface ServiceSpec {
 
 export type Log = (msg: string) => void;
 
-const BACKOFF_START_MS = 250;
-const BACKOFF_MAX_MS = 10_000;
+/** Restarts wait 250 ms, doubling to 10 s (lib/backoff.ts). */
+const RESTART_BACKOFF = { initialMs: 250, maxMs: 10_000 } as const;
 /** Running this long without a crash resets the backoff. */
 const STABLE_MS = 10_000;
 
@@ -45,7 +46,7 @@ export class Service {
   private stopping = false;
   /** While start() waits for readiness it handles an exit itself; the crash path must not also. */
   private starting = false;
-  private backoffMs = BACKOFF_START_MS;
+  private readonly backoff = new Backoff(RESTART_BACKOFF);
   private restartTimer: NodeJS.Timeout | undefined;
   private startedAt = 0;
   private readonly log: WriteStream;
@@ -148,9 +149,8 @@ export class Service {
   }
 
   private onCrash(code: number | null, signal: NodeJS.Signals | null) {
-    if (Date.now() - this.startedAt > STABLE_MS) this.backoffMs = BACKOFF_START_MS;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    if (Date.now() - this.startedAt > STABLE_MS) this.backoff.reset();
+    const delay = this.backoff.next();
     this.say(`${this.name} exited (${signal ?? (code === null ? "did not start" : `code ${code}`)}); restarting in ${delay / 1000}s`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;

@@ -9,7 +9,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { isMain, parseCommandLine, runCli } from "../lib/cli.ts";
+import { hostProblems, requirePrerequisites } from "./prerequisites.ts";
 import { runPods, type PodsReport } from "./run.ts";
 
 const USAGE = `Usage: npm run pods -- [--stack NAME | --config-file FILE] [--manifests DIR] [--json FILE] [--short] [--keep DIR]
@@ -40,25 +41,19 @@ function summary(report: PodsReport): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
+  const args = parseCommandLine(
+    {
       args: argv,
       options: { stack: { type: "string" }, "config-file": { type: "string" }, json: { type: "string" }, short: { type: "boolean" }, keep: { type: "string" }, manifests: { type: "string" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-    }).values;
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
+    },
+    USAGE,
+  ).values;
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (process.getuid?.() !== 0) {
-    process.stderr.write("npm run pods needs root: it creates network namespaces, mounts and nftables rules the way a container runtime does.\n");
-    return 1;
-  }
+  // Before anything is rendered or created: root and the host tools, all missing ones named at once.
+  requirePrerequisites(hostProblems());
   mkdirSync(join(PROJECT_DIR, ".local"), { recursive: true });
   const stackFile = args["config-file"] ? resolve(args["config-file"]) : join(PROJECT_DIR, `Pulumi.${args.stack ?? "dev"}.yaml`);
   const runDir = args.keep ? resolve(args.keep) : mkdtempSync(join(PROJECT_DIR, ".local", "pods-run-"));
@@ -74,16 +69,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (err: unknown) => {
-      // A coded error (an invalid stack file the render CLI refused, a missing tool) is told as its
-      // message; anything else is a bug, told with its stack.
-      const code = (err as { code?: unknown } | null)?.code;
-      const coded = err instanceof Error && typeof code === "string" && code.startsWith("POOLING_");
-      process.stderr.write(`npm run pods failed: ${coded ? `error ${code}: ${err.message}` : ((err as Error).stack ?? String(err))}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (isMain(import.meta.url)) runCli(main);

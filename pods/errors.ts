@@ -3,12 +3,9 @@
  * shape), so the checks and the CLI can tell them apart without parsing messages.
  */
 
-export abstract class PodsError extends Error {
-  abstract readonly code: string;
-  override get name(): string {
-    return this.constructor.name;
-  }
-}
+import { PoolingError } from "../lib/errors.ts";
+
+export abstract class PodsError extends PoolingError {}
 
 /** A manifest the runner cannot take: a missing field, a kind or field it does not support. */
 export class ManifestError extends PodsError {

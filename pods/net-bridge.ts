@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { NoFreeSubnetError, ServiceRangeTakenError } from "./net-errors.ts";
 import { run } from "./net-exec.ts";
 import { cidrsOverlap, freeSubnetIndex, podCidr, rootNetfilterHazards, serviceCidr } from "./net-host.ts";
-import { processStartTime, removeObjects, removeState, withSubnetLock, writeState, type RunState } from "./net-state.ts";
+import { startTimeOf } from "../lib/proc.ts";
+import { removeObjects, removeState, withSubnetLock, writeState, type RunState } from "./net-state.ts";
 
 type Log = (msg: string) => void;
 
@@ -32,7 +33,7 @@ export async function createBridge(runId: string, log: Log, opts: { serviceRoute
     if (n === undefined) throw new NoFreeSubnetError();
     const clash = opts.serviceRoute ? routes.find((r) => r.dst && r.dst !== "default" && r.table !== "local" && cidrsOverlap(r.dst, opts.serviceRoute!)) : undefined;
     if (clash) throw new ServiceRangeTakenError(opts.serviceRoute!, clash.dst!);
-    const state: RunState = { version: 1, runId, pid: process.pid, pidStart: processStartTime(process.pid) ?? "", bridge, podCidr: podCidr(n), serviceCidr: serviceCidr(n), netns: [], links: [] };
+    const state: RunState = { version: 1, runId, pid: process.pid, pidStart: startTimeOf(process.pid) ?? "", bridge, podCidr: podCidr(n), serviceCidr: serviceCidr(n), netns: [], links: [] };
     await writeState(state);
     try {
       await run("ip", ["link", "add", "name", bridge, "type", "bridge"]);

@@ -3,7 +3,7 @@
  * ruleset goes in on stdin, so no name or label can change what a command does.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { CommandFailedError } from "./net-errors.ts";
+import { CommandFailedError } from "../lib/errors.ts";
 
 /** A hung `ip` or `nft` must not hang the runner; none of them takes more than a fraction of this. */
 const COMMAND_TIMEOUT_MS = 30_000;
@@ -42,5 +42,5 @@ export function runQuietSync(command: string, args: string[]): boolean {
 
 /** True when the command failed because the object (link, netns) is already gone. */
 export function isGone(err: unknown): boolean {
-  return err instanceof CommandFailedError && /Cannot find device|does not exist|No such file or directory|Cannot open network namespace/i.test(err.stderr);
+  return err instanceof CommandFailedError && /Cannot find device|does not exist|No such file or directory|Cannot open network namespace/i.test(err.stderr ?? "");
 }

@@ -4,8 +4,9 @@
  * before it creates anything it lists, with its pid and the pid's start time (pids are reused).
  */
 import { mkdir, open, readFile, readdir, rename, unlink, writeFile } from "node:fs/promises";
-import { readFileSync, unlinkSync } from "node:fs";
+import { unlinkSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { isAlive as isProcessAlive, startTimeOf } from "../lib/proc.ts";
 import { SubnetLockTimeoutError } from "./net-errors.ts";
 import { isGone, run, runQuietSync } from "./net-exec.ts";
 
@@ -39,19 +40,8 @@ export function statePath(runId: string): string {
   return `${STATE_DIR}/${runId}.json`;
 }
 
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may contain spaces and parentheses; the fields after its last ")" do not.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
-
-export function isAlive(pid: number, pidStart: string): boolean {
-  return processStartTime(pid) === pidStart;
-}
+/** The run's owner still runs: the same process (start time), not exited (lib/proc.ts). */
+export const isAlive = (pid: number, pidStart: string): boolean => isProcessAlive({ pid, startTime: pidStart });
 
 export async function writeState(state: RunState): Promise<void> {
   await mkdir(STATE_DIR, { recursive: true, mode: 0o700 });
@@ -80,7 +70,7 @@ export function removeStateSync(runId: string): void {
  */
 export async function withSubnetLock<T>(fn: () => Promise<T>): Promise<T> {
   await mkdir(STATE_DIR, { recursive: true, mode: 0o700 });
-  const me = `${process.pid} ${processStartTime(process.pid) ?? ""}`;
+  const me = `${process.pid} ${startTimeOf(process.pid) ?? ""}`;
   const deadline = Date.now() + LOCK_TIMEOUT_MS;
   for (;;) {
     try {

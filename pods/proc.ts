@@ -1,6 +1,6 @@
 /**
  * Small process helpers for the process side: run a host tool without a shell, read a process's
- * children from /proc, tell a live process from a zombie, kill a tree.
+ * mounts from /proc; the process liveness, children and kill-tree helpers are lib/proc.ts's.
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -22,43 +22,7 @@ export function run(command: string, args: readonly string[], opts: { cwd?: stri
   });
 }
 
-/** Direct children of a process (every thread's), from /proc/PID/task/TID/children; [] once it is gone. */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/)) if (tid) out.push(Number(tid));
-  } catch {
-    // gone
-  }
-  return out;
-}
-
-/** True while the process exists and is not a zombie (a zombie has exited; only its parent's wait is missing). */
-export function isAlive(pid: number): boolean {
-  try {
-    const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-    return state !== undefined && state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
-/** SIGKILLs a process and every descendant, leaves first, so none is reparented and left running. */
-export function killTree(pid: number): void {
-  const all: number[] = [];
-  const walk = (p: number) => {
-    all.push(p);
-    for (const c of childrenOf(p)) walk(c);
-  };
-  walk(pid);
-  for (const p of all.reverse()) {
-    try {
-      process.kill(p, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-}
+export { childrenOf, isAlive, killTree } from "../lib/proc.ts";
 
 /** Mount points at or under a path, from this process's mount table (deepest first, for unmounting). */
 export function mountsUnder(path: string): string[] {

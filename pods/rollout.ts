@@ -50,26 +50,8 @@ export function templateHash(template: unknown, collisionCount = 0): string {
   return safeEncodeString(String(fnv32a(stableJson(template) + suffix)));
 }
 
-/** An int or a percentage of `total`; percentages round up for surge and down for unavailability. */
-export function scaledValue(v: number | string | undefined, total: number, roundUp: boolean, dflt: string): number {
-  const value = v ?? dflt;
-  if (typeof value === "number") return value;
-  const m = /^(\d+)%$/.exec(value);
-  if (!m) {
-    if (/^\d+$/.test(value)) return Number(value);
-    throw new RangeError(`invalid value for IntOrString: ${value}`);
-  }
-  const x = (Number(m[1]) * total) / 100;
-  return roundUp ? Math.ceil(x) : Math.floor(x);
-}
-
-/** ResolveFenceposts: defaults 25 %/25 %; both zero would stall, so unavailability becomes 1. */
-export function resolveFenceposts(maxSurge: number | string | undefined, maxUnavailable: number | string | undefined, replicas: number): { surge: number; unavailable: number } {
-  const surge = scaledValue(maxSurge, replicas, true, "25%");
-  let unavailable = scaledValue(maxUnavailable, replicas, false, "25%");
-  if (surge === 0 && unavailable === 0) unavailable = 1;
-  return { surge, unavailable };
-}
+/** The deployment controller's fenceposts, as every reader of manifests resolves them (lib/kubernetes.ts). */
+export { resolveFenceposts, scaledValue } from "../lib/kubernetes.ts";
 
 export interface RolloutState {
   replicas: number;

@@ -3,6 +3,7 @@
  * where each leaves the stack whole for the next, stop everything as the kubelet would, report.
  */
 import { join } from "node:path";
+import { missingServers, requirePrerequisites } from "./prerequisites.ts";
 import { Cluster, type PodInfo } from "./cluster.ts";
 import { PodNetwork } from "./network.ts";
 import { detectStandIns } from "./standins.ts";
@@ -76,6 +77,8 @@ export async function runPods(opts: RunOptions): Promise<PodsReport> {
   const renderVariant = async (values: Record<string, string | number>) => readManifests(await renderStack(opts.projectDir, variant(values), join(opts.runDir, `render-${++n}`)));
   const manifestsDir = opts.manifestsDir ?? (await renderStack(opts.projectDir, variant({}), join(opts.runDir, "render-0")));
   const manifests = readManifests(manifestsDir);
+  // Every server the checks exercise must have a stand-in here; without one its pod could never be Ready.
+  requirePrerequisites(missingServers(manifests, standIns));
   if (opts.manifestsDir) log(`read ${manifests.length} manifests from ${opts.manifestsDir}`);
   else log(`rendered ${manifests.length} manifests for the stand-ins' versions (${Object.entries(standIns.stackVersions).map(([k, v]) => `${k} ${v}`).join(", ")})`);
 

@@ -4,27 +4,32 @@
  * imports nothing of infra/), then read back as plain objects.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, join, relative } from "node:path";
-import { parseDocument, parse } from "yaml";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { parseDocument } from "yaml";
+import { InputError, PoolingError } from "../lib/errors.ts";
+import { ManifestError } from "./errors.ts";
+import type { KObject } from "./k8s.ts";
+import { loadManifests } from "./manifests.ts";
 
-export class RenderFailedError extends Error {
+/** The render CLI failed for a reason other than the stack file (its exit 1). */
+export class RenderFailedError extends PoolingError {
   readonly code = "POOLING_PODS_RENDER_FAILED";
+  constructor(readonly stderr: string) {
+    super(`the render CLI failed:\n${stderr.trim()}`);
+  }
+}
+
+/** The render CLI refused the stack file or the command line (its exit 2): input to change. */
+export class StackRefusedError extends InputError {
+  readonly code = "POOLING_PODS_STACK_REFUSED";
   constructor(readonly stderr: string) {
     super(`the render CLI refused the stack:\n${stderr.trim()}`);
   }
 }
 
-/** A parsed manifest: only the fields the runner's checks read are typed. */
-export interface Manifest {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  // Manifests are data from YAML; each reader narrows what it takes.
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  data?: Record<string, string>;
-  stringData?: Record<string, string>;
-}
+/** A manifest as the runner reads it: the one type of pods/k8s.ts, from the one loader of pods/manifests.ts. */
+export type Manifest = KObject;
 
 /**
  * Writes a copy of the stack file with the given `pooling:<section>.<field>` values set, keeping the
@@ -52,48 +57,51 @@ export async function renderStack(projectDir: string, stackFile: string, outDir:
     child.on("error", reject);
     child.on("close", resolve);
   });
+  if (code === 2) throw new StackRefusedError(stderr);
   if (code !== 0) throw new RenderFailedError(stderr);
   return join(outDir, "k8s");
 }
 
-/** Every manifest under a directory, with its path relative to it. */
-export function readManifests(dir: string): Array<{ file: string; object: Manifest }> {
-  const out: Array<{ file: string; object: Manifest }> = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.ya?ml$/.test(name)) out.push({ file: relative(dir, path), object: parse(readFileSync(path, "utf8")) as Manifest });
-    }
-  };
-  walk(dir);
-  return out;
+/** Every manifest under a directory, with its path relative to it (pods/manifests.ts loadManifests). */
+export const readManifests = loadManifests;
+
+/** The label every object of the stack carries with its role (Kubernetes' recommended labels). */
+export const ROLE_LABEL = "app.kubernetes.io/component";
+
+/** The roles the stack's workloads play, as its manifests label them. */
+export type Role = "database" | "pooler" | "cache" | "probe";
+
+/**
+ * The one object of `kind` labelled with `role`; with `dataKey`, the one whose data holds that key (a
+ * file name the software itself reads: postgresql.conf, pgbouncer.ini). Objects are found by what they
+ * are, never by the names the renderer happens to give them.
+ */
+export function byRole(manifests: ReadonlyArray<{ object: Manifest }>, kind: string, role: Role, dataKey?: string): Manifest {
+  const found = manifests
+    .map((m) => m.object)
+    .filter((o) => o.kind === kind && o.metadata.labels?.[ROLE_LABEL] === role && (dataKey === undefined || o.data?.[dataKey] !== undefined || o.stringData?.[dataKey] !== undefined));
+  const what = `${kind} labelled ${ROLE_LABEL}=${role}${dataKey === undefined ? "" : ` holding ${dataKey}`}`;
+  if (found.length !== 1) throw new ManifestError(`the rendered manifests have ${found.length === 0 ? "no" : found.length} ${what}; the checks need exactly one`);
+  return found[0]!;
 }
 
-export function find(manifests: ReadonlyArray<{ object: Manifest }>, kind: string, name: string): Manifest {
-  const m = manifests.find((x) => x.object.kind === kind && x.object.metadata.name === name)?.object;
-  if (!m) throw new Error(`no ${kind} named ${name} among the rendered manifests`);
-  return m;
+/** The Deployment or StatefulSet that runs `role`. */
+export function workloadOf(manifests: ReadonlyArray<{ object: Manifest }>, role: Role): Manifest {
+  const all = manifests.filter((m) => (m.object.kind === "Deployment" || m.object.kind === "StatefulSet") && m.object.metadata.labels?.[ROLE_LABEL] === role);
+  if (all.length !== 1) throw new ManifestError(`the rendered manifests have ${all.length} workloads labelled ${ROLE_LABEL}=${role}; the checks need exactly one`);
+  return all[0]!.object;
 }
 
-/** `key = value` settings of an ini or postgresql.conf text (sections ignored, comments skipped). */
-export function settings(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const m = /^\s*([A-Za-z_][\w.]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m && !line.trimStart().startsWith("#") && !line.trimStart().startsWith(";")) out.set(m[1]!, m[2]!.replace(/^'(.*)'$/, "$1"));
-  }
-  return out;
-}
-
-/** A value of a Secret manifest (the runner renders them with real, freshly generated values). */
-export function secretValue(secret: Manifest, key: string): string {
-  const plain = secret.stringData?.[key];
+/** A data value of a ConfigMap or Secret (a Secret's `data` decoded). */
+export function dataValue(object: Manifest, key: string): string {
+  const plain = object.stringData?.[key] ?? (object.kind === "Secret" ? undefined : object.data?.[key]);
   if (plain !== undefined) return plain;
-  const b64 = secret.data?.[key];
+  const b64 = object.data?.[key];
   if (b64 !== undefined) return Buffer.from(b64, "base64").toString("utf8");
-  throw new Error(`Secret ${secret.metadata.name} has no key ${key}`);
+  throw new ManifestError(`${object.kind} ${object.metadata.name} has no key ${key}`);
 }
+
+
 
 /** The images each workload's containers name, as the unmodified stack renders them. */
 export function imagesByContainer(manifests: ReadonlyArray<{ object: Manifest }>): Map<string, string> {

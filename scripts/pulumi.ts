@@ -17,10 +17,11 @@ import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { clusterKubeconfigPath } from "../cluster/index.ts";
-import { describeCliError, PoolingError } from "../infra/errors.ts";
+import { CliUsageError, CommandFailedError, PoolingError, PrerequisitesMissingError } from "../lib/errors.ts";
+import { isMain, runCli } from "../lib/cli.ts";
 import { KIND, registryCertsDir, registryHostsToml } from "../infra/k8s/kind.ts";
 import { NODE_VERSIONS_ENV } from "../infra/k8s/target.ts";
 import { findPulumi, type PulumiCommand } from "../toolchain/index.ts";
@@ -39,10 +40,6 @@ const TOOLS = {
 } as const;
 export type Tool = keyof typeof TOOLS;
 
-export class UsageError extends PoolingError {
-  readonly code = "POOLING_SCRIPT_USAGE";
-}
-
 /** A command could not be started at all (not found, not executable). */
 export class CommandStartError extends PoolingError {
   readonly code = "POOLING_COMMAND_NOT_STARTED";
@@ -51,17 +48,6 @@ export class CommandStartError extends PoolingError {
     cause: Error,
   ) {
     super(`${command}: ${cause.message}`, { cause });
-  }
-}
-
-/** A command the script needs ran and exited non-zero. */
-export class CommandFailedError extends PoolingError {
-  readonly code = "POOLING_COMMAND_FAILED";
-  constructor(
-    readonly command: string,
-    readonly status: number,
-  ) {
-    super(`\`${command}\` failed with exit code ${status}`);
   }
 }
 
@@ -105,7 +91,7 @@ const USAGE = `usage: tsx scripts/pulumi.ts <${Object.keys(COMMANDS).join("|")}>
 /** The script's own flags, taken out wherever they stand before `--`; everything else goes to Pulumi. */
 export function parseCommand(argv: readonly string[]): ParsedCommand {
   const [command, ...rest] = argv;
-  if (!command || !(command in COMMANDS)) throw new UsageError(USAGE);
+  if (!command || !(command in COMMANDS)) throw new CliUsageError(USAGE);
   const out: ParsedCommand = { command: command as Command, cluster: "kind", pulumiArgs: [] };
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i]!;
@@ -119,12 +105,12 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       continue;
     }
     const value = own[2] ?? rest[++i];
-    if (value === undefined || value === "") throw new UsageError(`--${own[1]} needs a value; ${USAGE}`);
+    if (value === undefined || value === "") throw new CliUsageError(`--${own[1]} needs a value; ${USAGE}`);
     if (own[1] === "render-to") out.renderTo = resolve(value);
     else if ((CLUSTERS as readonly string[]).includes(value)) out.cluster = value as Cluster;
-    else throw new UsageError(`--cluster ${value} is not a cluster; use ${CLUSTERS.join(" or ")}`);
+    else throw new CliUsageError(`--cluster ${value} is not a cluster; use ${CLUSTERS.join(" or ")}`);
   }
-  if (out.renderTo !== undefined && out.command !== "up") throw new UsageError(`--render-to goes with up only; ${USAGE}`);
+  if (out.renderTo !== undefined && out.command !== "up") throw new CliUsageError(`--render-to goes with up only; ${USAGE}`);
   return out;
 }
 
@@ -255,7 +241,8 @@ function steps(deps: ScriptDeps) {
   const run = (cmd: string, args: string[], opts: SpawnSyncOptions = {}) => runner.run(cmd, args, { cwd: projectDir, ...opts });
   const must = (cmd: string, args: string[], opts: SpawnSyncOptions = {}): string => {
     const r = run(cmd, args, { stdio: ["pipe", "pipe", "inherit"], ...opts });
-    if (r.status !== 0) throw new CommandFailedError(`${cmd} ${args.join(" ")}`, r.status);
+    // Its stderr went to the terminal, above the message.
+    if (r.status !== 0) throw new CommandFailedError([cmd, ...args], r.status, undefined);
     return r.stdout;
   };
   const clusters = () => must("kind", ["get", "clusters"]).split("\n").map((s) => s.trim());
@@ -300,30 +287,17 @@ function resolvePulumi(deps: ScriptDeps): PulumiCommand | string {
 
 export function main(argv: readonly string[], overrides: Partial<ScriptDeps> = {}): number {
   const deps: ScriptDeps = { runner: spawnRunner, env: process.env, projectDir: PROJECT_DIR, ...overrides, home: overrides.home ?? pulumiHome() };
-  let parsed;
-  try {
-    parsed = parseCommand(argv);
-  } catch (err) {
-    console.error(describeCliError(err));
-    return 2;
-  }
+  const parsed = parseCommand(argv);
   const pulumi = resolvePulumi(deps);
   if (parsed.cluster === "local" || parsed.renderTo !== undefined) {
-    if (typeof pulumi === "string") {
-      console.error(`npm run ${parsed.command} cannot start:\n  - ${pulumi}`);
-      return 1;
-    }
+    if (typeof pulumi === "string") throw new PrerequisitesMissingError(`npm run ${parsed.command}`, [pulumi]);
     return offKind(parsed, deps, pulumi);
   }
   const missing = missingTools(parsed.command, (t) => (t === "pulumi" ? typeof pulumi !== "string" : deps.runner.onPath(t)));
-  if (missing.length > 0 || typeof pulumi === "string") {
-    console.error(`npm run ${parsed.command} cannot start:\n  - ${missing.join("\n  - ")}`);
-    return 1;
-  }
+  if (missing.length > 0 || typeof pulumi === "string") throw new PrerequisitesMissingError(`npm run ${parsed.command}`, missing);
   const step = steps(deps);
   if (parsed.command !== "down" && step.run("docker", ["info"], { stdio: "ignore" }).status !== 0) {
-    console.error("Docker is installed but its daemon does not answer (`docker info` failed). Start Docker and try again.");
-    return 1;
+    throw new PrerequisitesMissingError(`npm run ${parsed.command}`, ["a running Docker daemon: Docker is installed but `docker info` failed; start Docker and try again"]);
   }
   // Before the cluster, so a broken Pulumi.yaml or an unwritable folder fails in seconds, not after kind.
   ensureBackendDir(deps.env, deps.projectDir, deps.home);
@@ -379,11 +353,4 @@ function offKind(parsed: ParsedCommand, deps: ScriptDeps, pulumi: PulumiCommand)
   return status;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (err) {
-    console.error(describeCliError(err));
-    process.exitCode = 1;
-  }
-}
+if (isMain(import.meta.url)) runCli((argv) => main(argv));

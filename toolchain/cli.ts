@@ -10,8 +10,9 @@
  *   npm run --silent toolchain -- --print-env    `export` lines that put the binaries in use
  */
 import { spawnSync } from "node:child_process";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { CliUsageError, describeCliError } from "../lib/errors.ts";
+import { fileURLToPath } from "node:url";
+import { isMain, runCli } from "../lib/cli.ts";
+import { CliUsageError } from "../lib/errors.ts";
 import { buildRecipes, formatDuration, isBuilt, readStamp, stopRunningBuilds } from "./build.ts";
 import { exportLines, installPlugins, linkPathDir, recipes, toolchainEnv, toolchainPaths, toolchainVersions } from "./index.ts";
 
@@ -74,12 +75,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (err: unknown) => {
-      console.error(describeCliError(err));
-      process.exitCode = err instanceof CliUsageError ? 2 : 1;
-    },
-  );
-}
+if (isMain(import.meta.url)) runCli(main);

@@ -1,6 +1,21 @@
 import type { Pool, PoolClient } from "pg";
 import { describe, expect, it } from "vitest";
-import { RECONNECT_BACKOFF_MS, withTransaction } from "./postgres.ts";
+import { RECONNECT_BACKOFF_MS, withTransaction, type Clock } from "./postgres.ts";
+
+/** Virtual time: sleep moves it forward at once and records the wait, so no test waits or reads a wall clock. */
+function virtualClock() {
+  let now = 0;
+  const sleeps: number[] = [];
+  const clock: Clock = {
+    now: () => now,
+    sleep: (ms) => {
+      sleeps.push(ms);
+      now += ms;
+      return Promise.resolve();
+    },
+  };
+  return { clock, sleeps, now: () => now };
+}
 
 /** A pooled client that fails the statements it is told to, and records what it was sent. */
 function fakeClient(failOn: Record<string, Error> = {}) {
@@ -23,14 +38,14 @@ function fakeClient(failOn: Record<string, Error> = {}) {
 type Fake = ReturnType<typeof fakeClient>;
 
 /** A pool that hands out `clients` in order; an Error in the list is a connection attempt failing with it. */
-function fakePool(clients: (Fake | Error)[], options: { connectionTimeoutMillis?: number } = {}) {
+function fakePool(clients: (Fake | Error)[], options: { connectionTimeoutMillis?: number } = {}, now: () => number = () => 0) {
   const handedOut: Fake[] = [];
-  /** performance.now() of every connect() call. */
+  /** The (virtual) time of every connect() call. */
   const connects: number[] = [];
   const pool = {
     options: { max: 4, ...options },
     connect: () => {
-      connects.push(performance.now());
+      connects.push(now());
       const c = clients.shift();
       if (!c) return Promise.reject(new Error("no client left"));
       if (c instanceof Error) return Promise.reject(c);
@@ -106,58 +121,65 @@ describe("withTransaction", () => {
   });
 
   it("waits for the fresh connection while PgBouncer refuses it, then runs the transaction once more when it is back within the bound", async () => {
+    const t = virtualClock();
     const stale = fakeClient({ BEGIN: dropped() });
     const fresh = fakeClient();
-    const { pool, connects } = fakePool([stale, ...refusals(3), fresh]);
+    const { pool, connects } = fakePool([stale, ...refusals(3), fresh], {}, t.now);
     const retried: string[] = [];
-    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 5000 })).resolves.toBe("done");
+    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 5000, clock: t.clock })).resolves.toBe("done");
     expect(retried).toEqual(["recovered"]);
     expect(stale.sent).toEqual(["BEGIN"]);
     expect(fresh.sent).toEqual(["BEGIN", "INSERT", "COMMIT"]);
-    // One connect for the first try, then the retry's: refused three times with a growing backoff (25, 50, 100 ms).
+    // One connect for the first try, then the retry's: refused three times with a doubling backoff.
     expect(connects).toHaveLength(5);
-    const gaps = connects.slice(2).map((t, i) => t - connects[i + 1]!);
-    expect(gaps[0]).toBeGreaterThanOrEqual(RECONNECT_BACKOFF_MS.first - 2);
-    expect(gaps[1]).toBeGreaterThan(gaps[0]!);
-    expect(gaps[2]).toBeGreaterThan(gaps[1]!);
+    expect(t.sleeps).toEqual([RECONNECT_BACKOFF_MS.first, 2 * RECONNECT_BACKOFF_MS.first, 4 * RECONNECT_BACKOFF_MS.first]);
   });
 
-  it("gives up at the bound: the retry fails with the driver's error once reconnectWithinMs has passed since the first failure", async () => {
-    const { pool, connects } = fakePool([fakeClient({ BEGIN: dropped() }), ...refusals(100)]);
+  it("doubles the backoff up to its maximum, never past it", async () => {
+    const t = virtualClock();
+    const { pool } = fakePool([fakeClient({ BEGIN: dropped() }), ...refusals(8), fakeClient()], {}, t.now);
+    await expect(withTransaction(pool, insert, { reconnectWithinMs: 60_000, clock: t.clock })).resolves.toBe("done");
+    expect(t.sleeps).toEqual([25, 50, 100, 200, 250, 250, 250, 250]);
+    expect(Math.max(...t.sleeps)).toBe(RECONNECT_BACKOFF_MS.max);
+  });
+
+  it("gives up at the bound: the last attempt starts exactly at reconnectWithinMs after the first failure, and fails with the driver's error", async () => {
+    const t = virtualClock();
+    const { pool, connects } = fakePool([fakeClient({ BEGIN: dropped() }), ...refusals(100)], {}, t.now);
     const retried: string[] = [];
-    const started = performance.now();
-    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 200 })).rejects.toThrow("ECONNREFUSED");
-    const elapsed = performance.now() - started;
+    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 200, clock: t.clock })).rejects.toThrow("ECONNREFUSED");
     expect(retried).toEqual(["failed"]);
-    // It waited out the bound (timers never fire early); how much longer a busy machine took is not asserted.
-    expect(elapsed).toBeGreaterThanOrEqual(195);
-    // 25 + 50 + 100 ms of backoff, then one last attempt at 200 ms: five attempts at most, never a run of
-    // tiny waits at the end. A loaded machine fires the timers late, so it makes fewer attempts, never more.
-    expect(connects.length - 1).toBeGreaterThanOrEqual(1);
-    expect(connects.length - 1).toBeLessThanOrEqual(5);
+    // 25 + 50 + 100 ms of backoff, then what is left (25 ms) and one last attempt at 200 ms: no run of tiny waits at the end.
+    expect(t.sleeps).toEqual([25, 50, 100, 25]);
+    expect(connects.slice(1)).toEqual([0, 25, 75, 175, 200]);
   });
 
   it("takes the bound from the pool's own acquire timeout when none is given", async () => {
-    const { pool } = fakePool([fakeClient({ BEGIN: dropped() }), ...refusals(100)], { connectionTimeoutMillis: 100 });
-    const started = performance.now();
-    await expect(withTransaction(pool, insert)).rejects.toThrow("ECONNREFUSED");
-    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    const t = virtualClock();
+    const { pool, connects } = fakePool([fakeClient({ BEGIN: dropped() }), ...refusals(100)], { connectionTimeoutMillis: 100 }, t.now);
+    await expect(withTransaction(pool, insert, { clock: t.clock })).rejects.toThrow("ECONNREFUSED");
+    expect(connects.at(-1)).toBe(100);
+    expect(t.now()).toBe(100);
   });
 
   it("does not wait for a reconnect when the pool's acquire times out: that already took the pool's whole timeout", async () => {
+    const t = virtualClock();
     const timedOut = new Error("timeout exceeded when trying to connect");
     const { pool, connects } = fakePool([fakeClient({ BEGIN: dropped() }), timedOut, fakeClient()]);
-    await expect(withTransaction(pool, insert, { reconnectWithinMs: 5000 })).rejects.toThrow("timeout exceeded");
+    await expect(withTransaction(pool, insert, { reconnectWithinMs: 5000, clock: t.clock })).rejects.toThrow("timeout exceeded");
     expect(connects).toHaveLength(2);
+    expect(t.sleeps).toEqual([]);
   });
 
   it.each(["INSERT", "COMMIT"])("never retries, nor waits, once a statement reached the server (%s failed), even with time left to reconnect", async (statement) => {
+    const t = virtualClock();
     const client = fakeClient({ [statement]: dropped() });
     const spare = fakeClient();
     const { pool, connects } = fakePool([client, spare]);
     const retried: string[] = [];
-    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 5000 })).rejects.toThrow("Connection terminated unexpectedly");
+    await expect(withTransaction(pool, insert, { onRetry: (o) => retried.push(o), reconnectWithinMs: 5000, clock: t.clock })).rejects.toThrow("Connection terminated unexpectedly");
     expect(connects).toHaveLength(1);
+    expect(t.sleeps).toEqual([]);
     expect(retried).toEqual([]);
     expect(spare.sent).toEqual([]);
     expect(client.sent.filter((q) => q === "INSERT")).toHaveLength(1);

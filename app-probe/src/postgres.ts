@@ -68,7 +68,17 @@ export interface TransactionOptions {
    * `connectionTimeoutMillis`; 0 makes one attempt only.
    */
   reconnectWithinMs?: number;
+  /** How time is read and waited; the real clock unless a test passes a virtual one. */
+  clock?: Clock;
 }
+
+/** Time as the retry reads and waits it. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<unknown>;
+}
+
+const REAL_CLOCK: Clock = { now: () => performance.now(), sleep: (ms) => sleep(ms) };
 
 /** Backoff between attempts to open the retry's fresh connection: doubles from the first to the last. */
 export const RECONNECT_BACKOFF_MS = { first: 25, max: 250 } as const;
@@ -116,9 +126,10 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
   } catch (err) {
     if (!(err instanceof NothingSentError)) throw err;
   }
-  const deadline = performance.now() + (opts.reconnectWithinMs ?? pool.options.connectionTimeoutMillis ?? 0);
+  const clock = opts.clock ?? REAL_CLOCK;
+  const deadline = clock.now() + (opts.reconnectWithinMs ?? pool.options.connectionTimeoutMillis ?? 0);
   try {
-    const result = await attempt(fn, opts, () => reconnect(pool, deadline));
+    const result = await attempt(fn, opts, () => reconnect(pool, deadline, clock));
     opts.onRetry?.("recovered");
     return result;
   } catch (err) {
@@ -133,20 +144,20 @@ export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) =>
  * deadline at the latest, and each is bounded by the pool's own acquire timeout. Any other failure (the
  * pool's acquire timeout above all) ends it at once.
  */
-async function reconnect(pool: Pool, deadline: number): Promise<PoolClient> {
+async function reconnect(pool: Pool, deadline: number, clock: Clock): Promise<PoolClient> {
   for (let delay: number = RECONNECT_BACKOFF_MS.first; ; delay = Math.min(delay * 2, RECONNECT_BACKOFF_MS.max)) {
     try {
       return await freshClient(pool);
     } catch (err) {
-      const left = deadline - performance.now();
+      const left = deadline - clock.now();
       if (!brokeBeforeSending(err) || left <= 0) throw err;
       if (delay >= left) {
         // One last attempt, at the deadline. Sleeping what is left and checking again would end in a
         // run of sub-millisecond waits: a timer may fire a fraction of a millisecond early.
-        await sleep(left);
+        await clock.sleep(left);
         return freshClient(pool);
       }
-      await sleep(delay);
+      await clock.sleep(delay);
     }
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `npm run docs`: rewrites every generated part of the docs. docs/config.md's reference table and
- * Pulumi.yaml's `config:` block come from the schema; the README's performance and reliability
+ * Pulumi.yaml's `config:` block come from the schema; docs/errors.md's table from the error classes; the README's performance and reliability
  * summaries from the JSON the bench and the fault run wrote; its alert table from the dev stack's rules. A test regenerates them all in memory and
  * fails when a file on disk differs.
  */
@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { configReferenceMarkdown, pulumiProjectConfig } from "../config/docs.ts";
 import { projectDirOf } from "../config/file.ts";
-import { describeCliError } from "../errors.ts";
+import { isMain, runCli } from "../../lib/cli.ts";
+import { errorSources, errorsMarkdown } from "./errors-page.ts";
 import { withGenerated } from "./generated.ts";
 import { performanceSummary } from "./readme-performance.ts";
 import { alertsSummary } from "./readme-alerts.ts";
@@ -17,6 +18,7 @@ import { reliabilitySummary } from "./readme-reliability.ts";
 import { securitySummary } from "./readme-security.ts";
 
 export const CONFIG_DOC = "docs/config.md";
+export const ERRORS_DOC = "docs/errors.md";
 export const PERFORMANCE_JSON = "docs/performance/results.json";
 export const RELIABILITY_JSON = "docs/reliability.json";
 
@@ -38,24 +40,26 @@ export function withSummaries(readme: string, read: (file: string) => string): s
   return withGenerated(withReliability, "README.md", "security", securitySummary(read(PERFORMANCE_JSON), read(RELIABILITY_JSON)));
 }
 
+/** docs/errors.md with its table of codes made from `sources` (errorSources: the project's files). */
+export function withErrors(errorsDoc: string, sources: ReadonlyArray<readonly [string, string]>): string {
+  return withGenerated(errorsDoc, ERRORS_DOC, "errors", errorsMarkdown(sources));
+}
+
 /** Every generated file as it should be: path relative to the project → content. */
-export function generatedDocs(read: (file: string) => string): Map<string, string> {
+export function generatedDocs(read: (file: string) => string, projectDir: string): Map<string, string> {
   return new Map([
     [CONFIG_DOC, withReference(read(CONFIG_DOC))],
+    [ERRORS_DOC, withErrors(read(ERRORS_DOC), errorSources(projectDir))],
     ["README.md", withSummaries(read("README.md"), read)],
     ["Pulumi.yaml", withProjectConfig(read("Pulumi.yaml"))],
   ]);
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split("/").pop()!);
-if (isMain) {
-  try {
+if (isMain(import.meta.url)) {
+  runCli(() => {
     const dir = projectDirOf(import.meta.url, 2);
-    const docs = generatedDocs((file) => readFileSync(join(dir, file), "utf8"));
+    const docs = generatedDocs((file) => readFileSync(join(dir, file), "utf8"), dir);
     for (const [file, text] of docs) writeFileSync(join(dir, file), text);
     process.stderr.write(`regenerated ${[...docs.keys()].join(", ")}\n`);
-  } catch (err) {
-    process.stderr.write(`${describeCliError(err)}\n`);
-    process.exitCode = 1;
-  }
+  });
 }

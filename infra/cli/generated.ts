@@ -4,6 +4,7 @@
  */
 import { PoolingError } from "../errors.ts";
 
+/** A hand-written page lacks the markers of its generated part, or has them out of order. */
 export class DocsMarkerError extends PoolingError {
   readonly code = "POOLING_DOCS_MARKERS";
 }

@@ -4,11 +4,11 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { loadStackFile, projectDirOf, resolveStackFile } from "../config/file.ts";
 import { poolDerivationNote, type StackConfig } from "../config/index.ts";
-import { CliUsageError, describeCliError, PoolingError } from "../errors.ts";
+import { CliUsageError, PoolingError } from "../errors.ts";
+import { parseCommandLine, runCli } from "../../lib/cli.ts";
 import { generateSecrets, renderAlertRules, renderAll, renderGrafanaDashboard, SECRET_FILES } from "../render/index.ts";
 import { clusterRuntime } from "../k8s/runtime.ts";
 import { renderManifests } from "../k8s/manifests/index.ts";
@@ -44,10 +44,9 @@ interface RenderArgs {
 }
 
 /** The command line, or undefined after --help; a bad one is a CliUsageError. */
-function parseCommandLine(argv: string[]): RenderArgs | undefined {
-  let args;
-  try {
-    args = parseArgs({
+function commandLine(argv: string[]): RenderArgs | undefined {
+  const args = parseCommandLine(
+    {
       args: argv,
       options: {
         stack: { type: "string" },
@@ -56,11 +55,9 @@ function parseCommandLine(argv: string[]): RenderArgs | undefined {
         "with-secrets": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
-      strict: true,
-    }).values;
-  } catch (err) {
-    throw new CliUsageError(`${(err as Error).message}\n\n${USAGE}`, { cause: err });
-  }
+    },
+    USAGE,
+  ).values;
   if (args.help) return undefined;
   if (!args.out) throw new CliUsageError(`--out DIR is required\n\n${USAGE}`);
   return { stack: args.stack, configFile: args["config-file"], out: args.out, withSecrets: args["with-secrets"] ?? false };
@@ -103,7 +100,7 @@ function writeFiles(out: string, files: Record<string, string>, secretFiles: Rea
 }
 
 async function main(argv: string[]): Promise<number> {
-  const args = parseCommandLine(argv);
+  const args = commandLine(argv);
   if (!args) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -119,10 +116,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (err) {
-  process.stderr.write(`${describeCliError(err)}\n`);
-  // 2 for a command line that cannot be run as given, as before; 1 for everything else.
-  process.exitCode = err instanceof CliUsageError ? 2 : 1;
-}
+runCli(main);

@@ -3,7 +3,7 @@
  * problem at once, each naming its full key; nothing downstream ever sees an unchecked value.
  */
 import type { z } from "zod";
-import { PoolingError } from "../errors.ts";
+import { InputError } from "../errors.ts";
 import { CROSS_FIELD_RULES, derivedMemory, compareVersions, key, type FieldPath, type Problem } from "./checks.ts";
 import { rawStackSchema, REMOVED_KEYS, SECTIONS, type ParsedStackConfig } from "./schema.ts";
 import { show } from "./fields.ts";
@@ -41,7 +41,8 @@ export type StackConfig = Readonly<{
 /** max_prepared_statements PgBouncer gets when the stack does not say: on where the version has it. */
 export const DEFAULT_MAX_PREPARED_STATEMENTS = 200;
 
-export class ConfigError extends PoolingError {
+/** The stack file breaks the schema or a cross-field rule (the connection budget, a version gate); every problem is listed by its key. */
+export class ConfigError extends InputError {
   readonly code = "POOLING_INVALID_CONFIG";
   constructor(
     readonly stackName: string,

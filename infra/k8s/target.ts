@@ -11,7 +11,7 @@
  * - `render`: no cluster at all: the Kubernetes provider writes every object as YAML into a folder
  *   (its `renderYamlToDirectory`), the input `npm run pods` runs.
  */
-import { PoolingError } from "../errors.ts";
+import { InputError } from "../errors.ts";
 
 /** The versions the local cluster's node really runs, put in place of the stack's own (ParseOptions.versions). */
 export interface NodeVersions {
@@ -41,7 +41,7 @@ export function parseNodeVersions(value: string | undefined): NodeVersions {
 export const CLUSTER_TARGETS = ["kind", "local", "render"] as const;
 
 /** POOLING_CLUSTER or the variable it needs is missing or wrong. */
-export class ClusterTargetError extends PoolingError {
+export class ClusterTargetError extends InputError {
   readonly code = "POOLING_CLUSTER_TARGET";
 }
 

@@ -3,8 +3,12 @@
  * and small helpers that go through the pods themselves (`kubectl exec`-style), never around them.
  */
 import type { Cluster, PodInfo } from "../cluster.ts";
-import { find, secretValue, settings, type Manifest } from "../stack.ts";
-import { resolveFenceposts } from "../rollout.ts";
+import { PoolingError } from "../../lib/errors.ts";
+import { waitFor } from "../../lib/wait.ts";
+import { parseIni, parsePostgresqlConf } from "../../lib/ini.ts";
+import { rolloutSurge } from "../../lib/kubernetes.ts";
+import { PROBE_ENV } from "../../app-probe/src/env.ts";
+import { byRole, dataValue, workloadOf, type Manifest, type Role } from "../stack.ts";
 
 export interface CheckResult {
   name: string;
@@ -22,16 +26,40 @@ export interface CheckContext {
   short: boolean;
 }
 
-export class CheckError extends Error {
+/** A check of `npm run pods` found the cluster not as the manifests say it should be. */
+export class CheckError extends PoolingError {
   readonly code = "POOLING_PODS_CHECK";
 }
 
-export const podsOf = (ctx: CheckContext, workload: string): PodInfo[] => ctx.cluster.pods().filter((p) => p.workload === workload && !p.terminating);
+/** The pods of the workload that plays `role`, not terminating. */
+export function podsOf(ctx: CheckContext, role: Role): PodInfo[] {
+  const workload = workloadOf(ctx.manifests, role).metadata.name;
+  return ctx.cluster.pods().filter((p) => p.workload === workload && !p.terminating);
+}
 
-export function onePod(ctx: CheckContext, workload: string): PodInfo {
-  const pod = podsOf(ctx, workload)[0];
-  if (!pod) throw new CheckError(`no running pod of ${workload}`);
+export function onePod(ctx: CheckContext, role: Role): PodInfo {
+  const pod = podsOf(ctx, role)[0];
+  if (!pod) throw new CheckError(`no running pod of the ${role} (${workloadOf(ctx.manifests, role).metadata.name})`);
   return pod;
+}
+
+/** The name of the container that runs the role's server: the workload's first container (sidecars follow it). */
+export const serverContainer = (ctx: CheckContext, role: Role): string => workloadOf(ctx.manifests, role).spec.template.spec.containers[0].name;
+
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } };
+
+/** A container's env var as the kubelet would set it: a literal, or the key of the Secret or ConfigMap it references. */
+function envValue(manifests: CheckContext["manifests"], workload: Manifest, name: string): string {
+  for (const c of workload.spec.template.spec.containers as Array<{ env?: EnvVar[] }>) {
+    const v = c.env?.find((e) => e.name === name);
+    if (!v) continue;
+    if (v.value !== undefined) return v.value;
+    const ref = v.valueFrom?.secretKeyRef ?? v.valueFrom?.configMapKeyRef;
+    const kind = v.valueFrom?.secretKeyRef ? "Secret" : "ConfigMap";
+    const source = ref && manifests.find((m) => m.object.kind === kind && m.object.metadata.name === ref.name)?.object;
+    if (ref && source) return dataValue(source, ref.key);
+  }
+  throw new CheckError(`${workload.kind} ${workload.metadata.name} sets no ${name} the checks can read`);
 }
 
 const factsCache = new WeakMap<CheckContext["manifests"], StackFacts>();
@@ -50,54 +78,46 @@ export function stackFacts(ctx: CheckContext): StackFacts {
   return facts;
 }
 
+/**
+ * Every fact is found by what holds it: the database's and the pooler's config files by their role
+ * label and file name, the app role's credentials by the probe's own env contract (PROBE_ENV), and the
+ * pooler's surge as Kubernetes computes it (25% when maxSurge is absent, as the policy pack reads it).
+ */
 function readStackFacts(ctx: CheckContext) {
-  const pgConf = settings(find(ctx.manifests, "ConfigMap", "postgres-config").data!["postgresql.conf"]!);
-  const ini = settings(find(ctx.manifests, "ConfigMap", "pgbouncer-config").data!["pgbouncer.ini"]!);
-  const deployment = find(ctx.manifests, "Deployment", "pgbouncer");
-  const pgSecret = find(ctx.manifests, "Secret", "postgres-secret");
-  const pgStatefulSet = find(ctx.manifests, "StatefulSet", "postgres");
-  const postgresContainer = pgStatefulSet.spec.template.spec.containers.find((c: { name: string }) => c.name === "postgres");
-  const port = Number(postgresContainer.ports[0].containerPort);
-  const exporterEnv: Array<{ name: string; value?: string }> = pgStatefulSet.spec.template.spec.containers.find((c: { name: string }) => c.name === "postgres-exporter").env;
-  const user = exporterEnv.find((e) => e.name === "DATA_SOURCE_USER")!.value!;
-  const database = /\/([^/?]+)(\?|$)/.exec(exporterEnv.find((e) => e.name === "DATA_SOURCE_URI")!.value!)![1]!;
+  const pgConf = parsePostgresqlConf(dataValue(byRole(ctx.manifests, "ConfigMap", "database", "postgresql.conf"), "postgresql.conf"));
+  const ini = parseIni(dataValue(byRole(ctx.manifests, "ConfigMap", "pooler", "pgbouncer.ini"), "pgbouncer.ini")).pgbouncer ?? {};
+  const deployment = workloadOf(ctx.manifests, "pooler");
+  const replicas = Number(deployment.spec.replicas ?? 1);
+  const surge = rolloutSurge(deployment.spec, replicas);
+  if ("error" in surge) throw new CheckError(`the pooler's Deployment: ${surge.error}`);
+  // The app role, as the probe connects (to PgBouncer, with the same role and password PostgreSQL has).
+  const app = new URL(envValue(ctx.manifests, workloadOf(ctx.manifests, "probe"), PROBE_ENV.databaseUrl));
   return {
-    maxConnections: Number(pgConf.get("max_connections")),
-    superuserReserved: Number(pgConf.get("superuser_reserved_connections")),
-    perPgbouncerPod: Number(ini.get("default_pool_size")) + Number(ini.get("reserve_pool_size") ?? 0),
-    defaultPoolSize: Number(ini.get("default_pool_size")),
-    pgbouncerReplicas: Number(deployment.spec.replicas),
-    pgbouncerRolloutExtraPods: rolloutExtraPods(deployment.spec),
-    pgbouncerPort: Number(ini.get("listen_port")),
-    postgres: { port, user, database, password: secretValue(pgSecret, "app-password") },
+    maxConnections: Number(pgConf.max_connections),
+    superuserReserved: Number(pgConf.superuser_reserved_connections),
+    perPgbouncerPod: Number(ini.default_pool_size) + Number(ini.reserve_pool_size ?? 0),
+    defaultPoolSize: Number(ini.default_pool_size),
+    pgbouncerReplicas: replicas,
+    /** Pods above replicas that hold server connections at a rollout's peak: surging and draining (lib/kubernetes.ts). */
+    pgbouncerRolloutExtraPods: surge.pods,
+    pgbouncerPort: Number(ini.listen_port),
+    // PostgreSQL's own default port when postgresql.conf does not set one.
+    postgres: { port: Number(pgConf.port ?? 5432), user: decodeURIComponent(app.username), database: decodeURIComponent(app.pathname.slice(1)), password: decodeURIComponent(app.password) },
   };
 }
 
 /** One SQL statement in the PostgreSQL pod, as the app role over the pod's loopback; rows as text lines. */
 export async function sql(ctx: CheckContext, statement: string): Promise<string[]> {
   const pg = stackFacts(ctx).postgres;
-  const pod = onePod(ctx, "postgres");
+  const pod = onePod(ctx, "database");
   const argv = ["env", `PGPASSWORD=${pg.password}`, "psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(pg.port), "-U", pg.user, "-d", pg.database, "-c", statement];
-  const r = await ctx.cluster.exec(pod.name, "postgres", argv, { timeoutMs: 30_000 });
+  const r = await ctx.cluster.exec(pod.name, serverContainer(ctx, "database"), argv, { timeoutMs: 30_000 });
   if (r.code !== 0) throw new CheckError(`psql in ${pod.name} failed (${r.code}): ${r.stderr.trim()}`);
   return r.stdout.split("\n").filter((l) => l !== "");
 }
 
-/** Polls `probe` until it returns a value or the deadline passes; no fixed sleeps stand in for an event. */
-export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new CheckError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+/** Polls `probe` until it returns a value or the deadline passes (lib/wait.ts); no fixed sleeps stand in for an event. */
+export const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = 250): Promise<T> => waitFor(what, probe, timeoutMs, everyMs);
 
 /**
  * redis-cli as the checks run it inside the Redis container, on the port and with the TLS settings the
@@ -105,7 +125,7 @@ export async function until<T>(what: string, timeoutMs: number, probe: () => Pro
  * (and the client pair when `tls-auth-clients yes`). The password comes from REDISCLI_AUTH in its env.
  */
 export function redisCli(ctx: CheckContext): string[] {
-  const conf = find(ctx.manifests, "ConfigMap", "redis-config").data!["redis.conf"]!;
+  const conf = dataValue(byRole(ctx.manifests, "ConfigMap", "cache", "redis.conf"), "redis.conf");
   const value = (key: string) => new RegExp(`^${key}\\s+(\\S+)`, "m").exec(conf)?.[1];
   const tlsPort = value("tls-port");
   if (tlsPort === undefined) return ["redis-cli", "-h", "127.0.0.1", "-p", value("port") ?? "6379"];
@@ -116,19 +136,9 @@ export function redisCli(ctx: CheckContext): string[] {
 
 /** The probe app's pods, by their own address and the port their manifest declares. */
 export function probeUrls(ctx: CheckContext): string[] {
-  const port = Number(find(ctx.manifests, "Deployment", "app-probe").spec.template.spec.containers[0].ports[0].containerPort);
-  return podsOf(ctx, "app-probe")
+  const port = Number(envValue(ctx.manifests, workloadOf(ctx.manifests, "probe"), PROBE_ENV.port));
+  return podsOf(ctx, "probe")
     .filter((p) => p.ready)
     .map((p) => `http://${p.ip}:${port}`);
 }
 
-/**
- * Pods above replicas that hold server connections at a roll's peak: up to maxSurge new ones, plus the old
- * ones a step has just scaled down (maxSurge + maxUnavailable), which drain while the next start; the
- * deployment controller does not count terminating pods. Kubernetes' defaults (25% each) when absent.
- */
-function rolloutExtraPods(spec: { replicas?: number; strategy?: { type?: string; rollingUpdate?: { maxSurge?: number | string; maxUnavailable?: number | string } } }): number {
-  if (spec.strategy?.type === "Recreate") return 0;
-  const { surge, unavailable } = resolveFenceposts(spec.strategy?.rollingUpdate?.maxSurge, spec.strategy?.rollingUpdate?.maxUnavailable, Number(spec.replicas ?? 1));
-  return 2 * surge + unavailable;
-}

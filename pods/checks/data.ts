@@ -3,8 +3,8 @@
  * drained under load, and the PostgreSQL pod deleted and recreated on its claim.
  */
 import { request } from "undici";
-import { find } from "../stack.ts";
-import { onePod, podsOf, probeUrls, redisCli, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
+import { workloadOf } from "../stack.ts";
+import { onePod, podsOf, probeUrls, redisCli, serverContainer, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
 import { PodLoad, loadSummary, lostWrites } from "./load.ts";
 
 /** The probe pod's /probe: a write through the PgBouncer Service to PostgreSQL and an INCR on Redis. */
@@ -16,8 +16,8 @@ export async function probeEndToEnd(ctx: CheckContext): Promise<CheckResult> {
   const body = (await res.body.json()) as { pg?: { writeId: string }; redis?: { key: string; value: number } };
   if (res.statusCode !== 200 || !body.pg || !body.redis) return { name, ok: false, detail: `/probe answered ${res.statusCode}: ${JSON.stringify(body)}` };
   const rows = await sql(ctx, `SELECT count(*) FROM probe_writes WHERE id = '${body.pg.writeId}'`);
-  const redisPod = onePod(ctx, "redis");
-  const got = await ctx.cluster.exec(redisPod.name, "redis", [...redisCli(ctx), "GET", body.redis.key], { timeoutMs: 15_000 });
+  const redisPod = onePod(ctx, "cache");
+  const got = await ctx.cluster.exec(redisPod.name, serverContainer(ctx, "cache"), [...redisCli(ctx), "GET", body.redis.key], { timeoutMs: 15_000 });
   const ok = rows[0] === "1" && Number(got.stdout.trim()) >= body.redis.value;
   return { name, ok, detail: `write ${body.pg.writeId} ${rows[0] === "1" ? "found" : "missing"} in PostgreSQL; ${body.redis.key} = ${got.stdout.trim()} in Redis (acknowledged ${body.redis.value})` };
 }
@@ -28,11 +28,11 @@ export async function drainUnderLoad(ctx: CheckContext): Promise<CheckResult> {
   const load = new PodLoad(ctx, ctx.short ? 8 : 32, "drain");
   try {
     await load.flowing(50);
-    const victim = podsOf(ctx, "pgbouncer")[0]!;
+    const victim = podsOf(ctx, "pooler")[0]!;
     ctx.log(`deleting ${victim.name} under load`);
     const before = load.failures.length;
     const gone = await ctx.cluster.deletePod(victim.name);
-    await until("PgBouncer back at full strength", 120_000, async () => (podsOf(ctx, "pgbouncer").filter((p) => p.ready).length >= stackFacts(ctx).pgbouncerReplicas ? true : undefined));
+    await until("PgBouncer back at full strength", 120_000, async () => (podsOf(ctx, "pooler").filter((p) => p.ready).length >= stackFacts(ctx).pgbouncerReplicas ? true : undefined));
     await load.flowing(50);
     await load.stop();
     const lost = await lostWrites(ctx, load.acks);
@@ -55,11 +55,11 @@ export async function postgresRestartKeepsData(ctx: CheckContext): Promise<Check
   await load.flowing(20);
   await load.stop();
   const acks = load.acks;
-  const pod = onePod(ctx, "postgres");
+  const pod = onePod(ctx, "database");
   const gone = await ctx.cluster.deletePod(pod.name);
-  const back = await until("the PostgreSQL pod Ready again", 180_000, async () => podsOf(ctx, "postgres").find((p) => p.ready));
+  const back = await until("the PostgreSQL pod Ready again", 180_000, async () => podsOf(ctx, "database").find((p) => p.ready));
   const lost = await lostWrites(ctx, acks);
-  const pgdataMode = await ctx.cluster.exec(back.name, "postgres", ["stat", "-c", "%a", pgdata(ctx)], { timeoutMs: 10_000 });
+  const pgdataMode = await ctx.cluster.exec(back.name, serverContainer(ctx, "database"), ["stat", "-c", "%a", pgdata(ctx)], { timeoutMs: 10_000 });
   const ok = lost.postgres === 0 && gone.containers.every((c) => !c.killed);
   return {
     name,
@@ -71,6 +71,6 @@ export async function postgresRestartKeepsData(ctx: CheckContext): Promise<Check
 }
 
 function pgdata(ctx: CheckContext): string {
-  const cmd: string[] = find(ctx.manifests, "StatefulSet", "postgres").spec.template.spec.containers[0].command;
+  const cmd: string[] = workloadOf(ctx.manifests, "database").spec.template.spec.containers[0].command;
   return cmd[cmd.indexOf("-D") + 1]!;
 }

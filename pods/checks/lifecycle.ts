@@ -4,21 +4,22 @@
  * its grace period.
  */
 import { connect } from "node:net";
-import { find, settings } from "../stack.ts";
+import { parseConnectionOptions, parseIni } from "../../lib/ini.ts";
+import { byRole, dataValue, workloadOf } from "../stack.ts";
 import type { PodInfo } from "../cluster.ts";
-import { podsOf, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
+import { CheckError, podsOf, serverContainer, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
 import { PodLoad, loadSummary, lostWrites } from "./load.ts";
 
 /** PgBouncer's own view of a setting, from its admin console inside the pod (PGPASSWORD is in its env). */
 async function showConfig(ctx: CheckContext, pod: string, key: string): Promise<string | undefined> {
-  const ini = settings(find(ctx.manifests, "ConfigMap", "pgbouncer-config").data!["pgbouncer.ini"]!);
-  const argv = ["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", ini.get("listen_port")!, "-U", ini.get("admin_users")!.split(",")[0]!.trim(), "-d", "pgbouncer", "-c", "SHOW CONFIG"];
-  const r = await ctx.cluster.exec(pod, "pgbouncer", argv, { timeoutMs: 10_000 });
+  const ini = parseIni(dataValue(byRole(ctx.manifests, "ConfigMap", "pooler", "pgbouncer.ini"), "pgbouncer.ini")).pgbouncer ?? {};
+  const argv = ["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", ini.listen_port!, "-U", ini.admin_users!.split(",")[0]!.trim(), "-d", "pgbouncer", "-c", "SHOW CONFIG"];
+  const r = await ctx.cluster.exec(pod, serverContainer(ctx, "pooler"), argv, { timeoutMs: 10_000 });
   if (r.code !== 0) throw new Error(`SHOW CONFIG in ${pod}: ${r.stderr.trim()}`);
   return r.stdout.split("\n").find((l) => l.startsWith(`${key}|`))?.split("|")[1];
 }
 
-const pgbouncerPid = (p: PodInfo) => p.containers.find((c) => c.name === "pgbouncer")?.pid;
+const serverPid = (ctx: CheckContext, p: PodInfo) => p.containers.find((c) => c.name === serverContainer(ctx, "pooler"))?.pid;
 const restarts = (p: PodInfo) => p.containers.reduce((n, c) => n + c.restarts, 0);
 
 /** A defaultPoolSize edit re-rendered into the ConfigMap reaches every PgBouncer through the reloader. */
@@ -28,14 +29,14 @@ export async function reloadWithoutRestart(ctx: CheckContext): Promise<CheckResu
   // A value that differs and is at least 1: 5 fewer where that leaves a pool, else one more (a pool derived
   // from a small PostgreSQL can be as small as 2, where one more still fits the budget).
   const wanted = facts.defaultPoolSize > 5 ? facts.defaultPoolSize - 5 : facts.defaultPoolSize + 1;
-  const before = podsOf(ctx, "pgbouncer").map((p) => ({ name: p.name, pid: pgbouncerPid(p), restarts: restarts(p) }));
+  const before = podsOf(ctx, "pooler").map((p) => ({ name: p.name, pid: serverPid(ctx, p), restarts: restarts(p) }));
   const next = await ctx.rerender({ "pgbouncer.defaultPoolSize": wanted });
   const started = Date.now();
-  await ctx.cluster.applyConfigMap(find(next, "ConfigMap", "pgbouncer-config"));
+  await ctx.cluster.applyConfigMap(byRole(next, "ConfigMap", "pooler", "pgbouncer.ini"));
   for (const p of before) await until(`${p.name} to report default_pool_size ${wanted}`, 60_000, async () => ((await showConfig(ctx, p.name, "default_pool_size")) === String(wanted) ? true : undefined), 500);
   const seconds = (Date.now() - started) / 1000;
-  const after = new Map(podsOf(ctx, "pgbouncer").map((p) => [p.name, p]));
-  const same = before.every((b) => after.get(b.name) && pgbouncerPid(after.get(b.name)!) === b.pid && restarts(after.get(b.name)!) === b.restarts);
+  const after = new Map(podsOf(ctx, "pooler").map((p) => [p.name, p]));
+  const same = before.every((b) => after.get(b.name) && serverPid(ctx, after.get(b.name)!) === b.pid && restarts(after.get(b.name)!) === b.restarts);
   return {
     name,
     ok: same,
@@ -68,10 +69,10 @@ export async function rolloutBudget(ctx: CheckContext): Promise<CheckResult> {
   })();
   try {
     await load.flowing(50);
-    const deployment = find(ctx.manifests, "Deployment", "pgbouncer");
+    const deployment = workloadOf(ctx.manifests, "pooler");
     const template = structuredClone(deployment.spec.template);
     template.metadata.annotations = { ...template.metadata.annotations, "pooling.dev/pods-rollout": String(Date.now()) };
-    await ctx.cluster.rollout("pgbouncer", template);
+    await ctx.cluster.rollout(deployment.metadata.name, template);
     await load.flowing(20);
   } finally {
     stop = true;
@@ -107,12 +108,15 @@ function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean
 export async function networkPoliciesEnforced(ctx: CheckContext): Promise<CheckResult> {
   const name = "network-policies-enforced";
   const facts = stackFacts(ctx);
-  const postgres = podsOf(ctx, "postgres")[0]!;
-  const pgbouncer = podsOf(ctx, "pgbouncer")[0]!;
+  const postgres = podsOf(ctx, "database")[0]!;
+  const pgbouncer = podsOf(ctx, "pooler")[0]!;
   const nodeToPostgres = await tcpOpen(postgres.ip, facts.postgres.port, 2000);
   const nodeToPgbouncer = await tcpOpen(pgbouncer.ip, facts.pgbouncerPort, 2000);
-  const host = find(ctx.manifests, "ConfigMap", "pgbouncer-config").data!["pgbouncer.ini"]!.match(/host=(\S+)/)?.[1] ?? "postgres";
-  const fromPgbouncer = await ctx.cluster.exec(pgbouncer.name, "pgbouncer", ["pg_isready", "-h", host, "-p", String(facts.postgres.port), "-t", "5"], { timeoutMs: 15_000 });
+  // The database host PgBouncer's [databases] entries name (a Service DNS name).
+  const databases = parseIni(dataValue(byRole(ctx.manifests, "ConfigMap", "pooler", "pgbouncer.ini"), "pgbouncer.ini")).databases ?? {};
+  const host = Object.values(databases).map((d) => parseConnectionOptions(d).host).find((h) => h !== undefined);
+  if (host === undefined) throw new CheckError("pgbouncer.ini names no database host");
+  const fromPgbouncer = await ctx.cluster.exec(pgbouncer.name, serverContainer(ctx, "pooler"), ["pg_isready", "-h", host, "-p", String(facts.postgres.port), "-t", "5"], { timeoutMs: 15_000 });
   const ok = !nodeToPostgres && !nodeToPgbouncer && fromPgbouncer.code === 0;
   return {
     name,

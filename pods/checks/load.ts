@@ -3,7 +3,8 @@
  * PostgreSQL and Redis pods themselves.
  */
 import { ProbeLoad, type Ack } from "../../test/faults/load.ts";
-import { onePod, probeUrls, redisCli, sql, type CheckContext, CheckError } from "./context.ts";
+import { waitUntil } from "../../lib/wait.ts";
+import { onePod, probeUrls, redisCli, serverContainer, sql, type CheckContext, CheckError } from "./context.ts";
 
 /** One request loop set per probe pod, each loop with its own counter key. */
 export class PodLoad {
@@ -27,11 +28,9 @@ export class PodLoad {
   /** Resolves once `n` more writes were acknowledged: the load is really flowing. */
   async flowing(n: number, timeoutMs = 60_000): Promise<void> {
     const start = this.acks.length;
-    const deadline = Date.now() + timeoutMs;
-    while (this.acks.length < start + n) {
-      if (Date.now() > deadline) throw new CheckError(`load did not flow: ${this.acks.length - start} of ${n} acknowledged, ${this.failures.length} failures`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(`${n} acknowledged writes (load flowing)`, () => this.acks.length >= start + n, timeoutMs, 50).catch((err: unknown) => {
+      throw new CheckError(`load did not flow: ${this.acks.length - start} of ${n} acknowledged, ${this.failures.length} failures`, { cause: err });
+    });
   }
 
   /** Ends every request loop; a second call waits for the first. */
@@ -47,9 +46,9 @@ export async function lostWrites(ctx: CheckContext, acks: readonly Ack[]): Promi
   const found = new Set(await sql(ctx, "SELECT id::text FROM probe_writes"));
   const postgres = acks.filter((a) => !found.has(a.writeId)).length;
   const keys = [...new Set(acks.map((a) => a.redisKey))];
-  const redisPod = onePod(ctx, "redis");
+  const redisPod = onePod(ctx, "cache");
   // redis-cli reads the password from REDISCLI_AUTH, which the container's env holds.
-  const r = await ctx.cluster.exec(redisPod.name, "redis", [...redisCli(ctx), "--no-raw", "MGET", ...keys], { timeoutMs: 30_000 });
+  const r = await ctx.cluster.exec(redisPod.name, serverContainer(ctx, "cache"), [...redisCli(ctx), "--no-raw", "MGET", ...keys], { timeoutMs: 30_000 });
   if (r.code !== 0) throw new CheckError(`redis-cli MGET failed: ${r.stderr.trim()}`);
   const values = r.stdout
     .split("\n")

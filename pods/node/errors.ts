@@ -1,5 +1,5 @@
 /** The node agent's failures, each with a stable `code` (lib/errors.ts). */
-import { PoolingError } from "../../lib/errors.ts";
+import { InputError, PoolingError } from "../../lib/errors.ts";
 
 /** The Node could not be registered within the deadline (the API server never answered, or refused it). */
 export class NodeRegistrationError extends PoolingError {
@@ -12,6 +12,6 @@ export class NodeAgentNotRootError extends PoolingError {
 }
 
 /** A command line the agent cannot take. */
-export class NodeAgentUsageError extends PoolingError {
+export class NodeAgentUsageError extends InputError {
   readonly code = "POOLING_NODE_USAGE";
 }

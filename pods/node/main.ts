@@ -7,8 +7,7 @@
 import { KubeConfig, VersionApi } from "@kubernetes/client-node";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { describeCliError } from "../../lib/errors.ts";
+import { isMain, parseCommandLine, runCli } from "../../lib/cli.ts";
 import { NodeAgent } from "./agent.ts";
 import { NodeAgentUsageError } from "./errors.ts";
 
@@ -25,9 +24,10 @@ async function serverVersion(kubeconfig: string): Promise<string> {
   return v.gitVersion;
 }
 
-async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { kubeconfig: { type: "string" }, "run-dir": { type: "string" }, "node-name": { type: "string" }, "service-cidr": { type: "string" } } });
-  if (!values.kubeconfig || !values["run-dir"] || !values["service-cidr"]) throw new NodeAgentUsageError("usage: pods/node/main.ts --kubeconfig FILE --run-dir DIR --service-cidr CIDR [--node-name NAME]");
+async function main(argv: string[]): Promise<number> {
+  const usage = "usage: pods/node/main.ts --kubeconfig FILE --run-dir DIR --service-cidr CIDR [--node-name NAME]";
+  const { values } = parseCommandLine({ args: argv, options: { kubeconfig: { type: "string" }, "run-dir": { type: "string" }, "node-name": { type: "string" }, "service-cidr": { type: "string" } } }, usage);
+  if (!values.kubeconfig || !values["run-dir"] || !values["service-cidr"]) throw new NodeAgentUsageError(usage);
   const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const agent = await NodeAgent.start({
     kubeconfig: values.kubeconfig,
@@ -47,13 +47,9 @@ async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
+  return new Promise<number>(() => undefined); // runs until a signal; shutdown() exits
 }
 
 export const nodeAgentScript = (projectDir: string) => join(projectDir, "pods", "node", "main.ts");
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).catch((err: unknown) => {
-    log(describeCliError(err));
-    process.exit(1);
-  });
-}
+if (isMain(import.meta.url)) runCli(main, { exit: true, prefix: () => `${new Date().toISOString()} ` });

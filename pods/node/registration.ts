@@ -5,6 +5,7 @@
  * (nodeStatusUpdateFrequency) so its Ready condition's heartbeat stays fresh.
  */
 import { PatchStrategy, setHeaderOptions, type V1Node } from "@kubernetes/client-node";
+import { waitFor, WaitTimeoutError } from "../../lib/wait.ts";
 import { statusOf, type NodeApi } from "./api.ts";
 import { NodeRegistrationError } from "./errors.ts";
 import { LEASE_RENEW_MS, leaseObject, nodeObject, nodeStatus, type NodeFacts } from "./node-object.ts";
@@ -25,17 +26,11 @@ export class NodeRegistration {
 
   /** Creates the Node, or takes over the one an earlier run registered; retried until the API server answers. */
   async register(deadlineMs = 60_000): Promise<void> {
-    const until = Date.now() + deadlineMs;
-    for (;;) {
-      try {
-        const node = await this.createOrUpdate();
-        this.uid = node.metadata?.uid;
-        break;
-      } catch (err) {
-        if (Date.now() > until) throw new NodeRegistrationError(`could not register node ${this.facts.name}: ${(err as Error).message}`, { cause: err });
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
-    }
+    const node = await waitFor(`the API server to register node ${this.facts.name}`, () => this.createOrUpdate(), deadlineMs, 1_000).catch((err: unknown) => {
+      const last = err instanceof WaitTimeoutError ? err.last : err;
+      throw new NodeRegistrationError(`could not register node ${this.facts.name}: ${(last as Error | undefined)?.message ?? "no answer"}`, { cause: last });
+    });
+    this.uid = node.metadata?.uid;
     await this.heartbeat();
     this.timer = setInterval(() => void this.heartbeat(), LEASE_RENEW_MS);
     this.log(`node ${this.facts.name} registered (InternalIP ${this.facts.internalIp}, ${this.facts.cpus} CPUs, ${Math.round(this.facts.memoryBytes / 2 ** 20)} MiB)`);

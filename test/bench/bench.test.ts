@@ -8,42 +8,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SCENARIOS } from "../../bench/results.ts";
+import { SCENARIOS, type BenchResultsFile } from "../../bench/results.ts";
+import { becomesTrue } from "../../lib/wait.ts";
 
 const PROJECT = new URL("../..", import.meta.url).pathname;
 const RUN_TIMEOUT_MS = 240_000;
 /** Two pool sizes any stack config of this project accepts (at least minPoolSize 10, within the connection budget). */
 const SWEPT = [10, 20];
 const PG_SCENARIOS = ["before-serial", "before", "app-pool-direct", "app-pool-direct-default-max", "stack", "pgbench-direct", "pgbench-pgbouncer"];
-
-interface Scenario {
-  name: string;
-  clients: number;
-  tps: number;
-  p50Ms: number;
-  p99Ms: number;
-  errors: number;
-  peakBackends: number;
-  connectionsOpened: number;
-  transactions: number;
-  reuseRatio: number;
-  acquireP99Ms: number | null;
-  busyBackends: { peak: number; mean: number };
-  cpuPerTransactionUs?: { postgres: number; pgbouncer: number; load: number };
-  cpuSeconds: Record<string, number>;
-  topOtherProcesses?: Array<{ comm: string; processes: number; cpuSeconds: number }>;
-}
-
-interface BenchJson {
-  machine: Record<string, unknown>;
-  scenarios: Scenario[];
-  ratios: Record<string, unknown>;
-  cost: { protocol?: { ratio: number; pgbenchClients: number; stackClients: number } };
-  sweep: { key: string; values: number[]; levels: number[]; currentValue: number; points: Array<Scenario & { value: number }> };
-  tls: { enabled: boolean; minVersion: string };
-  tlsComparison: { level: number; rounds: number; points: Array<Scenario & { tls: boolean; round: number; acquireP50Ms: number | null }> };
-  targets: Array<{ target: string; measured: string; met: boolean | null }>;
-}
 
 function groupAlive(pgid: number): boolean {
   try {
@@ -73,8 +45,7 @@ async function stopGroup(child: ChildProcess): Promise<void> {
     } catch {
       return;
     }
-    const deadline = Date.now() + waitMs;
-    while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (await becomesTrue(() => !groupAlive(pgid), waitMs, 200)) return;
   }
 }
 
@@ -108,18 +79,17 @@ describe("npm run bench -- --quick", () => {
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  const result = (): BenchJson => {
+  const result = (): BenchResultsFile => {
     expect(exit?.code, exit?.stderr).toBe(0);
-    return JSON.parse(readFileSync(jsonFile, "utf8")) as BenchJson;
+    return JSON.parse(readFileSync(jsonFile, "utf8")) as BenchResultsFile;
   };
 
   it("exits 0 and leaves no process of its group behind", async () => {
     expect(exit?.code, exit?.stderr).toBe(0);
     const pgid = child!.pid!;
     // A process that has just been sent away may need a moment to be gone.
-    const deadline = Date.now() + 10_000;
-    while (groupAlive(pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(groupAlive(pgid), `left behind:\n${groupMembers(pgid)}`).toBe(false);
+    const gone = await becomesTrue(() => !groupAlive(pgid), 10_000, 200);
+    expect(gone, `left behind:\n${groupMembers(pgid)}`).toBe(true);
   });
 
   it("reports every scenario with finite, non-negative figures", () => {
@@ -152,7 +122,7 @@ describe("npm run bench -- --quick", () => {
   it("describes the machine and gives the ratios", () => {
     const json = result();
     expect(json.machine).toMatchObject({ cpus: expect.any(Number), cpuModel: expect.any(String), cpusAllowed: expect.any(Object) });
-    for (const key of ["stackVsBeforeTps", "stackVsAppPoolDirectTps", "stackVsPgbenchPgbouncerTps", "httpKeepAliveVsNewConnection"]) {
+    for (const key of ["stackVsBeforeTps", "stackVsAppPoolDirectTps", "stackVsPgbenchPgbouncerTps", "httpKeepAliveVsNewConnection"] as const) {
       expect(json.ratios[key], key).toEqual(expect.any(Number));
     }
   });
@@ -194,7 +164,8 @@ describe("npm run bench -- --quick", () => {
   });
 
   it("with --tls-compare, runs a new connection per request and the stack scenario on a TLS and a plaintext stack, and judges the 15% target", () => {
-    const { tlsComparison: cmp, targets } = result();
+    const { tlsComparison, targets } = result();
+    const cmp = tlsComparison!;
     const rows = cmp.points.map((p) => `${p.name}@${p.clients} ${p.tls ? "on" : "off"}`).sort();
     expect(rows).toEqual([`before-serial@1 off`, `before-serial@1 on`, `stack@${cmp.level} off`, `stack@${cmp.level} on`]);
     for (const p of cmp.points) {
@@ -210,7 +181,7 @@ describe("npm run bench -- --quick", () => {
   });
 
   it("sweeps the stack scenario over every value at every sweep level, and reports it", () => {
-    const { sweep } = result();
+    const sweep = result().sweep!;
     expect(sweep.key).toBe("pooling:pgbouncer.defaultPoolSize");
     expect(sweep.currentValue).toEqual(expect.any(Number));
     const rows = sweep.points.map((p) => `${p.value}@${p.clients}`).sort();

@@ -24,7 +24,7 @@ describe("the bench's command line", () => {
   });
 
   test("refuses --sweep-only without a sweep, and unknown options", () => {
-    expect(() => parseBenchArgs(["--sweep-only"], "out")).toThrow(new CliUsageError("--sweep-only needs --sweep section.key=v1,v2,…"));
+    expect(() => parseBenchArgs(["--sweep-only"], "out")).toThrow(expect.objectContaining({ code: "POOLING_CLI_USAGE", message: expect.stringMatching(/^--sweep-only needs --sweep section\.key=v1,v2,…\n\nUsage: npm run bench/) }));
     expect(() => parseBenchArgs(["--swep", "x"], "out")).toThrow(CliUsageError);
   });
 });

@@ -8,7 +8,8 @@
  * `npm run docs` turns into the README's reliability summary).
  */
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseCommandLine, runCli } from "../../lib/cli.ts";
+import { CliUsageError } from "../../lib/errors.ts";
 import { ALERT_OVERRIDES, runAlertFaults } from "./alerts.ts";
 import { holdConnections } from "./connections.ts";
 import { reliabilityReport, type FaultRun } from "./report.ts";
@@ -25,69 +26,83 @@ const USAGE = `npm run test:faults -- [options]
   --skip-alerts       do not run the alert faults (Prometheus with the rendered rules, each alert fired and cleared)
 `;
 
-const { values } = parseArgs({
-  options: {
-    help: { type: "boolean", short: "h" },
-    report: { type: "string" },
-    json: { type: "string" },
-    concurrency: { type: "string", default: "16" },
-    "settle-ms": { type: "string", default: "3000" },
-    connections: { type: "string", default: "10000" },
-    "hold-seconds": { type: "string", default: "60" },
-    "skip-alerts": { type: "boolean", default: false },
-  },
-});
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
 const say = (m: string) => process.stderr.write(`[faults] ${m}\n`);
-const concurrency = Number(values.concurrency);
-const settleMs = Number(values["settle-ms"]);
-const connections = Number(values.connections);
-const holdSeconds = Number(values["hold-seconds"]);
-if (![concurrency, settleMs, connections, holdSeconds].every((n) => Number.isInteger(n) && n >= 0) || concurrency < 1) {
-  say("--concurrency must be a whole number ≥ 1; --settle-ms, --connections and --hold-seconds whole numbers ≥ 0");
-  process.exit(2);
+
+/** The options as whole numbers, or a CliUsageError; undefined after --help. */
+function commandLine(argv: string[]) {
+  const { values } = parseCommandLine(
+    {
+      args: argv,
+      options: {
+        help: { type: "boolean", short: "h" },
+        report: { type: "string" },
+        json: { type: "string" },
+        concurrency: { type: "string", default: "16" },
+        "settle-ms": { type: "string", default: "3000" },
+        connections: { type: "string", default: "10000" },
+        "hold-seconds": { type: "string", default: "60" },
+        "skip-alerts": { type: "boolean", default: false },
+      },
+    },
+    USAGE,
+  );
+  if (values.help) return undefined;
+  const numbers = { concurrency: Number(values.concurrency), settleMs: Number(values["settle-ms"]), connections: Number(values.connections), holdSeconds: Number(values["hold-seconds"]) };
+  if (!Object.values(numbers).every((n) => Number.isInteger(n) && n >= 0) || numbers.concurrency < 1) {
+    throw new CliUsageError(`--concurrency must be a whole number ≥ 1; --settle-ms, --connections and --hold-seconds whole numbers ≥ 0\n\n${USAGE}`);
+  }
+  return { ...values, ...numbers };
 }
 
-say("starting the local stack with the probe, Prometheus and the exporters");
-let fs = await startFaultStack(say, FAULT_OVERRIDES, { monitoring: true, stackFile: FAULT_STACK_FILE });
-let stopping = false;
-const stop = () => {
-  if (stopping) process.exit(130);
-  stopping = true;
-  say("stopping");
-  void fs.close().then(() => process.exit(130));
-};
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
-try {
-  const startedAt = new Date().toISOString();
-  const faults = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency, settleMs, say, prometheusUrl: fs.monitoring!.prometheusUrl });
-  const { enabled, minVersion, clientCertificates } = fs.stack.config.tls;
-  const run: FaultRun = { startedAt, versions: fs.stack.versions, concurrency, settleMs, overrides: faultStackSettings(), tls: { enabled, minVersion, clientCertificates }, faults };
-  const rotationWrong = (r: FaultResult) => r.rotation !== undefined && (r.rotation.restarted.length > 0 || r.rotation.onTls !== r.rotation.serverConnections);
-  if (faults.some((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0) || alertsWrong(r.alerts) || rotationWrong(r))) process.exitCode = 1;
-  if (connections > 0) {
-    await fs.close();
-    say(`${connections} client connections through PgBouncer for ${holdSeconds} s`);
-    fs = await startFaultStack(say, { pgbouncer: { maxClientConn: connections + 200 } });
-    run.connections = await holdConnections(fs.stack, { clients: connections, holdMs: holdSeconds * 1000, say });
-    if (run.connections.errors > 0 || run.connections.connected < connections || run.connections.probeErrors > 0) process.exitCode = 1;
+async function main(argv: string[]): Promise<number> {
+  const values = commandLine(argv);
+  if (!values) {
+    process.stdout.write(USAGE);
+    return 0;
   }
-  if (!values["skip-alerts"]) {
+  const { concurrency, settleMs, connections, holdSeconds } = values;
+  let status = 0;
+  say("starting the local stack with the probe, Prometheus and the exporters");
+  let fs = await startFaultStack(say, FAULT_OVERRIDES, { monitoring: true, stackFile: FAULT_STACK_FILE });
+  let stopping = false;
+  const stop = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    say("stopping");
+    void fs.close().then(() => process.exit(130));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    const startedAt = new Date().toISOString();
+    const faults = await runFaults({ stack: fs.stack, stackFile: fs.stackFile, concurrency, settleMs, say, prometheusUrl: fs.monitoring!.prometheusUrl });
+    const { enabled, minVersion, clientCertificates } = fs.stack.config.tls;
+    const run: FaultRun = { startedAt, versions: fs.stack.versions, concurrency, settleMs, overrides: faultStackSettings(), tls: { enabled, minVersion, clientCertificates }, faults };
+    const rotationWrong = (r: FaultResult) => r.rotation !== undefined && (r.rotation.restarted.length > 0 || r.rotation.onTls !== r.rotation.serverConnections);
+    if (faults.some((r) => r.connectionsLeaked > 0 || r.writesLost > 0 || (!r.outage && r.errors > 0) || alertsWrong(r.alerts) || rotationWrong(r))) status = 1;
+    if (connections > 0) {
+      await fs.close();
+      say(`${connections} client connections through PgBouncer for ${holdSeconds} s`);
+      fs = await startFaultStack(say, { pgbouncer: { maxClientConn: connections + 200 } });
+      run.connections = await holdConnections(fs.stack, { clients: connections, holdMs: holdSeconds * 1000, say });
+      if (run.connections.errors > 0 || run.connections.connected < connections || run.connections.probeErrors > 0) status = 1;
+    }
+    if (!values["skip-alerts"]) {
+      await fs.close();
+      say("alert faults: the local stack with Prometheus and the exporters");
+      fs = await startFaultStack(say, ALERT_OVERRIDES, { monitoring: true });
+      const results = await runAlertFaults({ stack: fs.stack, monitoring: fs.monitoring!, say });
+      run.alerts = { overrides: ALERT_OVERRIDES, results };
+      if (results.some((r) => r.unexpected.length > 0)) status = 1;
+    }
+    const text = reliabilityReport(run);
+    if (values.report) writeFileSync(values.report, text);
+    if (values.json) writeFileSync(values.json, `${JSON.stringify(run, null, 2)}\n`);
+    process.stdout.write(text);
+    return status;
+  } finally {
     await fs.close();
-    say("alert faults: the local stack with Prometheus and the exporters");
-    fs = await startFaultStack(say, ALERT_OVERRIDES, { monitoring: true });
-    const results = await runAlertFaults({ stack: fs.stack, monitoring: fs.monitoring!, say });
-    run.alerts = { overrides: ALERT_OVERRIDES, results };
-    if (results.some((r) => r.unexpected.length > 0)) process.exitCode = 1;
   }
-  const text = reliabilityReport(run);
-  if (values.report) writeFileSync(values.report, text);
-  if (values.json) writeFileSync(values.json, `${JSON.stringify(run, null, 2)}\n`);
-  process.stdout.write(text);
-} finally {
-  await fs.close();
 }
+
+runCli(main, { prefix: "[faults] " });

@@ -3,6 +3,7 @@
  * serves steady load. Counts errors and samples PgBouncer's and the probe's memory. Bounded in time.
  */
 import { readFileSync } from "node:fs";
+import { readDbError } from "../../lib/sqlstate.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import type { LocalStack } from "../../local/stack.ts";
@@ -17,6 +18,8 @@ export interface ConnectionLoadResult {
   errors: number;
   errorKinds: Record<string, number>;
   peakServerConnections: number;
+  /** PgBouncer's resident memory before the clients connected, and its peak while they were held. */
+  pgbouncerStartRssMiB: number;
   pgbouncerPeakRssMiB: number;
   probePeakRssMiB: number;
   probeRequests: number;
@@ -36,10 +39,11 @@ export async function holdConnections(stack: LocalStack, opts: { clients: number
   const { clients: n, holdMs, say } = opts;
   const errorKinds: Record<string, number> = {};
   const fail = (err: unknown) => {
-    const kind = (err as { code?: string }).code ?? (err as Error).message.slice(0, 60);
+    const kind = readDbError(err).reason;
     errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
   };
   const clients: pg.Client[] = [];
+  const pgbouncerStart = rssMiB(stack.pgbouncer.pid);
   let peak = { pgbouncer: 0, probe: 0, servers: 0 };
   const sampler = setInterval(() => {
     peak = {
@@ -101,6 +105,7 @@ export async function holdConnections(stack: LocalStack, opts: { clients: number
       errors: Object.values(errorKinds).reduce((a, b) => a + b, 0),
       errorKinds,
       peakServerConnections: peak.servers,
+      pgbouncerStartRssMiB: Math.round(pgbouncerStart * 10) / 10,
       pgbouncerPeakRssMiB: Math.round(peak.pgbouncer * 10) / 10,
       probePeakRssMiB: Math.round(peak.probe * 10) / 10,
       probeRequests: probe.requests,

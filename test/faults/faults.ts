@@ -3,11 +3,13 @@
  * when it has been undone (the server is back, the signal continued); the runner then measures recovery.
  */
 import { X509Certificate } from "node:crypto";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { formatDuration, type StackConfig } from "../../infra/config/index.ts";
+import { childrenOf } from "../../lib/proc.ts";
+import { waitFor } from "../../lib/wait.ts";
 import { queryOnce } from "../../local/services.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { pgPeerCertificate, redisPeerCertificate } from "../tls/helpers.ts";
@@ -64,36 +66,11 @@ export interface Fault {
   apply(ctx: FaultContext): Promise<string[]>;
 }
 
-async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** The faults' waits: state read every 50 ms, 30 s at most. */
+const waitUntil = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> => waitFor(what, fn, timeoutMs, 50);
 
 /** The postmaster and every process it forked (backends, checkpointer, ...), from /proc. */
-function postgresProcessTree(postmaster: number): number[] {
-  const children = readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        // Field 4 of /proc/PID/stat is the parent pid; the command name (field 2) may hold spaces.
-        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-  return [postmaster, ...children];
-}
+const postgresProcessTree = (postmaster: number): number[] => [postmaster, ...childrenOf(postmaster)];
 
 async function query<R extends pg.QueryResultRow>(url: string, sql: string): Promise<R[]> {
   return (await queryOnce(url, sql)).rows as R[];

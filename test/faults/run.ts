@@ -3,6 +3,7 @@
  * errors during it, the error window, time to ready again, leaked connections and lost writes.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { waitFor } from "../../lib/wait.ts";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { connectionBudget } from "../../infra/config/index.ts";
@@ -107,17 +108,14 @@ async function faultAlerts(watch: AlertWatch, fault: Fault, cfg: StackConfig, st
   return sortAlerts(watch, fault.alerts, cfg, start, undoneAt, quietAt);
 }
 
+/** When the probe answers /readyz 200 again (its clock), polled every 50 ms for `timeoutMs`. */
 async function waitReady(probeUrl: string, timeoutMs = 60_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await fetch(`${probeUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (ok) return Date.now();
-    await sleep(50);
-  }
-  throw new Error(`the probe was not ready again within ${timeoutMs / 1000}s`);
+  return waitFor(
+    "the probe to be ready again",
+    async () => ((await fetch(`${probeUrl}/readyz`, { signal: AbortSignal.timeout(2000) })).status === 200 ? Date.now() : undefined),
+    timeoutMs,
+    50,
+  );
 }
 
 /** Server connections beyond what PgBouncer may hold, once things settle (0 = none leaked). */

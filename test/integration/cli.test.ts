@@ -97,7 +97,7 @@ describe("npm start (local/cli.ts)", () => {
   it("refuses an unknown flag with its code and the usage, no stack trace, exit 2", () => {
     const r = runCli(["--bogus", "--data-dir", join(dir, "bogus")]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^error POOLING_CLI_USAGE: Unknown option '--bogus'[^]*Usage: npm start/);
+    expect(r.stderr).toMatch(/^\[pooling\] error POOLING_CLI_USAGE: Unknown option '--bogus'[^]*Usage: npm start/);
     expect(r.stderr).not.toMatch(STACK_FRAME);
     expect(existsSync(join(dir, "bogus"))).toBe(false);
   });

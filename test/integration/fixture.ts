@@ -55,11 +55,4 @@ export async function pgbouncerConfig(adminUrl: string): Promise<Record<string, 
 
 export { waitFor } from "../../lib/wait.ts";
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isAlive } from "../../lib/proc.ts";

@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { childrenOf } from "../../local/leftovers.ts";
+import { childrenOf } from "../../lib/proc.ts";
 import { layoutOf } from "../../local/files.ts";
 import { PROJECT_DIR, startLocalStack } from "../../local/stack.ts";
 import { hasParentDeathSignal, serverUser } from "../../local/system.ts";

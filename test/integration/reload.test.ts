@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
 import { derivedDefaultPoolSize } from "../../infra/config/pools.ts";
 import { PROJECT_DIR } from "../../local/stack.ts";
 import { pgbouncerConfig, query, useStack, waitFor } from "./fixture.ts";
@@ -12,11 +13,17 @@ const stackFile = join(dir, "Pulumi.reload.yaml");
 copyFileSync(join(PROJECT_DIR, "Pulumi.dev.yaml"), stackFile);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function edit(from: RegExp, to: string): void {
-  const text = readFileSync(stackFile, "utf8");
-  if (!from.test(text)) throw new Error(`the stack file has no ${from}`);
-  writeFileSync(stackFile, text.replace(from, to));
+const ORIGINAL = readFileSync(stackFile, "utf8");
+
+/** Sets pooling:<section>.<key> in the stack file, added or replaced, as `pulumi config set --path` would. */
+function setKey(section: string, key: string, value: number): void {
+  const doc = parseDocument(readFileSync(stackFile, "utf8"));
+  doc.setIn(["config", `pooling:${section}`, key], value);
+  writeFileSync(stackFile, doc.toString());
 }
+
+/** The stack file as the test found it; the running stack picks it up through its watcher. */
+const restoreStackFile = () => writeFileSync(stackFile, ORIGINAL);
 
 /** Queries through PgBouncer in a loop until stopped; counts what failed. */
 function steadyLoad(url: string) {
@@ -24,6 +31,11 @@ function steadyLoad(url: string) {
   let stop = false;
   const errors: string[] = [];
   let done = 0;
+  /** Resolves once `n` more queries than now have succeeded: the load is flowing. */
+  const more = (n: number, what: string) => {
+    const target = done + n;
+    return waitFor(what, () => (done >= target ? true : undefined), 20_000, 10);
+  };
   const workers = Array.from({ length: 10 }, async () => {
     while (!stop) {
       try {
@@ -35,6 +47,7 @@ function steadyLoad(url: string) {
     }
   });
   return {
+    more,
     async finish() {
       stop = true;
       await Promise.all(workers);
@@ -44,59 +57,72 @@ function steadyLoad(url: string) {
   };
 }
 
+/**
+ * Each test changes the stack file and puts it back as it found it, waiting until the stack runs the
+ * original again, so the tests pass in any order (vitest --sequence.shuffle).
+ */
 describe("a change to the stack file while the local stack runs", () => {
   const stack = useStack({ configFile: stackFile, watch: true });
-
-  // The dev stack leaves the pool to the derivation: the test sets it, to a value that differs from it.
-  let resized = 0;
+  // The dev stack leaves the pool to the derivation: from this machine's cores and its one PgBouncer.
+  const derived = derivedDefaultPoolSize(String(availableParallelism()), 1);
+  const poolSize = async () => (await pgbouncerConfig(stack().pgbouncer.adminUrl)).default_pool_size;
+  const backToOriginal = async () => {
+    restoreStackFile();
+    await waitFor(`default_pool_size back to ${derived}`, async () => ((await poolSize()) === String(derived) ? true : undefined));
+    await waitFor("max_connections back to 200", async () => ((await query<{ max_connections: string }>(stack().postgres.url, "SHOW max_connections"))[0]?.max_connections === "200" ? true : undefined), 60_000);
+  };
 
   it("runs PgBouncer with the pool derived from this machine's cores and its one PgBouncer, not the stack file's cluster", async () => {
     const s = stack();
-    const pool = derivedDefaultPoolSize(String(availableParallelism()), 1);
-    expect(s.config.pgbouncer.defaultPoolSize).toBe(pool);
-    expect((await pgbouncerConfig(s.pgbouncer.adminUrl)).default_pool_size).toBe(String(pool));
+    expect(s.config.pgbouncer.defaultPoolSize).toBe(derived);
+    expect(await poolSize()).toBe(String(derived));
   });
 
   it("reloads PgBouncer with the new defaultPoolSize and drops no client", async () => {
     const s = stack();
     const pid = s.pgbouncer.pid;
-    resized = s.config.pgbouncer.defaultPoolSize + 10;
+    const resized = derived + 10;
     const load = steadyLoad(s.pgbouncer.url);
-    await new Promise((r) => setTimeout(r, 300));
-    edit(/^( *)pooling:pgbouncer:\n/m, `$&$1  defaultPoolSize: ${resized}\n`);
-    const seen = await waitFor(`default_pool_size ${resized} in SHOW CONFIG`, async () =>
-      (await pgbouncerConfig(s.pgbouncer.adminUrl)).default_pool_size === String(resized) ? true : undefined,
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    const { done, errors } = await load.finish();
-    expect(seen).toBe(true);
-    expect(errors).toEqual([]);
-    expect(done).toBeGreaterThan(0);
+    try {
+      await load.more(20, "the load to flow before the change");
+      setKey("pgbouncer", "defaultPoolSize", resized);
+      await waitFor(`default_pool_size ${resized} in SHOW CONFIG`, async () => ((await poolSize()) === String(resized) ? true : undefined));
+      await load.more(20, "the load to go on after the reload");
+    } finally {
+      const { errors } = await load.finish();
+      expect(errors).toEqual([]);
+      await backToOriginal();
+    }
     expect(s.pgbouncer.pid).toBe(pid);
   });
 
   it("keeps running the previous config when the new one is invalid, and says why", async () => {
     const s = stack();
-    edit(new RegExp(`defaultPoolSize: ${resized}\\b`), "defaultPoolSize: 400");
-    const result = await s.reloadConfig();
-    expect(result.ok).toBe(false);
-    expect(result.ok ? [] : result.problems.join("\n")).toMatch(/pooling:pgbouncer\.defaultPoolSize = 400: the PgBouncer pools need more server connections/);
-    expect((await pgbouncerConfig(s.pgbouncer.adminUrl)).default_pool_size).toBe(String(resized));
-    edit(/defaultPoolSize: 400/, `defaultPoolSize: ${resized}`);
+    const before = await poolSize();
+    try {
+      setKey("pgbouncer", "defaultPoolSize", 400);
+      const result = await s.reloadConfig();
+      expect(result.ok).toBe(false);
+      expect(result.ok ? [] : result.problems.join("\n")).toMatch(/pooling:pgbouncer\.defaultPoolSize = 400: the PgBouncer pools need more server connections/);
+      expect(await poolSize()).toBe(before);
+    } finally {
+      await backToOriginal();
+    }
   });
 
   it("restarts PostgreSQL for a setting it cannot reload, and the pooled URL works afterwards", async () => {
     const s = stack();
     const pid = s.postgres.pid;
-    edit(/maxConnections: 200/, "maxConnections: 210");
-    // The file watcher applies it; wait for the new server rather than racing it with reloadConfig().
-    const [row] = await waitFor("max_connections 210", async () => {
-      const rows = await query<{ max_connections: string }>(s.postgres.url, "SHOW max_connections");
-      return rows[0]?.max_connections === "210" ? rows : undefined;
-    });
-    expect(row!.max_connections).toBe("210");
-    expect(s.postgres.pid).not.toBe(pid);
-    const rows = await waitFor("a pooled query after the restart", () => query<{ one: number }>(s.pgbouncer.url, "SELECT 1 AS one"));
-    expect(rows).toEqual([{ one: 1 }]);
+    try {
+      setKey("postgres", "maxConnections", 210);
+      // The file watcher applies it; wait for the new server rather than racing it with reloadConfig().
+      await waitFor("max_connections 210", async () => ((await query<{ max_connections: string }>(s.postgres.url, "SHOW max_connections"))[0]?.max_connections === "210" ? true : undefined));
+      expect(s.postgres.pid).not.toBe(pid);
+      const rows = await waitFor("a pooled query after the restart", () => query<{ one: number }>(s.pgbouncer.url, "SELECT 1 AS one"));
+      expect(rows).toEqual([{ one: 1 }]);
+    } finally {
+      await backToOriginal();
+    }
   });
+
 });

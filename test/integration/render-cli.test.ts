@@ -77,7 +77,8 @@ describe("npm run render", () => {
     const bad = join(dir, "Pulumi.budget.yaml");
     writeFileSync(bad, "config:\n  pooling:pgbouncer:\n    defaultPoolSize: 120\n");
     const r = render(["--config-file", bad, "--out", join(dir, "budget")]);
-    expect(r.status).toBe(1);
+    // A stack file to change: exit 2, as npm start and every other command give for bad input.
+    expect(r.status).toBe(2);
     const reserve = derivedReservePoolSize(120);
     expect(r.stderr).toContain(
       `pooling:pgbouncer.defaultPoolSize = 120: the PgBouncer pools need more server connections than PostgreSQL can give: (replicas 2 + 1 draining during a rollout) × (defaultPoolSize 120 + reservePoolSize ${reserve}) = ${3 * (120 + reserve)} > maxConnections 200`,

@@ -155,7 +155,7 @@ describe("failures", () => {
   it("stops with a CommandFailedError, code POOLING_COMMAND_FAILED, when a step exits non-zero", () => {
     const { runner, calls } = recordingRunner(() => home, ["kind get clusters"]);
 
-    expect(() => run("up", runner)).toThrow(expect.objectContaining({ code: "POOLING_COMMAND_FAILED", message: "`kind get clusters` failed with exit code 1" }));
+    expect(() => run("up", runner)).toThrow(expect.objectContaining({ code: "POOLING_COMMAND_FAILED", message: "kind get clusters failed (exit 1)" }));
     expect(pulumiCalls(calls)).toEqual([]);
   });
 

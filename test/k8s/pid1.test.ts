@@ -4,9 +4,11 @@
  * kubelet's SIGTERM ends it. Needs root (unshare), as CI runs.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { HEARTBEAT_FILE, pgbouncerDeployment } from "../../infra/k8s/manifests/index.ts";
+import { childrenOf } from "../../lib/proc.ts";
+import { waitFor } from "../../lib/wait.ts";
 import { asManifest, devConfig } from "./fixtures.ts";
 
 const started: ChildProcess[] = [];
@@ -23,16 +25,8 @@ function asPid1(script: string): ChildProcess {
 }
 
 /** The host pid of the namespace's PID 1: unshare's only child. */
-async function pid1Of(unshare: ChildProcess): Promise<number> {
-  for (;;) {
-    try {
-      const children = readFileSync(`/proc/${unshare.pid}/task/${unshare.pid}/children`, "utf8").trim();
-      if (children) return Number(children.split(" ")[0]);
-    } catch {
-      /* not there yet */
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function pid1Of(unshare: ChildProcess): Promise<number> {
+  return waitFor("unshare to fork the namespace's PID 1", () => childrenOf(unshare.pid!)[0], 10_000, 20);
 }
 
 const exited = (c: ChildProcess) => new Promise<number | null>((resolve) => (c.exitCode !== null ? resolve(c.exitCode) : c.once("close", (code) => resolve(code))));
@@ -48,10 +42,7 @@ describe("the PgBouncer pod's reloader as PID 1", () => {
     const unshare = asPid1(reloader());
     const pid = await pid1Of(unshare);
     // The heartbeat is written after the trap is set and before the first sleep: the loop is running.
-    await new Promise<void>((resolve) => {
-      const poll = () => (existsSync(`/proc/${pid}/root${HEARTBEAT_FILE}`) ? resolve() : setTimeout(poll, 20));
-      poll();
-    });
+    await waitFor("the reloader's first heartbeat", () => (existsSync(`/proc/${pid}/root${HEARTBEAT_FILE}`) ? true : undefined), 10_000, 20);
     process.kill(pid, "SIGTERM");
     expect(await exited(unshare)).toBe(0);
   });

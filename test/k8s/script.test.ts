@@ -8,7 +8,7 @@ describe("scripts/pulumi.ts", () => {
   it("maps down to pulumi destroy and passes the rest to pulumi", () => {
     expect(parseCommand(["up", "--yes"])).toEqual({ command: "up", cluster: "kind", pulumiArgs: ["--yes"] });
     expect(() => parseCommand(["apply"])).toThrow(/usage: tsx scripts\/pulumi\.ts <up\|preview\|down>/);
-    expect(() => parseCommand([])).toThrow(expect.objectContaining({ code: "POOLING_SCRIPT_USAGE" }));
+    expect(() => parseCommand([])).toThrow(expect.objectContaining({ code: "POOLING_CLI_USAGE" }));
   });
 
   it("takes --cluster and --render-to out of the arguments, in either spelling, and passes the rest to pulumi", () => {
@@ -60,7 +60,7 @@ describe("scripts/pulumi.ts", () => {
   it("refuses an unknown command with its code and no stack trace, exit 2", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "scripts/pulumi.ts", "apply"], { cwd: PROJECT_DIR, env: { PATH: "/nonexistent" }, encoding: "utf8" });
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("error POOLING_SCRIPT_USAGE: usage: tsx scripts/pulumi.ts <up|preview|down> [--cluster kind|local] [--render-to DIR] [pulumi arguments]\n");
+    expect(r.stderr).toBe("error POOLING_CLI_USAGE: usage: tsx scripts/pulumi.ts <up|preview|down> [--cluster kind|local] [--render-to DIR] [pulumi arguments]\n");
   });
 
   it("exits 1 with a clear message, touching nothing, when pulumi, kind and docker are missing", () => {
@@ -71,6 +71,6 @@ describe("scripts/pulumi.ts", () => {
       encoding: "utf8",
     });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^npm run preview cannot start:\n {2}- `pulumi` was not found on PATH[^\n]*\n {2}- `kind`[^\n]*\n {2}- `docker`/);
+    expect(r.stderr).toMatch(/^error POOLING_PREREQUISITES_MISSING: npm run preview cannot start:\n {2}- `pulumi` was not found on PATH[^\n]*\n {2}- `kind`[^\n]*\n {2}- `docker`/);
   });
 });

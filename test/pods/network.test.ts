@@ -5,6 +5,7 @@
  * events or nft counters, each with a bounded deadline.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { waitUntil as waitUntilShared } from "../../lib/wait.ts";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -220,13 +221,8 @@ function nodeInPod(p: PodEndpoint, script: string, args: string[], hosts?: strin
   return watchLines(child);
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + DEADLINE_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${DEADLINE_MS} ms`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** The network's own state, polled on a short interval up to DEADLINE_MS (lib/wait.ts). */
+const waitUntil = (what: string, check: () => Promise<boolean>): Promise<void> => waitUntilShared(what, check, DEADLINE_MS, 5);
 
 const parse = (line: string) => JSON.parse(line) as { connected?: string; line?: string; error?: string };
 
@@ -402,7 +398,7 @@ describe("PodNetwork in Linux namespaces", () => {
   rootIt("assertOwnAddress accepts this network's pod, Service and node addresses and rejects any other", () => {
     for (const ip of [a.ip, c.ip, net.nodeIp, net.serviceIp("shop", "web") as string]) expect(() => net.assertOwnAddress(ip)).not.toThrow();
     for (const ip of ["127.0.0.1", "192.0.2.1", "198.18.255.2"]) {
-      expect(() => net.assertOwnAddress(ip)).toThrow(expect.objectContaining({ code: "POD_NET_FOREIGN_ADDRESS" }));
+      expect(() => net.assertOwnAddress(ip)).toThrow(expect.objectContaining({ code: "POOLING_POD_NET_FOREIGN_ADDRESS" }));
       expect(() => net.assertOwnAddress(ip)).toThrow(ForeignAddressError);
     }
   });
@@ -442,7 +438,7 @@ describe("PodNetwork lifecycle", () => {
     expect(links().filter((l) => l.startsWith(net.bridge))).toEqual([]);
     expect(existsSync(statePath(net.runId))).toBe(false);
     expect(execFileSync("nft", ["list", "tables"], { encoding: "utf8" })).not.toContain("plpod");
-    await expect(net.addPod({ name: "three", namespace: "shop", labels: {}, ports: [] })).rejects.toMatchObject({ code: "POD_NET_DESTROYED" });
+    await expect(net.addPod({ name: "three", namespace: "shop", labels: {}, ports: [] })).rejects.toMatchObject({ code: "POOLING_POD_NET_DESTROYED" });
   });
 
   rootIt("sweepStale removes what a run whose process was killed left behind, and leaves live runs alone", async () => {

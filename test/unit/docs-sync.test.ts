@@ -2,14 +2,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { CONFIG_DOC, PERFORMANCE_JSON, RELIABILITY_JSON, generatedDocs, withReference, withSummaries } from "../../infra/cli/docs.ts";
+import { CONFIG_DOC, ERRORS_DOC, PERFORMANCE_JSON, RELIABILITY_JSON, generatedDocs, withErrors, withReference, withSummaries } from "../../infra/cli/docs.ts";
+import { errorSources } from "../../infra/cli/errors-page.ts";
 import { markers } from "../../infra/cli/generated.ts";
 import { PROJECT_DIR } from "../../local/stack.ts";
 
 const read = (f: string) => readFileSync(join(PROJECT_DIR, f), "utf8");
 
 describe("generated documentation", () => {
-  it.each([...generatedDocs(read)])("%s matches what npm run docs generates (run it after changing the schema or a results JSON)", (file, expected) => {
+  it.each([...generatedDocs(read, PROJECT_DIR)])("%s matches what npm run docs generates (run it after changing the schema or a results JSON)", (file, expected) => {
     expect(read(file)).toBe(expected);
   });
 
@@ -18,6 +19,14 @@ describe("generated documentation", () => {
     const stale = current.replace(/^\| `pooling:pgbouncer\.defaultPoolSize` \|.*$/m, "| `pooling:pgbouncer.defaultPoolSize` | integer 1..10000 | `99` | stale. |");
     expect(stale).not.toBe(current);
     expect(withReference(stale)).toBe(current);
+  });
+
+  it("the check fails when an error class is added and the errors page is not regenerated", () => {
+    const current = read(ERRORS_DOC);
+    const added: Array<[string, string]> = [...errorSources(PROJECT_DIR), ["lib/new.ts", 'import { PoolingError } from "./errors.ts";\n/** A new failure. */\nexport class NewError extends PoolingError {\n  readonly code = "POOLING_NEW";\n}\n']];
+    const regenerated = withErrors(current, added);
+    expect(regenerated).not.toBe(current);
+    expect(regenerated).toContain("| `POOLING_NEW` | 1 | `NewError` (lib/new.ts) | A new failure. |");
   });
 
   // One figure each summary shows, changed in its JSON only.

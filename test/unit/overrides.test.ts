@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { parseStackConfig } from "../../infra/config/index.ts";
-import { checkSweepValues, mergeRaw, parseSweepSpec, sweepOverride, SweepSpecError } from "../../infra/config/overrides.ts";
+import { checkSweepValues, parseSweepSpec, sweepOverride, SweepSpecError } from "../../bench/sweep-spec.ts";
+import { mergeRaw } from "../../infra/config/overrides.ts";
 
 const load = (overrides?: Record<string, unknown>) => parseStackConfig(mergeRaw({ pgbouncer: { minPoolSize: 0 } }, overrides), { stack: "test" });
 const CONFIG = load();

@@ -1,6 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import type { z } from "zod";
+import type { BenchResultsFile } from "../../bench/results.ts";
 import { DocsMarkerError, markers, withGenerated } from "../../infra/cli/generated.ts";
-import { performanceSummary } from "../../infra/cli/readme-performance.ts";
+import { performanceSummary, type performanceResults } from "../../infra/cli/readme-performance.ts";
 import { reliabilitySummary } from "../../infra/cli/readme-reliability.ts";
 
 const point = (name: string, clients: number, tps: number, p99Ms: number, errors = 0, peakBackends = 25) => ({ name, clients, tps, p99Ms, errors, peakBackends });
@@ -162,5 +164,14 @@ describe("withGenerated", () => {
   ])("refuses a page whose markers are %s, naming the file and the marker", (_case, text) => {
     expect(() => withGenerated(text, "page.md", "part", "new")).toThrow(DocsMarkerError);
     expect(() => withGenerated(text, "page.md", "part", "new")).toThrow(`page.md needs the marker ${start} once`);
+  });
+});
+
+describe("the bench's results file and the README's reading of it", () => {
+  it("every field the summary requires is one the bench writes, with the same type (checked by npm run typecheck)", () => {
+    // The schema is the reader's subset of the file; BenchResultsFile (bench/results.ts) is the writer's
+    // one declaration. A field renamed or retyped on one side fails the typecheck here.
+    const readable = (file: BenchResultsFile): z.input<typeof performanceResults> => ({ ...file, scenarios: [...file.scenarios], sweep: file.sweep });
+    expectTypeOf(readable).toBeFunction();
   });
 });

@@ -48,26 +48,33 @@ export function preStopScript(): string {
   return [`sleep ${ENDPOINT_DRAIN_SECONDS}`, "kill -INT 1", "while kill -0 1 2>/dev/null; do sleep 1; done"].join("\n");
 }
 
+/** A heartbeat older than this means the reloader's loop has stopped. */
+export const HEARTBEAT_STALE_SECONDS = 60;
+
 /**
  * A watcher: when the kubelet swaps a mounted ConfigMap or Secret (it does so atomically, only for
  * directory mounts, never subPath), run `command` until it succeeds once for that content. A heartbeat
- * file backs its liveness probe. The PgBouncer reloader (RELOAD) and the TLS reloaders of PostgreSQL and
+ * file backs its probes. The PgBouncer reloader (RELOAD) and the TLS reloaders of PostgreSQL and
  * Redis (infra/k8s/manifests/tls-reload.ts) are all this loop.
  *
  * It is PID 1 of its container, and PID 1 gets no signal it has no handler for (pid_namespaces(7)): a
  * plain `sh -c` loop would ignore the kubelet's SIGTERM and hold every pod for its whole grace period.
  * So it traps TERM and INT, and sleeps in the background with `wait`, which a trapped signal interrupts
  * at once (a foreground `sleep` would delay the trap until it ends).
+ *
+ * The heartbeat is written to a temporary file and renamed over the old one: rename(2) replaces it in one
+ * step, so a probe reads the old beat or the new one, never the empty file `date > file` leaves between
+ * its truncation and its write (seen as "expecting primary" from the probe's arithmetic).
  */
-export function watchScript(files: readonly string[], command: string, done: string): string {
+export function watchScript(files: readonly string[], command: string, done: string, heartbeat: string = HEARTBEAT_FILE): string {
   const sum = `cat ${files.join(" ")} | md5sum`;
   return [
     "set -u",
     "trap 'exit 0' TERM INT",
-    `mkdir -p ${HEARTBEAT_FILE.replace(/\/[^/]+$/, "")}`,
+    `mkdir -p ${heartbeat.replace(/\/[^/]+$/, "")}`,
     `last="$(${sum})"`,
     "while true; do",
-    `  date +%s > ${HEARTBEAT_FILE}`,
+    `  date +%s > ${heartbeat}.tmp && mv -f ${heartbeat}.tmp ${heartbeat}`,
     `  sleep ${RELOAD_POLL_SECONDS} & wait $!`,
     `  now="$(${sum})"`,
     '  if [ "$now" != "$last" ]; then',
@@ -78,13 +85,29 @@ export function watchScript(files: readonly string[], command: string, done: str
 }
 
 /** The PgBouncer reloader: RELOAD on the console when its config, userlist or TLS files change. */
-export function reloaderScript(cfg: StackConfig, files: readonly string[]): string {
-  return watchScript(files, console(cfg, "RELOAD"), "reloaded pgbouncer: config changed");
+export function reloaderScript(cfg: StackConfig, files: readonly string[], heartbeat: string = HEARTBEAT_FILE): string {
+  return watchScript(files, console(cfg, "RELOAD"), "reloaded pgbouncer: config changed", heartbeat);
 }
 
-/** Liveness of the reloader: its loop wrote the heartbeat within the last minute. */
-export function reloaderLivenessCommand(): string[] {
-  return ["sh", "-c", `test $(( $(date +%s) - $(cat ${HEARTBEAT_FILE}) )) -lt 60`];
+/**
+ * The reloader's probes, telling "not yet" (no heartbeat written yet: the loop is starting) from
+ * "broken" (a heartbeat that is stale, or not a number), each with its own message in the pod's events.
+ * Readiness waits for the first beat; liveness lets a container that has not beaten yet live (its
+ * readiness keeps the pod out of the Service meanwhile) and restarts one whose loop stopped.
+ */
+export function reloaderProbeCommand(probe: "liveness" | "readiness", heartbeat: string = HEARTBEAT_FILE): string[] {
+  const notYet = probe === "liveness" ? 0 : 1;
+  return [
+    "sh",
+    "-c",
+    [
+      `if [ ! -e ${heartbeat} ]; then echo "reloader: no heartbeat yet"; exit ${notYet}; fi`,
+      `beat="$(cat ${heartbeat})"`,
+      `case "$beat" in ''|*[!0-9]*) echo "reloader: heartbeat unreadable: $beat"; exit 1;; esac`,
+      'age=$(( $(date +%s) - beat ))',
+      `if [ "$age" -ge ${HEARTBEAT_STALE_SECONDS} ]; then echo "reloader: last heartbeat $age s ago"; exit 1; fi`,
+    ].join("\n"),
+  ];
 }
 
 /** The first timeout that is set (0 means "never"). */

@@ -26,7 +26,7 @@ import {
 } from "./common.ts";
 import { clientPairIn, serverTlsFiles, tlsMount, tlsVolume } from "./tls.ts";
 import { watchedTlsFiles } from "./tls-reload.ts";
-import { HEARTBEAT_FILE, loopbackTlsParams, PGBOUNCER_MIN_READY_SECONDS, pgbouncerTerminationGraceSeconds, preStopScript, reloaderLivenessCommand, reloaderScript } from "./pgbouncer-drain.ts";
+import { HEARTBEAT_FILE, loopbackTlsParams, PGBOUNCER_MIN_READY_SECONDS, pgbouncerTerminationGraceSeconds, preStopScript, reloaderProbeCommand, reloaderScript } from "./pgbouncer-drain.ts";
 
 /** The postgres user of the edoburu/pgbouncer (Alpine) image. */
 export const PGBOUNCER_UID = 70;
@@ -139,10 +139,10 @@ function reloaderContainer(cfg: StackConfig): k8s.types.input.core.v1.Container 
     image: images(cfg).pgbouncer,
     command: ["sh", "-c", reloaderScript(cfg, files)],
     env: [adminPassword()],
-    livenessProbe: { ...execProbe(reloaderLivenessCommand(), 30), initialDelaySeconds: 10 },
+    livenessProbe: { ...execProbe(reloaderProbeCommand("liveness"), 30), initialDelaySeconds: 10 },
     // A pod is Ready only when every container is: a slow first readiness probe here would hold every
     // new PgBouncer pod out of its Service, and every rollout step, for its whole period.
-    readinessProbe: execProbe(reloaderLivenessCommand(), 5),
+    readinessProbe: execProbe(reloaderProbeCommand("readiness"), 5),
     resources: sidecarResources(),
     securityContext: containerSecurity(PGBOUNCER_UID),
     volumeMounts: [

@@ -7,7 +7,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { StackConfig } from "../../config/index.ts";
 import { containerSecurity, execProbe, images, scratch, sidecarResources, type EnvVar } from "./common.ts";
-import { HEARTBEAT_FILE, reloaderLivenessCommand, watchScript } from "./pgbouncer-drain.ts";
+import { HEARTBEAT_FILE, reloaderProbeCommand, watchScript } from "./pgbouncer-drain.ts";
 import { clientPairIn, serverTlsFiles, tlsMount, TLS_DIRS } from "./tls.ts";
 
 /** The files a server's TLS reloader watches: the CA and the server's pair, and the client pair when clients show one. */
@@ -72,8 +72,8 @@ export function tlsReloaderContainer(opts: {
       image: opts.image,
       command: ["sh", "-c", watchScript(watchedTlsFiles(opts.cfg, opts.server), opts.command, `reloaded ${opts.server}: certificates changed`)],
       env: opts.env,
-      livenessProbe: { ...execProbe(reloaderLivenessCommand(), 30), initialDelaySeconds: 10 },
-      readinessProbe: execProbe(reloaderLivenessCommand(), 5),
+      livenessProbe: { ...execProbe(reloaderProbeCommand("liveness"), 30), initialDelaySeconds: 10 },
+      readinessProbe: execProbe(reloaderProbeCommand("readiness"), 5),
       resources: sidecarResources(),
       securityContext: containerSecurity(opts.uid),
       volumeMounts: [tlsMount(opts.server), ...(opts.mounts ?? []), run.mount],

@@ -3,6 +3,7 @@
  * in-process against it, configured from the stack config exactly as the local stack would configure it.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { waitUntil } from "../../../lib/wait.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -114,12 +115,5 @@ export async function get<T = Record<string, unknown>>(url: string, dispatcher?:
   return { status: res.statusCode, body: body as T, text };
 }
 
-/** Polls `check` until it returns true, failing with `what` after `timeoutMs`. */
-export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000, intervalMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+/** Polls `check` until it returns true, failing with `what` after `timeoutMs` (lib/wait.ts). */
+export const eventually = (what: string, check: () => Promise<boolean>, timeoutMs = 30_000, intervalMs = 200): Promise<void> => waitUntil(what, check, timeoutMs, intervalMs);

@@ -12,9 +12,15 @@ let client: Agent;
  * upstream answer past its 5 s even though nothing is stuck.
  */
 const NO_DEADLINE_MS = 600_000;
+/** The probe's pool and socket bounds, small enough that every burst below fills them. */
+const POOL_MAX = 4;
+const MAX_SOCKETS = 4;
 
 beforeAll(async () => {
-  f = await startProbeFixture({ env: { PG_CONNECTION_TIMEOUT_MS: String(NO_DEADLINE_MS) }, probe: { upstreamTimeoutMs: NO_DEADLINE_MS } });
+  f = await startProbeFixture({
+    env: { PG_CONNECTION_TIMEOUT_MS: String(NO_DEADLINE_MS), PG_POOL_MAX: String(POOL_MAX), HTTP_MAX_SOCKETS: String(MAX_SOCKETS) },
+    probe: { upstreamTimeoutMs: NO_DEADLINE_MS },
+  });
   // The test's own client: enough sockets that all requests are really in flight at once.
   client = new Agent({ connections: 1000, keepAliveTimeout: 1000 });
 });
@@ -80,21 +86,26 @@ describe("load", () => {
     expect(Number(counters[0]?.total)).toBe(1000);
   });
 
-  it("holds at most PG_POOL_MAX clients and HTTP_MAX_SOCKETS sockets under load", async () => {
+  // pg-pool and undici enforce their own limits; what the probe owns is passing them the configured
+  // values and queueing, not failing, past them. A burst larger than both bounds must fill each to
+  // exactly its configured size (a probe that ignored PG_POOL_MAX would run pg-pool's default of 10)
+  // and leave requests waiting for a client, every one of them served in the end.
+  it("fills its pools to exactly PG_POOL_MAX and HTTP_MAX_SOCKETS under a larger burst, queues the rest and serves every request", async () => {
     let peakPool = 0;
+    let peakWaiting = 0;
     let peakSockets = 0;
-    const replies = Promise.all(Array.from({ length: 500 }, () => get(`${f.probe.url}/probe`, client)));
+    const replies = Promise.all(Array.from({ length: 200 }, () => get(`${f.probe.url}/probe`, client)));
     let done = false;
     void replies.finally(() => (done = true));
     while (!done) {
       const s = (await get<Stats>(`${f.probe.url}/stats`, client)).body;
       peakPool = Math.max(peakPool, s.postgresPool.total);
+      peakWaiting = Math.max(peakWaiting, s.postgresPool.waiting);
       peakSockets = Math.max(peakSockets, s.http.socketsOpen);
-      await new Promise((r) => setTimeout(r, 10));
     }
-    expect((await replies).every((r) => r.status === 200)).toBe(true);
-    expect(peakPool).toBeLessThanOrEqual(f.env.pgPoolMax);
-    expect(peakSockets).toBeLessThanOrEqual(f.env.httpMaxSockets);
+    expect((await replies).filter((r) => r.status !== 200).map((r) => r.text)).toEqual([]);
+    expect({ peakPool, peakSockets }).toEqual({ peakPool: POOL_MAX, peakSockets: MAX_SOCKETS });
+    expect(peakWaiting).toBeGreaterThan(0);
   });
 
   it("returns every pool to idle within its bound after a burst of aborted requests", async () => {

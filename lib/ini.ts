@@ -1,4 +1,11 @@
-/** Just enough of pgbouncer.ini and postgresql.conf to read the connection settings back out of a ConfigMap. */
+/**
+ * Reading pgbouncer.ini and postgresql.conf back (the policy pack from a ConfigMap, the pod runner from a
+ * rendered manifest): the one parser of both. Not the `ini` package (npm/ini, lib/ini.js): it cuts an
+ * unquoted value at the first `;` or `#`, JSON-parses quoted values and nests dotted section names,
+ * where PgBouncer takes `;` and `#` as comments only at the start of a line ("not recognized as special
+ * when they appear later in the line", pgbouncer.org/config.html) and postgresql.conf has a syntax of
+ * its own (`key value` without `=`, `''` inside quotes; PostgreSQL's guc-file.l).
+ */
 
 export type IniSections = Record<string, Record<string, string>>;
 
