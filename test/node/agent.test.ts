@@ -75,7 +75,7 @@ describe.skipIf(missing !== undefined)(`the node agent${missing ? ` (skipped: ${
     const routes = JSON.parse(execFileSync("ip", ["-j", "route", "show", range], { encoding: "utf8" })) as Array<{ dst: string; dev: string }>;
     expect(routes).toEqual([expect.objectContaining({ dst: range, dev: expect.stringMatching(/^plpod/) })]);
     // A second node on the same range stops at once, naming the clash, and leaves nothing behind.
-    await expect(PodNetwork.create({ serviceCidr: range, nodeServices: true })).rejects.toMatchObject({ code: "POD_NET_SERVICE_RANGE_TAKEN", message: expect.stringContaining(range) });
+    await expect(PodNetwork.create({ serviceCidr: range, nodeServices: true })).rejects.toMatchObject({ code: "POOLING_POD_NET_SERVICE_RANGE_TAKEN", message: expect.stringContaining(range) });
   });
 
   it("runs a pod bound to it and reports Running, its IP, Ready from its readiness probe, and its container", async () => {
