@@ -16,12 +16,13 @@ import { freePort } from "../../local/system.ts";
 import { createCaPem, issueLeaf, loadCa, type PemPair } from "../../lib/pki.ts";
 import { waitFor } from "../../lib/wait.ts";
 import { devConfig } from "../k8s/fixtures.ts";
+import { skipReason } from "../skip.ts";
 import { redisPeerCertificate } from "./helpers.ts";
 
 const PASSWORD = "reload-test-password";
-const hasRedis = spawnSync("redis-server", ["--version"]).status === 0;
+const missing = skipReason("test/tls/redis-k8s-reload.test.ts", spawnSync("redis-server", ["--version"]).status === 0 ? undefined : "no redis-server (apt-get install redis-server)");
 
-describe.skipIf(!hasRedis)("the Kubernetes Redis TLS reloader against redis-server", () => {
+describe.skipIf(missing !== undefined)("the Kubernetes Redis TLS reloader against redis-server", () => {
   const dir = mkdtempSync(join(tmpdir(), "pooling-redis-reload-"));
   const tlsDir = join(dir, "tls");
   let port: number;
