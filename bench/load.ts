@@ -128,8 +128,8 @@ export function mergeResults(results: WorkerResult[]): LoadResult {
   for (const r of results) {
     ErrorCounts.merge(errorsByKind, r.errorsByKind);
     Object.assign(errorSamples, r.errorSamples);
-    latency.merge({ counts: r.latency });
-    acquire.merge({ counts: r.acquire });
+    latency.merge(r.latency);
+    acquire.merge(r.acquire);
   }
   const sum = (f: (r: WorkerResult) => number) => results.reduce((a, r) => a + f(r), 0);
   return {

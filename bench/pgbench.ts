@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { percentileOf } from "./histogram.ts";
+import { Histogram } from "./histogram.ts";
 import { reapedChildrenCpuSeconds } from "./procfs.ts";
 
 const running = new Set<ChildProcess>();
@@ -73,16 +73,16 @@ export function parsePgbench(out: string): Omit<PgbenchResult, "clients" | "p50M
   return { tps, transactions, failed: Number.isFinite(failed) ? failed : 0, connectMs: Number.isFinite(connectMs) ? connectMs : 0 };
 }
 
-/** Latencies (µs, 3rd field) from every `pgbench_log.*` file in `dir`, sorted. */
-function loggedLatencies(dir: string): number[] {
-  const out: number[] = [];
+/** Latencies (µs, 3rd field) from every `pgbench_log.*` file in `dir`, as a histogram (ms). */
+function loggedLatencies(dir: string): Histogram {
+  const out = new Histogram();
   for (const f of readdirSync(dir).filter((n) => n.startsWith("pgbench_log"))) {
     for (const line of readFileSync(join(dir, f), "utf8").split("\n")) {
       const us = Number(line.split(" ")[2]);
-      if (Number.isFinite(us) && line !== "") out.push(us);
+      if (Number.isFinite(us) && line !== "") out.record(us / 1000);
     }
   }
-  return out.sort((a, b) => a - b);
+  return out;
 }
 
 export async function pgbenchSelect(url: string, clients: number, seconds: number, signal: AbortSignal): Promise<PgbenchResult> {
@@ -93,7 +93,7 @@ export async function pgbenchSelect(url: string, clients: number, seconds: numbe
     const { out, cpuSeconds } = await run(url, ["-S", "-n", "-M", "extended", "-c", String(clients), "-j", String(threads), "-T", String(seconds), "-l", "--log-prefix", join(dir, "pgbench_log")], dir, signal);
     const elapsedMs = performance.now() - started;
     const lat = loggedLatencies(dir);
-    return { clients, ...parsePgbench(out), p50Ms: percentileOf(lat, 50) / 1000, p99Ms: percentileOf(lat, 99) / 1000, elapsedMs, cpuSeconds };
+    return { clients, ...parsePgbench(out), p50Ms: lat.percentile(50), p99Ms: lat.percentile(99), elapsedMs, cpuSeconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -41,9 +41,9 @@ export interface WorkerResult {
   completed: number;
   errorsByKind: Record<string, number>;
   errorSamples: Record<string, string>;
-  /** Histogram counts (see histogram.ts) of request latency and of the time to get a connection. */
-  latency: number[];
-  acquire: number[];
+  /** Request latency and the time to get a connection, as encoded histograms (histogram.ts encode()). */
+  latency: string;
+  acquire: string;
   /** Connections this process opened to the server it targets (pg, PgBouncer, HTTP or Redis). */
   connectionsOpened: number;
   elapsedMs: number;

@@ -8,9 +8,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { connectionBudget as budgetOf } from "./config/index.ts";
 import { loadPulumiStackConfig } from "./config/pulumi.ts";
-import { KIND } from "./k8s/kind.ts";
-import { clusterTarget, type ClusterTarget } from "./k8s/target.ts";
-import { directUrl as directUrlOf, pooledUrl as pooledUrlOf, prismaAdapterOptions as adapterOptionsOf, prismaDatabaseUrl, probeImageName, redisUrl as redisUrlOf } from "./k8s/manifests/index.ts";
+import { deployPlan } from "./k8s/deploy-plan.ts";
+import { clusterTarget } from "./k8s/target.ts";
+import { directUrl as directUrlOf, pooledUrl as pooledUrlOf, prismaAdapterOptions as adapterOptionsOf, prismaDatabaseUrl, redisUrl as redisUrlOf } from "./k8s/manifests/index.ts";
 import { StackNamespace } from "./k8s/namespace.ts";
 import { NetworkPolicies } from "./k8s/network-policies.ts";
 import { Monitoring } from "./k8s/monitoring.ts";
@@ -29,24 +29,11 @@ const target = clusterTarget(process.env);
 const cfg = loadPulumiStackConfig(target.kind === "local" ? { versions: target.versions } : {});
 const projectDir = fileURLToPath(new URL("..", import.meta.url));
 
-// ConfigMaps and Secrets are updated in place rather than replaced: the pods mount them by name, and a
-// changed pool size must reach PgBouncer through the mounted file and RELOAD, not through a new pod. The
-// logical name stays "kubernetes" on every target, so moving a stack between clusters replaces its
-// objects rather than leaving two providers in the state.
-function providerArgs(t: ClusterTarget): k8s.ProviderArgs {
-  const mutable = { enableConfigMapMutable: true, enableSecretMutable: true };
-  switch (t.kind) {
-    // Pinned to the kind cluster's context: a bare `pulumi preview` or `up` (without scripts/pulumi.ts and
-    // its kubeconfig) must not land on whatever context kubectl has current.
-    case "kind":
-      return { ...mutable, context: KIND.context };
-    case "local":
-      return { ...mutable, kubeconfig: t.kubeconfig };
-    case "render":
-      return { ...mutable, renderYamlToDirectory: t.dir };
-  }
-}
-const provider = new k8s.Provider("kubernetes", providerArgs(target));
+// Which cluster, which image, which kubectl: the environment's target (the project's tooling) or else the
+// stack's pooling:cluster (./k8s/deploy-plan.ts). The provider's logical name stays "kubernetes" on every
+// target, so moving a stack between clusters replaces its objects rather than leaving two providers in the state.
+const plan = deployPlan(target, cfg);
+const provider = new k8s.Provider("kubernetes", plan.provider);
 const opts = { providers: [provider] };
 
 const ns = new StackNamespace("pooling", { config: cfg }, opts);
@@ -60,11 +47,18 @@ const pgbouncer = new PgBouncer("pgbouncer", { config: cfg, secrets, certificate
 const redis = new Redis("redis", { config: cfg, secrets, certificates, dependsOn: [ns] }, opts);
 new NetworkPolicies("pooling", { config: cfg, dependsOn: [ns] }, opts);
 if (cfg.monitoring.operator) new Monitoring("monitoring", { config: cfg, dependsOn: [ns] }, opts);
-// Only kind has Docker: elsewhere the probe's image is the tag the node (or `npm run pods`) stands in.
 // The logical name stays "kind-registry" though the container is now pooling-registry: logical names are
 // permanent, and a new one would create the kube-public ConfigMap again under the same Kubernetes name
 // before deleting the old one, which fails.
-const image = target.kind === "kind" ? { registry: new LocalRegistry("kind-registry", {}, opts), buildContext: join(projectDir, "app-probe") } : { image: probeImageName(cfg) };
+const image =
+  plan.probe.source === "build"
+    ? {
+        imageName: plan.probe.imageName,
+        registryServer: plan.probe.registryServer,
+        registry: plan.probe.kindRegistry ? new LocalRegistry("kind-registry", {}, opts) : undefined,
+        buildContext: join(projectDir, "app-probe"),
+      }
+    : { image: plan.probe.image };
 const probe = new ProbeApp("probe", { config: cfg, secrets, certificates, ...image, dependsOn: [ns, pgbouncer, redis] }, opts);
 
 export const namespace = ns.name;
@@ -80,8 +74,7 @@ export const prismaAdapterOptions = adapterOptionsOf(cfg);
 /** Straight to PostgreSQL, for schema changes (Prisma's `directUrl`; Prisma 7's `prisma.config.ts` datasource). */
 export const directUrl = pulumi.secret(secrets.apply((s) => directUrlOf(cfg, s)));
 export const redisUrl = pulumi.secret(secrets.apply((s) => redisUrlOf(cfg, s)));
-const kubectl = target.kind === "local" ? `kubectl --kubeconfig ${target.kubeconfig}` : target.kind === "kind" ? `kubectl --context ${KIND.context}` : "kubectl";
-export const probeUrl = pulumi.interpolate`${kubectl} -n ${namespace} port-forward svc/${probe.service.metadata.name} ${cfg.probe.port}:${cfg.probe.port}  # then http://127.0.0.1:${cfg.probe.port}/probe`;
+export const probeUrl = pulumi.interpolate`${plan.kubectl} -n ${namespace} port-forward svc/${probe.service.metadata.name} ${cfg.probe.port}:${cfg.probe.port}  # then http://127.0.0.1:${cfg.probe.port}/probe`;
 /**
  * With TLS on: the stack's CA certificate (PEM; not secret), what every URL's `sslrootcert` and
  * redis-cli's `--cacert` must point at. In the cluster it is `ca.crt` of the Secret named by

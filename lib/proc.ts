@@ -3,6 +3,10 @@
  * everywhere (it has exited; only its parent's wait(2) is missing, and it will never act again), and a
  * pid the kernel gave to another program is never taken for the process we remember.
  * Linux only, like the rest of the project's process handling. proc(5) documents the fields read here.
+ * No process library fits: execa (which runs the pod runner's host tools) knows only the subprocess it
+ * started and its exit, while these read any pid (one an earlier run left, a container's PID 1), count
+ * a zombie as gone (kill(pid, 0) still succeeds for one), tell a reused pid by its start time, and walk
+ * a tree to kill it.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { becomesTrue } from "./wait.ts";

@@ -4,6 +4,7 @@
  */
 import type { StackConfig } from "../infra/config/index.ts";
 import { pgbouncerRestartChecksum, type PgbouncerRuntime, type RenderedFiles } from "../infra/render/index.ts";
+import { FILES } from "../infra/render/names.ts";
 
 export interface ReloadPlan {
   restartPostgres: boolean;
@@ -19,12 +20,12 @@ export function planReload(
   pgbouncerRuntime: PgbouncerRuntime,
 ): ReloadPlan {
   const changed = (f: keyof RenderedFiles) => before.files[f] !== after.files[f];
-  const pgbouncerChanged = changed("pgbouncer.ini") || changed("pgbouncer_hba.conf") || changed("userlist.txt");
+  const pgbouncerChanged = changed(FILES.pgbouncerIni) || changed(FILES.pgbouncerHba) || changed(FILES.userlist);
   const sameRestartSettings = pgbouncerRestartChecksum(before.config, pgbouncerRuntime) === pgbouncerRestartChecksum(after.config, pgbouncerRuntime);
   return {
-    restartPostgres: changed("postgresql.conf") || changed("pg_hba.conf"),
+    restartPostgres: changed(FILES.postgresqlConf) || changed(FILES.pgHbaConf),
     bootstrap: before.config.postgres.user !== after.config.postgres.user || before.config.postgres.database !== after.config.postgres.database,
     pgbouncer: !pgbouncerChanged ? "none" : sameRestartSettings ? "reload" : "restart",
-    restartRedis: changed("redis.conf"),
+    restartRedis: changed(FILES.redisConf),
   };
 }

@@ -16,6 +16,7 @@ import type { ProbeState } from "./services.ts";
 import type { Log } from "./supervisor.ts";
 import type { RunAs } from "./system.ts";
 import type { LocalTls } from "./tls.ts";
+import { FILES } from "../infra/render/names.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
 
@@ -49,25 +50,25 @@ export function rawStackConfig(configFile: string, stackName: string, overrides:
 export function localRuntime(layout: Layout, ports: LocalPorts): Runtime {
   const conf = (f: string) => join(layout.confDir, f);
   return {
-    postgres: { listenAddresses: "127.0.0.1", port: ports.postgres, unixSocketDir: "", hbaFile: conf("pg_hba.conf"), hbaNetworks: ["127.0.0.1/32"] },
+    postgres: { listenAddresses: "127.0.0.1", port: ports.postgres, unixSocketDir: "", hbaFile: conf(FILES.pgHbaConf), hbaNetworks: ["127.0.0.1/32"] },
     pgbouncer: {
       listenAddr: "127.0.0.1",
       listenPort: ports.pgbouncer,
       serverHost: "127.0.0.1",
       serverPort: ports.postgres,
-      authFile: conf("userlist.txt"),
-      hbaFile: conf("pgbouncer_hba.conf"),
+      authFile: conf(FILES.userlist),
+      hbaFile: conf(FILES.pgbouncerHba),
       clientNetworks: ["127.0.0.0/8"],
       unixSocketDir: "",
     },
-    redis: { bind: "127.0.0.1", port: ports.redis, dir: layout.redisDir, authFile: conf("redis-auth.conf") },
+    redis: { bind: "127.0.0.1", port: ports.redis, dir: layout.redisDir, authFile: conf(FILES.redisAuthConf) },
   };
 }
 
 const url = (user: string, password: string, port: number, db: string, tls: ClientTls | undefined) => postgresUrl(user, password, "127.0.0.1", port, db, tls);
 
 /** Files PostgreSQL and PgBouncer read after dropping root: they must belong to the server user. */
-const SERVER_OWNED = new Set(["postgresql.conf", "pg_hba.conf", "pgbouncer.ini", "pgbouncer_hba.conf", "userlist.txt"]);
+const SERVER_OWNED: ReadonlySet<string> = new Set([FILES.postgresqlConf, FILES.pgHbaConf, FILES.pgbouncerIni, FILES.pgbouncerHba, FILES.userlist]);
 
 /** The config the stack runs now, the files written from it, and what follows from them. */
 export class RunState {

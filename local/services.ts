@@ -8,6 +8,7 @@ import { until, type ServiceSpec } from "./supervisor.ts";
 import type { Binaries } from "./binaries.ts";
 import type { Layout } from "./files.ts";
 import type { RunAs } from "./system.ts";
+import { FILES } from "../infra/render/names.ts";
 
 /** Connects, runs one statement, disconnects; throws when the server does not answer. */
 export async function queryOnce(url: string, sql: string): Promise<pg.QueryResult> {
@@ -52,7 +53,7 @@ export function postgresSpec(bins: Binaries, l: Layout, user: RunAs | undefined,
   return {
     name: "postgres",
     command: join(bins.postgresBin, "postgres"),
-    args: ["-D", l.pgData, "-c", `config_file=${join(l.confDir, "postgresql.conf")}`],
+    args: ["-D", l.pgData, "-c", `config_file=${join(l.confDir, FILES.postgresqlConf)}`],
     env: serverEnv(),
     ...asUser(user),
     ready: (signal) => until(signal, () => queryOnce(superuserUrl, "SELECT 1"), 100),
@@ -68,7 +69,7 @@ export function pgbouncerSpec(bins: Binaries, l: Layout, user: RunAs | undefined
   return {
     name: "pgbouncer",
     command: bins.pgbouncer,
-    args: [join(l.confDir, "pgbouncer.ini")],
+    args: [join(l.confDir, FILES.pgbouncerIni)],
     env: serverEnv(),
     ...asUser(user),
     ready: (signal) => until(signal, () => queryOnce(statsUrl, "SHOW VERSION"), 100),
@@ -83,7 +84,7 @@ export function redisSpec(bins: Binaries, l: Layout, url: string, tls: () => Cli
   return {
     name: "redis",
     command: bins.redisServer,
-    args: [join(l.confDir, "redis.conf")],
+    args: [join(l.confDir, FILES.redisConf)],
     env: serverEnv(),
     ready: (signal) => until(signal, () => redisPing(url, tls()), 100),
     stopSignal: "SIGTERM",

@@ -10,8 +10,8 @@ import { join, resolve } from "node:path";
 import type { BackoffOptions } from "./backoff.ts";
 import { ClusterStoppedError, ManifestError, NotFoundError, NotReadyError } from "./errors.ts";
 import type { ExecResult } from "./exec.ts";
-import type { KObject, PodTemplate } from "./k8s.ts";
-import { ACTED_ON, loadManifests } from "./manifests.ts";
+import { isKind, type ConfigMap, type NetworkPolicy, type PodTemplate, type Secret, type Service, type Workload } from "./k8s.ts";
+import { loadManifests } from "./manifests.ts";
 import type { PodNetworkApi } from "./network-api.ts";
 import { Pod, type PodEvent, type PodInfo } from "./pod.ts";
 import { mountsUnder, run } from "./proc.ts";
@@ -33,14 +33,15 @@ export interface ClusterOptions {
   handleSignals?: boolean;
 }
 
-const key = (kind: string, ns: string | undefined, name: string) => `${kind}/${ns ?? "default"}/${name}`;
+const key = (ns: string | undefined, name: string) => `${ns ?? "default"}/${name}`;
 
 export class Cluster extends EventEmitter {
-  private readonly objects = new Map<string, KObject>();
+  private readonly configMaps = new Map<string, ConfigMap>();
+  private readonly secrets = new Map<string, Secret>();
   private readonly controllers = new Map<string, Controller>();
   private readonly live = new Map<string, Pod>();
   private readonly all: Pod[] = [];
-  private services: KObject[] = [];
+  private services: Service[] = [];
   private stopping: Promise<void> | undefined;
   private readonly log: (line: string) => void;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
@@ -63,15 +64,16 @@ export class Cluster extends EventEmitter {
     mkdirSync(join(runDir, "pods"), { recursive: true, mode: 0o700 });
     mkdirSync(join(runDir, "state", "pvc"), { recursive: true, mode: 0o700 });
     const manifests = loadManifests(this.opts.manifestsDir);
-    const services: KObject[] = [];
-    const policies: KObject[] = [];
-    const workloads: KObject[] = [];
+    const services: Service[] = [];
+    const policies: NetworkPolicy[] = [];
+    const workloads: Workload[] = [];
     for (const { file, object } of manifests) {
-      if (object.kind === "ConfigMap" || object.kind === "Secret") this.objects.set(key(object.kind, object.metadata.namespace, object.metadata.name), object);
-      else if (object.kind === "Service") services.push(object);
-      else if (object.kind === "NetworkPolicy") policies.push(object);
-      else if (object.kind === "Deployment" || object.kind === "StatefulSet") workloads.push(object);
-      if (!ACTED_ON.has(object.kind)) this.log(`skipped ${object.kind} ${object.metadata.name} (${file}): not a kind the pod runner acts on`);
+      if (isKind(object, "ConfigMap")) this.configMaps.set(key(object.metadata.namespace, object.metadata.name), object);
+      else if (isKind(object, "Secret")) this.secrets.set(key(object.metadata.namespace, object.metadata.name), object);
+      else if (isKind(object, "Service")) services.push(object);
+      else if (isKind(object, "NetworkPolicy")) policies.push(object);
+      else if (isKind(object, "Deployment") || isKind(object, "StatefulSet")) workloads.push(object);
+      else this.log(`skipped ${object.apiVersion} ${object.kind} ${object.metadata.name} (${file}): not a kind the pod runner acts on`);
     }
     this.services = services;
     await network.setServices(services);
@@ -79,7 +81,7 @@ export class Cluster extends EventEmitter {
     for (const w of workloads) {
       if (this.controllers.has(w.metadata.name)) throw new ManifestError(`two workloads named ${w.metadata.name}`);
       const host = { createPod: (p: Parameters<Cluster["createPod"]>[0]) => this.createPod(p), log: this.log };
-      this.controllers.set(w.metadata.name, w.kind === "Deployment" ? new DeploymentController(w, host) : new StatefulSetController(w, host));
+      this.controllers.set(w.metadata.name, isKind(w, "Deployment") ? new DeploymentController(w, host) : new StatefulSetController(w, host));
     }
     if (this.opts.handleSignals ?? true) {
       for (const sig of ["SIGINT", "SIGTERM"] as const) {
@@ -106,7 +108,7 @@ export class Cluster extends EventEmitter {
       claimDir: (claim) => join(this.opts.runDir, "state", "pvc", claim),
       network: this.opts.network,
       standIns: this.opts.standIns,
-      objects: { configMap: (n) => this.objects.get(key("ConfigMap", ns, n)), secret: (n) => this.objects.get(key("Secret", ns, n)) },
+      objects: { configMap: (n) => this.configMaps.get(key(ns, n)), secret: (n) => this.secrets.get(key(ns, n)) },
       services: () => this.services,
       backoff: this.opts.backoff,
       log: this.log,
@@ -178,20 +180,22 @@ export class Cluster extends EventEmitter {
     return this.pod(pod).exec(container, argv, opts);
   }
 
-  private apply(kind: "ConfigMap" | "Secret", obj: KObject): void {
+  private apply(obj: ConfigMap | Secret): void {
+    const kind = obj.kind;
     if (this.stopping) throw new ClusterStoppedError(`cannot apply ${kind} ${obj.metadata.name}: the cluster is stopping`);
-    this.objects.set(key(kind, obj.metadata.namespace, obj.metadata.name), obj);
+    if (obj.kind === "ConfigMap") this.configMaps.set(key(obj.metadata.namespace, obj.metadata.name), obj);
+    else this.secrets.set(key(obj.metadata.namespace, obj.metadata.name), obj);
     const ns = obj.metadata.namespace ?? "default";
     for (const pod of this.live.values()) if (pod.opts.namespace === ns) pod.updateObject(kind, obj.metadata.name);
   }
 
   /** The new data swapped atomically into every pod volume using the ConfigMap; no pod restarts. */
-  async applyConfigMap(obj: KObject): Promise<void> {
-    this.apply("ConfigMap", obj);
+  async applyConfigMap(obj: ConfigMap): Promise<void> {
+    this.apply(obj);
   }
 
-  async applySecret(obj: KObject): Promise<void> {
-    this.apply("Secret", obj);
+  async applySecret(obj: Secret): Promise<void> {
+    this.apply(obj);
   }
 
   /** `kubectl delete pod`: the kubelet's termination; its controller replaces it. Resolves when the old pod is gone. */
@@ -203,11 +207,11 @@ export class Cluster extends EventEmitter {
   }
 
   /** A rolling update of a Deployment (or StatefulSet) to `template`, or a restart of the current one. */
-  async rollout(workload: string, template?: object): Promise<void> {
+  async rollout(workload: string, template?: PodTemplate): Promise<void> {
     if (this.stopping) throw new ClusterStoppedError(`cannot roll out ${workload}: the cluster is stopping`);
     const c = this.controllers.get(workload);
     if (!c) throw new NotFoundError(`no Deployment or StatefulSet named ${workload}`);
-    await c.rollout(template as PodTemplate | undefined);
+    await c.rollout(template);
   }
 
   /** Terminates every pod in parallel as the kubelet would, then the network; idempotent. */

@@ -9,7 +9,7 @@
  *   never against the image's ENV.
  */
 import { EnvSourceError } from "./errors.ts";
-import type { Container, KObject, KeySelector } from "./k8s.ts";
+import type { ConfigMap, Container, KeySelector, Secret } from "./k8s.ts";
 
 /** Kubernetes' `$(VAR)` expansion: third_party/forked/golang/expansion/expand.go, byte for byte. */
 export function expand(input: string, lookup: (name: string) => string | undefined): string {
@@ -45,14 +45,14 @@ export function expand(input: string, lookup: (name: string) => string | undefin
 /** What env sources read: the pod's own fields and the namespace's ConfigMaps and Secrets. */
 export interface EnvContext {
   pod: { name: string; namespace: string; ip: string; labels: Record<string, string>; annotations: Record<string, string>; nodeName: string; hostIp: string };
-  configMap(name: string): KObject | undefined;
-  secret(name: string): KObject | undefined;
+  configMap(name: string): ConfigMap | undefined;
+  secret(name: string): Secret | undefined;
   /** Service links (pods/service-env.ts); empty when the pod sets enableServiceLinks: false. */
   serviceEnv?: ReadonlyMap<string, string>;
 }
 
 /** A Secret's values: `data` is base64; `stringData` is merged over it by the API server. */
-export function secretData(secret: KObject): Record<string, Buffer> {
+export function secretData(secret: Secret): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, "base64");
   for (const [k, v] of Object.entries(secret.stringData ?? {})) out[k] = Buffer.from(v, "utf8");
@@ -60,7 +60,7 @@ export function secretData(secret: KObject): Record<string, Buffer> {
 }
 
 /** A ConfigMap's values: `data` as text, `binaryData` base64. */
-export function configMapData(cm: KObject): Record<string, Buffer> {
+export function configMapData(cm: ConfigMap): Record<string, Buffer> {
   const out: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(cm.data ?? {})) out[k] = Buffer.from(v, "utf8");
   for (const [k, v] of Object.entries(cm.binaryData ?? {})) out[k] = Buffer.from(v, "base64");
@@ -91,13 +91,23 @@ function fieldValue(path: string, ctx: EnvContext): string {
   }
 }
 
+/** The values of the Secret or ConfigMap a reference names (the API refuses a reference without a name, so "" finds none). */
+function source(kind: "Secret" | "ConfigMap", name: string | undefined, ctx: EnvContext): Record<string, Buffer> | undefined {
+  if (kind === "Secret") {
+    const secret = ctx.secret(name ?? "");
+    return secret && secretData(secret);
+  }
+  const cm = ctx.configMap(name ?? "");
+  return cm && configMapData(cm);
+}
+
 function keyRef(kind: "Secret" | "ConfigMap", sel: KeySelector, ctx: EnvContext): string | undefined {
-  const obj = kind === "Secret" ? ctx.secret(sel.name) : ctx.configMap(sel.name);
-  const value = obj && (kind === "Secret" ? secretData(obj) : configMapData(obj))[sel.key];
+  const data = source(kind, sel.name, ctx);
+  const value = data?.[sel.key];
   if (value !== undefined) return value.toString("utf8");
   if (sel.optional) return undefined;
   // The kubelet's wording (CreateContainerConfigError), so the message reads as a cluster's would.
-  throw new EnvSourceError(obj ? `couldn't find key ${sel.key} in ${kind} ${ctx.pod.namespace}/${sel.name}` : `${kind.toLowerCase()} "${sel.name}" not found`);
+  throw new EnvSourceError(data ? `couldn't find key ${sel.key} in ${kind} ${ctx.pod.namespace}/${sel.name ?? ""}` : `${kind.toLowerCase()} "${sel.name ?? ""}" not found`);
 }
 
 /** The kubelet's variables for a container, in the order they are declared. */
@@ -107,12 +117,11 @@ export function kubeletEnv(container: Container, ctx: EnvContext): Map<string, s
     const ref = from.configMapRef ?? from.secretRef;
     if (!ref) continue;
     const kind = from.secretRef ? "Secret" : "ConfigMap";
-    const obj = kind === "Secret" ? ctx.secret(ref.name) : ctx.configMap(ref.name);
-    if (!obj) {
+    const data = source(kind, ref.name, ctx);
+    if (!data) {
       if (ref.optional) continue;
-      throw new EnvSourceError(`${kind.toLowerCase()} "${ref.name}" not found`);
+      throw new EnvSourceError(`${kind.toLowerCase()} "${ref.name ?? ""}" not found`);
     }
-    const data = kind === "Secret" ? secretData(obj) : configMapData(obj);
     for (const [k, v] of Object.entries(data)) env.set(`${from.prefix ?? ""}${k}`, v.toString("utf8"));
   }
   for (const e of container.env ?? []) {

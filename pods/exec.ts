@@ -4,6 +4,11 @@
  * groups and capabilities (setpriv, as PID 1 got them), its environment and working directory
  * (env -i -C), a timeout after which the whole process tree is killed (containerd kills an ExecSync that
  * outlives its timeout).
+ * Its own spawn, not execa (which net-exec.ts and proc.ts run tools with): execa's `timeout` signals only
+ * the process it started, here nsenter, whose child in the container's PID namespace would live on, so
+ * a timeout here kills the whole tree (killTree); and execa's `maxBuffer` fails the run and destroys the
+ * stream (error.isMaxBuffer; execa 9, lib/io/max-buffer.js), where a probe's output past `maxOutput`
+ * is dropped while the command runs to its end, as the kubelet's prober keeps only its first bytes.
  */
 import { spawn } from "node:child_process";
 import { ExecError } from "./errors.ts";

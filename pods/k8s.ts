@@ -1,167 +1,42 @@
 /**
- * The Kubernetes fields the pod runner reads, typed as the API documents them (core/v1, apps/v1). The
- * manifests are data from YAML, never built here: only what the engine acts on is listed, and every
- * field is optional where the API makes it optional.
+ * The Kubernetes objects the pod runner reads, typed by kubernetes-models (generated from the API's
+ * OpenAPI document: every field optional where the API makes it optional). The manifests are data from
+ * YAML, never built here; lib/kubernetes-models.ts maps each kind to its interface.
  */
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { ManifestOf } from "../lib/kubernetes-models.ts";
 
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-}
+export { isKind, ofKind, type Manifest, type ManifestOf, type ModelKind, type NamedMeta } from "../lib/kubernetes-models.ts";
 
-/** Any manifest as parsed; each reader narrows what it takes. */
-export interface KObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-  data?: Record<string, string>;
-  stringData?: Record<string, string>;
-  binaryData?: Record<string, string>;
-}
+export type ConfigMap = ManifestOf<"ConfigMap">;
+export type Secret = ManifestOf<"Secret">;
+export type Service = ManifestOf<"Service">;
+export type NetworkPolicy = ManifestOf<"NetworkPolicy">;
+export type Deployment = ManifestOf<"Deployment">;
+export type StatefulSet = ManifestOf<"StatefulSet">;
+/** What owns pods here. */
+export type Workload = Deployment | StatefulSet;
 
-export interface KeyToPath {
-  key: string;
-  path: string;
-  mode?: number;
-}
-
-export interface Volume {
-  name: string;
-  configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
-  secret?: { secretName: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
-  emptyDir?: { medium?: string; sizeLimit?: string | number };
-  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
-}
-
-export interface VolumeMount {
-  name: string;
-  mountPath: string;
-  readOnly?: boolean;
-  subPath?: string;
-}
-
-export interface KeySelector {
-  name: string;
-  key: string;
-  optional?: boolean;
-}
-
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef?: KeySelector; configMapKeyRef?: KeySelector; fieldRef?: { fieldPath: string }; resourceFieldRef?: unknown };
-}
-
-export interface EnvFromSource {
-  prefix?: string;
-  configMapRef?: { name: string; optional?: boolean };
-  secretRef?: { name: string; optional?: boolean };
-}
-
-export interface ExecAction {
-  command: string[];
-}
-export interface HttpGetAction {
-  path?: string;
-  port: number | string;
-  host?: string;
-  scheme?: string;
-  httpHeaders?: Array<{ name: string; value: string }>;
-}
-export interface TcpSocketAction {
-  port: number | string;
-  host?: string;
-}
-
-export interface Probe {
-  exec?: ExecAction;
-  httpGet?: HttpGetAction;
-  tcpSocket?: TcpSocketAction;
-  grpc?: unknown;
-  initialDelaySeconds?: number;
-  periodSeconds?: number;
-  timeoutSeconds?: number;
-  successThreshold?: number;
-  failureThreshold?: number;
-  terminationGracePeriodSeconds?: number;
-}
-
-export interface LifecycleHandler {
-  exec?: ExecAction;
-  httpGet?: HttpGetAction;
-  tcpSocket?: TcpSocketAction;
-  sleep?: { seconds: number };
-}
-
-export interface SecurityContext {
-  runAsUser?: number;
-  runAsGroup?: number;
-  runAsNonRoot?: boolean;
-  readOnlyRootFilesystem?: boolean;
-  allowPrivilegeEscalation?: boolean;
-  privileged?: boolean;
-  capabilities?: { add?: string[]; drop?: string[] };
-}
-
-export interface PodSecurityContext {
-  runAsUser?: number;
-  runAsGroup?: number;
-  runAsNonRoot?: boolean;
-  fsGroup?: number;
-  fsGroupChangePolicy?: "Always" | "OnRootMismatch";
-  supplementalGroups?: number[];
-}
-
-export interface ContainerPort {
-  name?: string;
-  containerPort: number;
-  protocol?: string;
-}
-
-export interface Container {
-  name: string;
-  image: string;
-  command?: string[];
-  args?: string[];
-  workingDir?: string;
-  env?: EnvVar[];
-  envFrom?: EnvFromSource[];
-  ports?: ContainerPort[];
-  readinessProbe?: Probe;
-  livenessProbe?: Probe;
-  startupProbe?: Probe;
-  /** `stopSignal` (Kubernetes 1.33, ContainerStopSignals) replaces the image's STOPSIGNAL. */
-  lifecycle?: { preStop?: LifecycleHandler; postStart?: LifecycleHandler; stopSignal?: string };
-  securityContext?: SecurityContext;
-  volumeMounts?: VolumeMount[];
-  /** On an init container, `Always` makes it a sidecar (not supported: refused). */
-  restartPolicy?: string;
-}
-
-export interface PodSpec {
-  containers: Container[];
-  initContainers?: Container[];
-  volumes?: Volume[];
-  securityContext?: PodSecurityContext;
-  terminationGracePeriodSeconds?: number;
-  restartPolicy?: "Always" | "OnFailure" | "Never";
-  hostname?: string;
-  shareProcessNamespace?: boolean;
-  hostNetwork?: boolean;
-  hostPID?: boolean;
-  enableServiceLinks?: boolean;
-}
-
-export interface PodTemplate {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: PodSpec;
-}
+export type { IKeyToPath as KeyToPath } from "kubernetes-models/v1/KeyToPath";
+export type { IVolume as Volume } from "kubernetes-models/v1/Volume";
+export type { IVolumeMount as VolumeMount } from "kubernetes-models/v1/VolumeMount";
+export type { ISecretKeySelector as KeySelector } from "kubernetes-models/v1/SecretKeySelector";
+export type { IEnvVar as EnvVar } from "kubernetes-models/v1/EnvVar";
+export type { IEnvFromSource as EnvFromSource } from "kubernetes-models/v1/EnvFromSource";
+export type { IExecAction as ExecAction } from "kubernetes-models/v1/ExecAction";
+export type { IHTTPGetAction as HttpGetAction } from "kubernetes-models/v1/HTTPGetAction";
+export type { ITCPSocketAction as TcpSocketAction } from "kubernetes-models/v1/TCPSocketAction";
+export type { IProbe as Probe } from "kubernetes-models/v1/Probe";
+export type { ILifecycleHandler as LifecycleHandler } from "kubernetes-models/v1/LifecycleHandler";
+export type { ISecurityContext as SecurityContext } from "kubernetes-models/v1/SecurityContext";
+export type { IPodSecurityContext as PodSecurityContext } from "kubernetes-models/v1/PodSecurityContext";
+export type { IContainerPort as ContainerPort } from "kubernetes-models/v1/ContainerPort";
+export type { IContainer as Container } from "kubernetes-models/v1/Container";
+export type { IPodSpec as PodSpec } from "kubernetes-models/v1/PodSpec";
+export type { IPodTemplateSpec as PodTemplate } from "kubernetes-models/v1/PodTemplateSpec";
 
 /** A port by number or by the name a container of the pod gives it (probes, Services). */
-export function resolvePort(port: number | string, containers: readonly Container[]): number | undefined {
+export function resolvePort(port: number | string, containers: readonly IContainer[]): number | undefined {
   if (typeof port === "number") return port;
   if (/^\d+$/.test(port)) return Number(port);
   for (const c of containers) for (const p of c.ports ?? []) if (p.name === port) return p.containerPort;

@@ -1,8 +1,12 @@
 /**
  * Runs the network tools (ip, nft, nsenter) without a shell: every argument is passed as is, and a
- * ruleset goes in on stdin, so no name or label can change what a command does.
+ * ruleset goes in on stdin, so no name or label can change what a command does. execa (9: 10 needs
+ * Node 22, the project supports 20) spawns, feeds stdin and collects the output; a command that exits
+ * before reading its stdin makes the write fail with EPIPE, which execa ignores
+ * (lib/resolve/wait-stream.js), so its exit status says why.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { execa } from "execa";
 import { CommandFailedError } from "../lib/errors.ts";
 
 /** A hung `ip` or `nft` must not hang the runner; none of them takes more than a fraction of this. */
@@ -16,22 +20,14 @@ export interface RunOptions {
 
 export async function run(command: string, args: string[], opts: RunOptions = {}): Promise<string> {
   const argv = [command, ...args];
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], timeout: opts.timeoutMs ?? COMMAND_TIMEOUT_MS, killSignal: "SIGKILL" });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    // A command that exits before reading its stdin makes the write fail with EPIPE; its exit status says why.
-    child.stdin.on("error", () => undefined);
-    child.on("error", (cause) => reject(new CommandFailedError(argv, null, cause.message, { cause })));
-    child.on("close", (code, signal) => {
-      const stderr = Buffer.concat(err).toString("utf8");
-      if (code === 0) resolve(Buffer.concat(out).toString("utf8"));
-      else reject(new CommandFailedError(argv, code, signal ? `${stderr}killed by ${signal}` : stderr));
-    });
-    child.stdin.end(opts.input ?? "");
-  });
+  const r = await execa(command, args, { input: opts.input ?? "", timeout: opts.timeoutMs ?? COMMAND_TIMEOUT_MS, killSignal: "SIGKILL", reject: false, stripFinalNewline: false });
+  if (!r.failed) return r.stdout;
+  // Neither an exit code nor a signal: it never ran (ENOENT, EACCES); r.cause is spawn's error.
+  if (r.exitCode === undefined && r.signal === undefined) {
+    const cause = r.cause instanceof Error ? r.cause : new Error(r.shortMessage);
+    throw new CommandFailedError(argv, null, cause.message, { cause });
+  }
+  throw new CommandFailedError(argv, r.exitCode ?? null, r.signal ? `${r.stderr}killed by ${r.signal}` : r.stderr);
 }
 
 /** For the process 'exit' handler, where nothing asynchronous runs any more; failures are ignored. */

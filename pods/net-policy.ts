@@ -2,37 +2,23 @@
  * NetworkPolicies as an enforcing CNI would program them, as pure functions: the policies (parsed YAML)
  * and the pods in, the text of a pod's `inet` ingress filter table out.
  */
-import type { K8sObject, PodEndpoint } from "./network-api.ts";
+import type { INetworkPolicyIngressRule } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyIngressRule";
+import type { NetworkPolicy } from "./k8s.ts";
+import type { PodEndpoint } from "./network-api.ts";
 import { CIDR, DROP_COUNTER, POLICY_TABLE, chain, comment, compareIp, isPort, matchesSelector, namespaceOf, resolvePort, type LabelSelector } from "./net-rules.ts";
 
-interface PolicyPeer {
-  podSelector?: LabelSelector;
-  namespaceSelector?: LabelSelector;
-  ipBlock?: { cidr: string; except?: string[] };
-}
+type IngressRule = INetworkPolicyIngressRule;
 
-interface PolicyPort {
-  protocol?: string;
-  port?: number | string;
-  endPort?: number;
-}
-
-interface IngressRule {
-  from?: PolicyPeer[];
-  ports?: PolicyPort[];
-}
-
-export function policyTypes(policy: K8sObject): string[] {
-  const spec = policy.spec ?? {};
-  return spec.policyTypes ?? (spec.egress ? ["Ingress", "Egress"] : ["Ingress"]);
+export function policyTypes(policy: NetworkPolicy): string[] {
+  return policy.spec?.policyTypes ?? (policy.spec?.egress ? ["Ingress", "Egress"] : ["Ingress"]);
 }
 
 /** Things a policy asks for that are not enforced here; the network logs each once. */
-export function policyNotes(policy: K8sObject): string[] {
+export function policyNotes(policy: NetworkPolicy): string[] {
   const id = `NetworkPolicy ${namespaceOf(policy)}/${policy.metadata.name}`;
   const notes: string[] = [];
   if (policyTypes(policy).includes("Egress")) notes.push(`${id}: Egress rules are not enforced by the pod runner (Ingress only)`);
-  const peers = ((policy.spec?.ingress ?? []) as IngressRule[]).flatMap((r) => r.from ?? []);
+  const peers = (policy.spec?.ingress ?? []).flatMap((r) => r.from ?? []);
   if (peers.some((p) => p.namespaceSelector && !onlyNameLabel(p.namespaceSelector))) {
     notes.push(`${id}: a namespaceSelector is matched against the kubernetes.io/metadata.name label only (the runner knows no other namespace labels)`);
   }
@@ -47,7 +33,7 @@ function onlyNameLabel(sel: LabelSelector): boolean {
 }
 
 /** Policies that isolate `pod` for ingress: same namespace, podSelector matches, Ingress among the types. */
-export function policiesSelecting(pod: PodEndpoint, policies: K8sObject[]): K8sObject[] {
+export function policiesSelecting(pod: PodEndpoint, policies: NetworkPolicy[]): NetworkPolicy[] {
   return policies.filter((p) => namespaceOf(p) === pod.namespace && policyTypes(p).includes("Ingress") && matchesSelector(p.spec?.podSelector ?? {}, pod.labels));
 }
 
@@ -100,13 +86,13 @@ function portMatches(rule: IngressRule, pod: PodEndpoint): string[] | undefined 
  * The node address gets no exemption, as with strict CNIs (kubernetes-sigs/kind#3875): a policy that
  * forgets kubelet's probes shows up as failing probes.
  */
-export function renderPolicyTable(pod: PodEndpoint, policies: K8sObject[], pods: PodEndpoint[]): string {
+export function renderPolicyTable(pod: PodEndpoint, policies: NetworkPolicy[], pods: PodEndpoint[]): string {
   const selecting = policiesSelecting(pod, policies);
   const input = ["type filter hook input priority 0; policy accept;"];
   if (selecting.length > 0) {
     input.push("ct state established,related accept", 'iifname "lo" accept');
     for (const policy of [...selecting].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))) {
-      ((policy.spec?.ingress ?? []) as IngressRule[]).forEach((rule, i) => {
+      (policy.spec?.ingress ?? []).forEach((rule, i) => {
         const sources = sourceMatches(rule, namespaceOf(policy), pods);
         const ports = portMatches(rule, pod);
         for (const src of sources ?? [""]) {

@@ -2,7 +2,8 @@
  * What the Service and NetworkPolicy renderers share: label selectors, port and address checks, nft text
  * helpers, and the one-transaction script a pod's netns gets. Pure: nothing here runs a command.
  */
-import type { K8sObject, NamedPort, PodEndpoint } from "./network-api.ts";
+import type { NamedMeta } from "./k8s.ts";
+import type { NamedPort, PodEndpoint } from "./network-api.ts";
 
 /** Fixed table names: they live in the pod's own netns, where nothing else of ours or the host's is. */
 export const SERVICE_TABLE = "plpod_svc";
@@ -18,7 +19,7 @@ export function isPort(n: unknown): n is number {
   return Number.isInteger(n) && (n as number) > 0 && (n as number) < 65536;
 }
 
-export function namespaceOf(obj: K8sObject): string {
+export function namespaceOf(obj: { metadata: NamedMeta }): string {
   return obj.metadata.namespace ?? DEFAULT_NAMESPACE;
 }
 

@@ -2,7 +2,8 @@
  * Services as kube-proxy would program them, as pure functions: the Service objects (parsed YAML) and
  * the pods in, the text of a pod's `ip` nft table out.
  */
-import type { K8sObject, PodEndpoint, SliceEndpoint } from "./network-api.ts";
+import type { Service } from "./k8s.ts";
+import type { PodEndpoint, SliceEndpoint } from "./network-api.ts";
 import { DNS_LABEL, SERVICE_TABLE, chain, comment, compareIp, isPort, matchesMap, namespaceOf, resolvePort, type TableText } from "./net-rules.ts";
 
 export interface ServicePort {
@@ -37,7 +38,7 @@ export interface ParsedService {
   notes: string[];
 }
 
-export function parseService(obj: K8sObject): ParsedService {
+export function parseService(obj: Service): ParsedService {
   const spec = obj.spec ?? {};
   const id = `Service ${namespaceOf(obj)}/${obj.metadata.name}`;
   const notes: string[] = [];
@@ -55,7 +56,7 @@ export function parseService(obj: K8sObject): ParsedService {
     notes.push(`${id}: type ${spec.type} is run as ClusterIP only (no node ports, no load balancer)`);
   }
   const ports: ServicePort[] = [];
-  for (const p of (spec.ports ?? []) as Array<{ name?: string; port: number; targetPort?: number | string; protocol?: string }>) {
+  for (const p of spec.ports ?? []) {
     const protocol = p.protocol ?? "TCP";
     if (protocol !== "TCP") {
       notes.push(`${id}: port ${p.port}/${protocol} ignored, only TCP Service ports are supported`);

@@ -34,8 +34,7 @@ export interface PodEndpoint {
   terminating: boolean;
 }
 
-/** A Kubernetes Service (only `ClusterIP` with TCP ports is supported) or NetworkPolicy, as parsed YAML. */
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+import type { NetworkPolicy, Service } from "./k8s.ts";
 
 export interface PodNetworkApi {
   /** The node's address on the bridge: where kubelet-style tcp/http probes come from. */
@@ -47,9 +46,9 @@ export interface PodNetworkApi {
   /** Deletes the pod's namespace and veth; its IP is not reused within a run. */
   removePod(name: string): Promise<void>;
   /** ClusterIP Services: each gets a virtual IP; every pod's netns DNATs it to the ready endpoints. */
-  setServices(services: K8sObject[], endpoints?: ReadonlyMap<string, SliceEndpoint[]>): Promise<void>;
+  setServices(services: Service[], endpoints?: ReadonlyMap<string, SliceEndpoint[]>): Promise<void>;
   /** NetworkPolicies, enforced in each selected pod's netns (no exemption for the node: as strict CNIs do). */
-  setPolicies(policies: K8sObject[]): Promise<void>;
+  setPolicies(policies: NetworkPolicy[]): Promise<void>;
   /** /etc/hosts for a pod: localhost, its own name, and every Service name form → the Service's virtual IP. */
   hostsFile(podName: string): string;
   /** Throws unless `ip` is a pod or Service address of this network (traffic never leaves the machine). */

@@ -7,7 +7,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import type { K8sObject, NamedPort, PodEndpoint, PodNetworkApi, SliceEndpoint } from "./network-api.ts";
+import type { NetworkPolicy, Service } from "./k8s.ts";
+import type { NamedPort, PodEndpoint, PodNetworkApi, SliceEndpoint } from "./network-api.ts";
 import {
   AddressesExhaustedError,
   DuplicatePodError,
@@ -61,7 +62,7 @@ export class PodNetwork implements PodNetworkApi {
   readonly nodeIp: string;
   private readonly pods = new Map<string, PodEndpoint>();
   private services = new Map<string, ClusterIpService>();
-  private policies: K8sObject[] = [];
+  private policies: NetworkPolicy[] = [];
   private readonly applied = new Map<string, AppliedRuleset>();
   private readonly noted = new Set<string>();
   private nextPodHost = FIRST_POD_HOST;
@@ -198,7 +199,7 @@ export class PodNetwork implements PodNetworkApi {
   }
 
   /** `endpoints` by "namespace/name": a Service listed there routes to those (its EndpointSlices), not to its selector's pods. */
-  async setServices(services: K8sObject[], endpoints?: ReadonlyMap<string, SliceEndpoint[]>): Promise<void> {
+  async setServices(services: Service[], endpoints?: ReadonlyMap<string, SliceEndpoint[]>): Promise<void> {
     return this.exclusive(async () => {
       const next = new Map<string, ClusterIpService>();
       for (const obj of services) {
@@ -211,7 +212,7 @@ export class PodNetwork implements PodNetworkApi {
         if (!parsed.virtual) continue;
         const key = `${parsed.namespace}/${parsed.name}`;
         // A Service keeps its VIP for the run; a new one gets a never-used address.
-        const clusterIp: unknown = obj.spec?.clusterIP;
+        const clusterIp = obj.spec?.clusterIP;
         let vip = this.apiClusterIps && typeof clusterIp === "string" && /^\d+\.\d+\.\d+\.\d+$/.test(clusterIp) ? clusterIp : this.services.get(key)?.vip;
         if (vip === undefined) {
           if (this.nextServiceHost > LAST_HOST) throw new AddressesExhaustedError("service", this.state.serviceCidr);
@@ -225,7 +226,7 @@ export class PodNetwork implements PodNetworkApi {
     });
   }
 
-  async setPolicies(policies: K8sObject[]): Promise<void> {
+  async setPolicies(policies: NetworkPolicy[]): Promise<void> {
     return this.exclusive(async () => {
       const kept = policies.filter((p) => {
         if (p.kind === "NetworkPolicy") return true;

@@ -60,7 +60,7 @@ export function containerInfo(s: ContainerSupervisor): ContainerInfo {
   const running = s.proc?.running ?? false;
   return {
     name: s.name,
-    image: s.spec.image,
+    image: s.spec.image ?? "",
     init: s.init,
     standIn: s.resolution.standIn?.description ?? null,
     ...(s.resolution.standIn ? {} : { reason: s.resolution.reason }),

@@ -15,7 +15,7 @@ import { containerInfo, type PodInfo } from "./pod-info.ts";
 import { containerConfig } from "./container-config.ts";
 import { ManifestError, NotFoundError, VolumeError } from "./errors.ts";
 import type { ExecOptions, ExecResult } from "./exec.ts";
-import { resolvePort, type KObject, type PodSpec } from "./k8s.ts";
+import { resolvePort, type PodSpec, type Service } from "./k8s.ts";
 import type { PodEndpoint, PodNetworkApi } from "./network-api.ts";
 import { serviceEnv } from "./service-env.ts";
 import type { StandIns } from "./standins.ts";
@@ -42,7 +42,7 @@ export interface PodOptions {
   standIns: StandIns;
   objects: ObjectStore;
   /** The Services of the run, for the Service link variables. */
-  services: () => readonly KObject[];
+  services: () => readonly Service[];
   backoff?: BackoffOptions;
   log?: (line: string) => void;
 }
@@ -77,7 +77,11 @@ export class Pod extends EventEmitter {
       throw new ManifestError(`pod ${opts.name}: shareProcessNamespace, hostNetwork and hostPID are not supported by the pod runner`);
     }
     const host = this.makeHost();
-    const sup = (init: boolean) => (c: PodSpec["containers"][number]) => new ContainerSupervisor(host, c, opts.standIns.resolve(c.image), init);
+    const sup = (init: boolean) => (c: PodSpec["containers"][number]) => {
+      // The API requires an image of a pod's container (kubernetes-models leaves it optional for other uses of Container).
+      if (!c.image) throw new ManifestError(`pod ${opts.name}: container ${c.name} names no image`);
+      return new ContainerSupervisor(host, c, opts.standIns.resolve(c.image), init);
+    };
     this.inits = (opts.spec.initContainers ?? []).map(sup(true));
     this.mains = opts.spec.containers.map(sup(false));
   }

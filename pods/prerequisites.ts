@@ -6,7 +6,7 @@
  */
 import { missingCommands, type RequiredCommand } from "../lib/commands.ts";
 import { PrerequisitesMissingError } from "../lib/errors.ts";
-import type { Manifest } from "./stack.ts";
+import { ofKind, type Manifest } from "./k8s.ts";
 import type { StandIns } from "./standins.ts";
 
 /** The host programs the runner calls (pods/net-*.ts, container.ts, volumes.ts, exec.ts). */
@@ -32,12 +32,12 @@ export function hostProblems(uid: number | undefined = process.getuid?.(), dirs?
 /** Each workload's server (its first container) whose image has no stand-in on this machine, with why. */
 export function missingServers(manifests: ReadonlyArray<{ object: Manifest }>, standIns: Pick<StandIns, "resolve">): string[] {
   const out: string[] = [];
-  for (const { object } of manifests) {
-    if (object.kind !== "Deployment" && object.kind !== "StatefulSet") continue;
-    const image = object.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
+  const objects = manifests.map((m) => m.object);
+  for (const workload of [...ofKind(objects, "Deployment"), ...ofKind(objects, "StatefulSet")]) {
+    const image = workload.spec?.template.spec?.containers[0]?.image;
     if (image === undefined) continue;
     const r = standIns.resolve(image);
-    if (!r.standIn) out.push(`a stand-in for ${image} (${object.kind} ${object.metadata.name}): ${r.reason}`);
+    if (!r.standIn) out.push(`a stand-in for ${image} (${workload.kind} ${workload.metadata.name}): ${r.reason}`);
   }
   return [...new Set(out)];
 }

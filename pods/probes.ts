@@ -76,7 +76,8 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   try {
     if (probe.exec) {
-      const r = await target.exec(probe.exec.command, timeoutMs);
+      // The API refuses an exec probe without a command.
+      const r = await target.exec(probe.exec.command ?? [], timeoutMs);
       if (r.timedOut) return { ok: false, output: `command timed out after ${probe.timeoutSeconds ?? 1}s` };
       return { ok: r.code === 0, output: `${r.stdout}${r.stderr}`.trim() || (r.code === 0 ? "" : `exit code ${r.code}`) };
     }

@@ -1,25 +1,20 @@
 /**
- * Small process helpers for the process side: run a host tool without a shell, read a process's
- * mounts from /proc; the process liveness, children and kill-tree helpers are lib/proc.ts's.
+ * Small process helpers for the process side: run a host tool without a shell (through execa, as
+ * net-exec.ts does), read a process's mounts from /proc; the process liveness, children and kill-tree
+ * helpers are lib/proc.ts's.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { execa } from "execa";
 import { ContainerStartError } from "./errors.ts";
 
 /** Runs a host tool (mount, umount, npm) with its arguments as given; resolves stdout, rejects with stderr. */
-export function run(command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"], timeout: opts.timeoutMs ?? 60_000, killSignal: "SIGKILL" });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      if (code === 0) resolve(out);
-      else reject(new ContainerStartError(`${command} ${args.join(" ")} failed (${signal ?? code}): ${err.trim() || out.trim()}`, code));
-    });
-  });
+export async function run(command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
+  // extendEnv false: an env given is the whole environment, as with spawn (execa adds process.env by default).
+  const r = await execa(command, args, { cwd: opts.cwd, env: opts.env, extendEnv: opts.env === undefined, stdin: "ignore", timeout: opts.timeoutMs ?? 60_000, killSignal: "SIGKILL", reject: false, stripFinalNewline: false });
+  if (!r.failed) return r.stdout;
+  // Neither an exit code nor a signal: it never ran (ENOENT, EACCES); spawn's own error, as before.
+  if (r.exitCode === undefined && r.signal === undefined) throw r.cause instanceof Error ? r.cause : new Error(r.shortMessage);
+  throw new ContainerStartError(`${command} ${args.join(" ")} failed (${r.signal ?? r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`, r.exitCode ?? null);
 }
 
 export { childrenOf, isAlive, killTree } from "../lib/proc.ts";

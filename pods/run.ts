@@ -7,7 +7,8 @@ import { missingServers, requirePrerequisites } from "./prerequisites.ts";
 import { Cluster, type PodInfo } from "./cluster.ts";
 import { PodNetwork } from "./network.ts";
 import { detectStandIns } from "./standins.ts";
-import { imagesByContainer, readManifests, renderStack, writeStackVariant } from "./stack.ts";
+import { loadManifests } from "./manifests.ts";
+import { imagesByContainer, renderStack, writeStackVariant } from "./stack.ts";
 import type { CheckContext, CheckResult } from "./checks/context.ts";
 import { drainUnderLoad, postgresRestartKeepsData, probeEndToEnd } from "./checks/data.ts";
 import { networkPoliciesEnforced, reloadWithoutRestart, rolloutBudget, terminateWithinGrace } from "./checks/lifecycle.ts";
@@ -71,12 +72,12 @@ export async function runPods(opts: RunOptions): Promise<PodsReport> {
   const { log } = opts;
   const standIns = await detectStandIns({ projectDir: opts.projectDir, cacheDir: join(opts.projectDir, ".local", "pods"), log });
   // The stack's own images, for the report; then the stack rendered for the versions that really run.
-  const asDeployed = readManifests(await renderStack(opts.projectDir, opts.stackFile, join(opts.runDir, "render-stack")));
+  const asDeployed = loadManifests(await renderStack(opts.projectDir, opts.stackFile, join(opts.runDir, "render-stack")));
   const variant = (values: Record<string, string | number>) => writeStackVariant(opts.stackFile, join(opts.runDir, `stack-${Date.now()}`), { ...standIns.stackVersions, ...values });
   let n = 0;
-  const renderVariant = async (values: Record<string, string | number>) => readManifests(await renderStack(opts.projectDir, variant(values), join(opts.runDir, `render-${++n}`)));
+  const renderVariant = async (values: Record<string, string | number>) => loadManifests(await renderStack(opts.projectDir, variant(values), join(opts.runDir, `render-${++n}`)));
   const manifestsDir = opts.manifestsDir ?? (await renderStack(opts.projectDir, variant({}), join(opts.runDir, "render-0")));
-  const manifests = readManifests(manifestsDir);
+  const manifests = loadManifests(manifestsDir);
   // Every server the checks exercise must have a stand-in here; without one its pod could never be Ready.
   requirePrerequisites(missingServers(manifests, standIns));
   if (opts.manifestsDir) log(`read ${manifests.length} manifests from ${opts.manifestsDir}`);

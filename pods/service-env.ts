@@ -6,7 +6,7 @@
  * the one the pod's /etc/hosts gives the Service's name (the network assigns it). The API server's own
  * `kubernetes` Service does not exist here, so KUBERNETES_* are absent.
  */
-import type { KObject } from "./k8s.ts";
+import type { Service } from "./k8s.ts";
 
 /** makeEnvVariableName: upper case, `-` → `_`. */
 const envName = (s: string) => s.toUpperCase().replace(/-/g, "_");
@@ -20,12 +20,12 @@ export function hostsLookup(hosts: string, name: string): string | undefined {
   return undefined;
 }
 
-export function serviceEnv(services: readonly KObject[], namespace: string, hosts: string): Map<string, string> {
+export function serviceEnv(services: readonly Service[], namespace: string, hosts: string): Map<string, string> {
   const env = new Map<string, string>();
   for (const svc of services) {
     if ((svc.metadata.namespace ?? "default") !== namespace) continue;
     const ip = hostsLookup(hosts, `${svc.metadata.name}.${namespace}.svc.cluster.local`);
-    const ports: Array<{ name?: string; port: number; protocol?: string }> = svc.spec?.ports ?? [];
+    const ports = svc.spec?.ports ?? [];
     if (!ip || ip === "None" || ports.length === 0) continue;
     const prefix = envName(svc.metadata.name);
     env.set(`${prefix}_SERVICE_HOST`, ip);

@@ -1,7 +1,8 @@
 /**
  * The stack the pod runner runs: the user's stack file with the versions of the binaries that stand in
  * for the images, rendered by the render CLI (a child process: the runner takes manifests as data and
- * imports nothing of infra/), then read back as plain objects.
+ * imports nothing of infra/ but the names of its output, infra/render/names.ts), then read back typed
+ * (pods/manifests.ts) and looked up by kind and role.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -9,8 +10,9 @@ import { basename, join } from "node:path";
 import { parseDocument } from "yaml";
 import { InputError, PoolingError } from "../lib/errors.ts";
 import { ManifestError } from "./errors.ts";
-import type { KObject } from "./k8s.ts";
-import { loadManifests } from "./manifests.ts";
+import { ROLE_LABEL, type FileName, type Role } from "../infra/render/names.ts";
+import { configMapData, secretData } from "./env.ts";
+import { ofKind, type ConfigMap, type Container, type Manifest, type ManifestOf, type ModelKind, type PodSpec, type Secret, type Workload } from "./k8s.ts";
 
 /** The render CLI failed for a reason other than the stack file (its exit 1). */
 export class RenderFailedError extends PoolingError {
@@ -27,9 +29,6 @@ export class StackRefusedError extends InputError {
     super(`the render CLI refused the stack:\n${stderr.trim()}`);
   }
 }
-
-/** A manifest as the runner reads it: the one type of pods/k8s.ts, from the one loader of pods/manifests.ts. */
-export type Manifest = KObject;
 
 /**
  * Writes a copy of the stack file with the given `pooling:<section>.<field>` values set, keeping the
@@ -62,54 +61,66 @@ export async function renderStack(projectDir: string, stackFile: string, outDir:
   return join(outDir, "k8s");
 }
 
-/** Every manifest under a directory, with its path relative to it (pods/manifests.ts loadManifests). */
-export const readManifests = loadManifests;
+export { ROLE_LABEL, type Role } from "../infra/render/names.ts";
 
-/** The label every object of the stack carries with its role (Kubernetes' recommended labels). */
-export const ROLE_LABEL = "app.kubernetes.io/component";
+type Manifests = ReadonlyArray<{ object: Manifest }>;
 
-/** The roles the stack's workloads play, as its manifests label them. */
-export type Role = "database" | "pooler" | "cache" | "probe";
+const labelled = (o: Manifest, role: Role) => o.metadata.labels?.[ROLE_LABEL] === role;
 
-/**
- * The one object of `kind` labelled with `role`; with `dataKey`, the one whose data holds that key (a
- * file name the software itself reads: postgresql.conf, pgbouncer.ini). Objects are found by what they
- * are, never by the names the renderer happens to give them.
- */
-export function byRole(manifests: ReadonlyArray<{ object: Manifest }>, kind: string, role: Role, dataKey?: string): Manifest {
-  const found = manifests
-    .map((m) => m.object)
-    .filter((o) => o.kind === kind && o.metadata.labels?.[ROLE_LABEL] === role && (dataKey === undefined || o.data?.[dataKey] !== undefined || o.stringData?.[dataKey] !== undefined));
-  const what = `${kind} labelled ${ROLE_LABEL}=${role}${dataKey === undefined ? "" : ` holding ${dataKey}`}`;
+function exactlyOne<T>(found: T[], what: string): T {
   if (found.length !== 1) throw new ManifestError(`the rendered manifests have ${found.length === 0 ? "no" : found.length} ${what}; the checks need exactly one`);
   return found[0]!;
 }
 
+/**
+ * The one object of `kind` labelled with `role`. Objects are found by what they are, never by the names
+ * the renderer happens to give them.
+ */
+export function byRole<K extends ModelKind>(manifests: Manifests, kind: K, role: Role): ManifestOf<K> {
+  const all = ofKind(manifests.map((m) => m.object), kind).filter((o) => labelled(o, role));
+  return exactlyOne(all, `${kind} labelled ${ROLE_LABEL}=${role}`);
+}
+
+/** The one ConfigMap labelled with `role` whose data holds `file` (a file name the software itself reads). */
+export function configMapHolding(manifests: Manifests, role: Role, file: FileName): ConfigMap {
+  const all = ofKind(manifests.map((m) => m.object), "ConfigMap").filter((o) => labelled(o, role) && (o.data?.[file] !== undefined || o.binaryData?.[file] !== undefined));
+  return exactlyOne(all, `ConfigMap labelled ${ROLE_LABEL}=${role} holding ${file}`);
+}
+
+/** The text of `file` from the ConfigMap of `role` that holds it. */
+export const configFile = (manifests: Manifests, role: Role, file: FileName): string => dataValue(configMapHolding(manifests, role, file), file);
+
 /** The Deployment or StatefulSet that runs `role`. */
-export function workloadOf(manifests: ReadonlyArray<{ object: Manifest }>, role: Role): Manifest {
-  const all = manifests.filter((m) => (m.object.kind === "Deployment" || m.object.kind === "StatefulSet") && m.object.metadata.labels?.[ROLE_LABEL] === role);
-  if (all.length !== 1) throw new ManifestError(`the rendered manifests have ${all.length} workloads labelled ${ROLE_LABEL}=${role}; the checks need exactly one`);
-  return all[0]!.object;
+export function workloadOf(manifests: Manifests, role: Role): Workload {
+  const objects = manifests.map((m) => m.object);
+  const all = [...ofKind(objects, "Deployment"), ...ofKind(objects, "StatefulSet")].filter((o) => labelled(o, role));
+  return exactlyOne(all, `workloads labelled ${ROLE_LABEL}=${role}`);
 }
 
-/** A data value of a ConfigMap or Secret (a Secret's `data` decoded). */
-export function dataValue(object: Manifest, key: string): string {
-  const plain = object.stringData?.[key] ?? (object.kind === "Secret" ? undefined : object.data?.[key]);
-  if (plain !== undefined) return plain;
-  const b64 = object.data?.[key];
-  if (b64 !== undefined) return Buffer.from(b64, "base64").toString("utf8");
-  throw new ManifestError(`${object.kind} ${object.metadata.name} has no key ${key}`);
+/** A workload's pod spec, which the API requires of it. */
+export function podSpecOf(workload: Workload): PodSpec {
+  const spec = workload.spec?.template.spec;
+  if (!spec?.containers.length) throw new ManifestError(`${workload.kind} ${workload.metadata.name} has no spec.template.spec.containers`);
+  return spec;
 }
 
+/** The container that runs a workload's server: its first (sidecars follow it). */
+export const serverContainerOf = (workload: Workload): Container => podSpecOf(workload).containers[0]!;
 
+/** A data value of a ConfigMap or Secret (a Secret's `data` decoded, `stringData` over it as the API server merges them). */
+export function dataValue(object: ConfigMap | Secret, key: string): string {
+  const value = (object.kind === "Secret" ? secretData(object) : configMapData(object))[key];
+  if (value === undefined) throw new ManifestError(`${object.kind} ${object.metadata.name} has no key ${key}`);
+  return value.toString("utf8");
+}
 
 /** The images each workload's containers name, as the unmodified stack renders them. */
-export function imagesByContainer(manifests: ReadonlyArray<{ object: Manifest }>): Map<string, string> {
+export function imagesByContainer(manifests: Manifests): Map<string, string> {
   const out = new Map<string, string>();
-  for (const { object } of manifests) {
-    const pod = object.spec?.template?.spec;
-    if (!pod) continue;
-    for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) out.set(`${object.metadata.name}/${c.name}`, c.image);
+  const objects = manifests.map((m) => m.object);
+  for (const workload of [...ofKind(objects, "Deployment"), ...ofKind(objects, "StatefulSet")]) {
+    const pod = workload.spec?.template.spec;
+    for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) if (c.image !== undefined) out.set(`${workload.metadata.name}/${c.name}`, c.image);
   }
   return out;
 }

@@ -218,7 +218,7 @@ export class ContainerSupervisor {
     let ok = false;
     let output = "";
     if (h.exec) {
-      const r = await this.exec(h.exec.command, timeoutMs === undefined ? {} : { timeoutMs }).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message, timedOut: false }));
+      const r = await this.exec(h.exec.command ?? [], timeoutMs === undefined ? {} : { timeoutMs }).catch((e: Error) => ({ code: -1, stdout: "", stderr: e.message, timedOut: false }));
       ok = r.code === 0;
       output = `${r.stdout}${r.stderr}`.trim();
       if (output === "") output = `exit code ${r.code}`;

@@ -9,14 +9,14 @@ import { join } from "node:path";
 import { atomicWrite, type Payload } from "./atomic-writer.ts";
 import { configMapData, secretData } from "./env.ts";
 import { VolumeError } from "./errors.ts";
-import { quantityBytes, type KeyToPath, type KObject, type PodSecurityContext, type Volume } from "./k8s.ts";
+import { quantityBytes, type ConfigMap, type KeyToPath, type PodSecurityContext, type Secret, type Volume } from "./k8s.ts";
 import { setVolumeOwnership as ownership } from "./ownership.ts";
 import { mountsUnder, run } from "./proc.ts";
 
 /** The namespace's ConfigMaps and Secrets, as the API server would serve them to the kubelet. */
 export interface ObjectStore {
-  configMap(name: string): KObject | undefined;
-  secret(name: string): KObject | undefined;
+  configMap(name: string): ConfigMap | undefined;
+  secret(name: string): Secret | undefined;
 }
 
 export interface MountedVolume {
@@ -32,13 +32,13 @@ export interface MountedVolume {
 const DEFAULT_MODE = 0o644;
 
 /** MakePayload of pkg/volume/configmap and pkg/volume/secret: every key, or only `items`, with modes. */
-export function makePayload(kind: "ConfigMap" | "Secret", name: string, obj: KObject | undefined, source: { items?: KeyToPath[]; defaultMode?: number; optional?: boolean }): Payload {
+export function makePayload(kind: "ConfigMap" | "Secret", name: string, obj: ConfigMap | Secret | undefined, source: { items?: KeyToPath[]; defaultMode?: number; optional?: boolean }): Payload {
   const payload: Payload = new Map();
   if (!obj) {
     if (source.optional) return payload;
     throw new VolumeError(`${kind.toLowerCase()} "${name}" not found`);
   }
-  const data = kind === "Secret" ? secretData(obj) : configMapData(obj);
+  const data = obj.kind === "Secret" ? secretData(obj) : configMapData(obj);
   const defaultMode = source.defaultMode ?? DEFAULT_MODE;
   if (!source.items?.length) {
     for (const [key, value] of Object.entries(data)) payload.set(key, { data: value, mode: defaultMode });
@@ -142,7 +142,10 @@ export class PodVolumes {
   }
 
   private write(vol: MountedVolume, v: Volume): boolean {
-    const payload = v.configMap ? makePayload("ConfigMap", v.configMap.name, this.objects.configMap(v.configMap.name), v.configMap) : makePayload("Secret", v.secret!.secretName, this.objects.secret(v.secret!.secretName), v.secret!);
+    // The API refuses a ConfigMap or Secret volume without a name; "" finds none.
+    const payload = v.configMap
+      ? makePayload("ConfigMap", v.configMap.name ?? "", this.objects.configMap(v.configMap.name ?? ""), v.configMap)
+      : makePayload("Secret", v.secret?.secretName ?? "", this.objects.secret(v.secret?.secretName ?? ""), v.secret ?? {});
     // setPerms: SetVolumeOwnership over the whole volume, read-only masks (the plugins' mounters are read-only).
     return atomicWrite(vol.hostPath, payload, () => ownership(vol.hostPath, this.security.fsGroup, { readOnly: true }));
   }

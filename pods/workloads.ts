@@ -7,7 +7,7 @@
  * event.
  */
 import { ClusterStoppedError, ManifestError } from "./errors.ts";
-import type { KObject, PodSpec, PodTemplate, Volume } from "./k8s.ts";
+import type { Deployment, PodSpec, PodTemplate, StatefulSet, Volume, Workload } from "./k8s.ts";
 import type { Pod } from "./pod.ts";
 import { randomSuffix, resolveFenceposts, rollingStep, templateHash } from "./rollout.ts";
 
@@ -17,20 +17,26 @@ export interface ControllerHost {
   log(line: string): void;
 }
 
-export abstract class Controller {
+/** A pod template with the pod spec the API requires of a workload's template. */
+type RunnableTemplate = PodTemplate & { spec: PodSpec };
+
+function runnable(obj: Workload, template: PodTemplate | undefined): RunnableTemplate {
+  if (!template?.spec?.containers?.length) throw new ManifestError(`${obj.kind} ${obj.metadata.name}: spec.template.spec.containers is required`);
+  return { ...template, spec: template.spec };
+}
+
+export abstract class Controller<W extends Workload = Workload> {
   protected stopped = false;
   readonly pods = new Map<string, { pod: Pod; hash: string }>();
-  protected template: PodTemplate;
+  protected template: RunnableTemplate;
   protected hash: string;
 
   constructor(
-    protected readonly obj: KObject,
+    protected readonly obj: W,
     protected readonly host: ControllerHost,
   ) {
-    const template = obj.spec?.template as PodTemplate | undefined;
-    if (!template?.spec?.containers?.length) throw new ManifestError(`${obj.kind} ${obj.metadata.name}: spec.template.spec.containers is required`);
-    this.template = template;
-    this.hash = templateHash(template);
+    this.template = runnable(obj, obj.spec?.template);
+    this.hash = templateHash(this.template);
   }
 
   get name(): string {
@@ -99,14 +105,14 @@ export abstract class Controller {
     this.changed();
   }
 
-  protected restartTemplate(): PodTemplate {
+  protected restartTemplate(): RunnableTemplate {
     // kubectl rollout restart: an annotation change on the template.
     const annotations = { ...this.template.metadata?.annotations, "kubectl.kubernetes.io/restartedAt": new Date().toISOString() };
     return { ...this.template, metadata: { ...this.template.metadata, annotations } };
   }
 }
 
-export class DeploymentController extends Controller {
+export class DeploymentController extends Controller<Deployment> {
   reconcile(): void {
     if (this.stopped) return;
     const strategy = this.obj.spec?.strategy ?? {};
@@ -144,7 +150,7 @@ export class DeploymentController extends Controller {
   }
 
   async rollout(template?: PodTemplate): Promise<void> {
-    this.template = template ?? this.restartTemplate();
+    this.template = template ? runnable(this.obj, template) : this.restartTemplate();
     this.hash = templateHash(this.template);
     this.host.log(`${this.name}: rolling out template ${this.hash} (${JSON.stringify(this.obj.spec?.strategy ?? { type: "RollingUpdate" })})`);
     await this.waitUntil(() => {
@@ -154,7 +160,7 @@ export class DeploymentController extends Controller {
   }
 }
 
-export class StatefulSetController extends Controller {
+export class StatefulSetController extends Controller<StatefulSet> {
   private get parallel(): boolean {
     return this.obj.spec?.podManagementPolicy === "Parallel";
   }
@@ -165,7 +171,11 @@ export class StatefulSetController extends Controller {
 
   /** The pod spec with a volume per claim template, as the StatefulSet controller adds them. */
   private specFor(podName: string): PodSpec {
-    const claims: Volume[] = (this.obj.spec?.volumeClaimTemplates ?? []).map((t: { metadata: { name: string } }) => ({ name: t.metadata.name, persistentVolumeClaim: { claimName: `${t.metadata.name}-${podName}` } }));
+    const claims: Volume[] = (this.obj.spec?.volumeClaimTemplates ?? []).map((t) => {
+      const name = t.metadata?.name;
+      if (!name) throw new ManifestError(`StatefulSet ${this.name}: a volumeClaimTemplate needs metadata.name`);
+      return { name, persistentVolumeClaim: { claimName: `${name}-${podName}` } };
+    });
     const names = new Set(claims.map((c) => c.name));
     return { ...this.template.spec, volumes: [...(this.template.spec.volumes ?? []).filter((v) => !names.has(v.name)), ...claims] };
   }
@@ -198,7 +208,7 @@ export class StatefulSetController extends Controller {
 
   /** RollingUpdate: from the highest ordinal down, each pod deleted, recreated with the new template and Ready before the next. */
   async rollout(template?: PodTemplate): Promise<void> {
-    this.template = template ?? this.restartTemplate();
+    this.template = template ? runnable(this.obj, template) : this.restartTemplate();
     this.hash = templateHash(this.template);
     for (let i = this.replicas - 1; i >= 0; i--) {
       const p = this.pods.get(this.podName(i));

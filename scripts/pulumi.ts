@@ -14,7 +14,7 @@
  * is set, the dev default "pooling-dev" is used: fine for a throwaway kind cluster, never for anything else.
  */
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,7 @@ import { CliUsageError, CommandFailedError, PoolingError, PrerequisitesMissingEr
 import { isMain, runCli } from "../lib/cli.ts";
 import { KIND, registryCertsDir, registryHostsToml } from "../infra/k8s/kind.ts";
 import { NODE_VERSIONS_ENV } from "../infra/k8s/target.ts";
+import { readStackFile, stackFilePath } from "../infra/config/file.ts";
 import { findPulumi, type PulumiCommand } from "../toolchain/index.ts";
 
 export const PROJECT_DIR = fileURLToPath(new URL("..", import.meta.url));
@@ -293,6 +294,8 @@ export function main(argv: readonly string[], overrides: Partial<ScriptDeps> = {
     if (typeof pulumi === "string") throw new PrerequisitesMissingError(`npm run ${parsed.command}`, [pulumi]);
     return offKind(parsed, deps, pulumi);
   }
+  const existing = existingCluster(deps.projectDir);
+  if (existing) return onExisting(parsed, deps, pulumi, existing);
   const missing = missingTools(parsed.command, (t) => (t === "pulumi" ? typeof pulumi !== "string" : deps.runner.onPath(t)));
   if (missing.length > 0 || typeof pulumi === "string") throw new PrerequisitesMissingError(`npm run ${parsed.command}`, missing);
   const step = steps(deps);
@@ -310,6 +313,36 @@ export function main(argv: readonly string[], overrides: Partial<ScriptDeps> = {
   const status = runPulumi(step, pulumi, env, pulumiCommandLine(parsed.command, parsed.pulumiArgs));
   if (parsed.command === "down" && status === 0) console.error(`stack destroyed; delete the cluster too with: kind delete cluster --name ${KIND.cluster}`);
   return status;
+}
+
+/**
+ * The dev stack's `pooling:cluster` when it names an existing cluster (docs/kubernetes.md, "Deploying to
+ * another cluster"), read as written: the program validates it, this only decides that kind is not wanted.
+ */
+export function existingCluster(projectDir: string): { context: string; buildsImage: boolean } | undefined {
+  const file = stackFilePath(projectDir, STACK);
+  if (!existsSync(file)) return undefined;
+  const c = readStackFile(file, STACK).cluster as { type?: unknown; context?: unknown; probeImage?: unknown } | undefined;
+  if (c?.type !== "existing") return undefined;
+  return { context: typeof c.context === "string" ? c.context : "(unset)", buildsImage: c.probeImage === undefined };
+}
+
+/**
+ * A stack on an existing cluster: no kind and no kubeconfig of ours; Pulumi runs with the caller's
+ * environment and the program pins the stack's context. The dev passphrase is never used there.
+ */
+function onExisting(parsed: ParsedCommand, deps: ScriptDeps, pulumi: PulumiCommand | string, existing: { context: string; buildsImage: boolean }): number {
+  const missing = [
+    ...(typeof pulumi === "string" ? [pulumi] : []),
+    ...(existing.buildsImage && parsed.command !== "down" && !deps.runner.onPath("docker") ? [`\`docker\` was not found on PATH. Install ${TOOLS.docker}`] : []),
+    ...(passphraseEnv(deps.env).defaulted
+      ? [`PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE: the stack deploys to an existing cluster, where the dev default "${DEV_PASSPHRASE}" is not used`]
+      : []),
+  ];
+  if (missing.length > 0 || typeof pulumi === "string") throw new PrerequisitesMissingError(`npm run ${parsed.command}`, missing);
+  ensureBackendDir(deps.env, deps.projectDir, deps.home);
+  console.error(`pooling:cluster is an existing cluster: using kubeconfig context "${existing.context}", no kind cluster`);
+  return runPulumi(steps(deps), pulumi, { ...deps.env, ...pulumi.env }, pulumiCommandLine(parsed.command, parsed.pulumiArgs));
 }
 
 function withPassphrase(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -11,6 +11,7 @@ import { isBuilt } from "./build.ts";
 import { toolchainPaths, type ToolchainPaths } from "./paths.ts";
 import type { Recipe } from "./recipe.ts";
 import { pgbouncerExporter } from "./recipes/exporters.ts";
+import { pqConsole } from "./recipes/standins.ts";
 import { etcd, kubernetesControlPlane } from "./recipes/kubernetes.ts";
 import { kubernetesProvider } from "./recipes/providers.ts";
 import { languageHost, pulumiCli } from "./recipes/pulumi.ts";
@@ -20,7 +21,7 @@ export { toolchainPaths, toolchainVersions };
 export type { ToolchainPaths, ToolchainVersions };
 
 export function recipes(v: ToolchainVersions): Recipe[] {
-  return [pulumiCli(v.pulumi), languageHost(v.pulumi), kubernetesProvider(v.kubernetesProvider), etcd(v.etcd), kubernetesControlPlane(v.kubernetes), pgbouncerExporter(v.pgbouncerExporter)];
+  return [pulumiCli(v.pulumi), languageHost(v.pulumi), kubernetesProvider(v.kubernetesProvider), etcd(v.etcd), kubernetesControlPlane(v.kubernetes), pgbouncerExporter(v.pgbouncerExporter), pqConsole(v.pgbouncerExporter)];
 }
 
 /** The resource plugins the CLI must find without downloading: name, version, binary. */

@@ -4,6 +4,8 @@
  * binaries in `binDir`. The builder (`toolchain/build.ts`) runs recipes in turn, skips one whose binaries
  * and stamp are already there for the same version, and times each.
  */
+import { createHash } from "node:crypto";
+
 export interface GoRunOptions {
   /** The folder `go` runs in (a wrapper module under `workDir`). */
   readonly cwd: string;
@@ -43,4 +45,9 @@ export interface Recipe {
    */
   readonly optional?: string;
   build(ctx: RecipeContext): Promise<void>;
+}
+
+/** A short hash of a recipe's own source: part of its version, so a change to the source rebuilds it. */
+export function sourceHash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 12);
 }

@@ -27,9 +27,12 @@ export function tlsClientOptions(env: Pick<ProbeEnv, "tlsCaFile" | "tlsCertFile"
     rejectUnauthorized: true as const,
   };
   if (tlsCertFile === undefined || tlsKeyFile === undefined) return options;
+  // Configurable: pg-pool hides `ssl.key` with Object.defineProperty(…, { enumerable: false }) (pg-pool
+  // index.js), which throws on a non-configurable property; node-postgres still reads it by name
+  // (pg lib/connection.js: `if ('key' in self.ssl)`), so the getter keeps reading the current file.
   return Object.defineProperties(options, {
-    cert: { get: () => read(tlsCertFile), enumerable: true },
-    key: { get: () => read(tlsKeyFile), enumerable: true },
+    cert: { get: () => read(tlsCertFile), enumerable: true, configurable: true },
+    key: { get: () => read(tlsKeyFile), enumerable: true, configurable: true },
   }) as TlsClientOptions;
 }
 

@@ -1,7 +1,7 @@
 /**
  * `npm run docs`: rewrites every generated part of the docs. docs/config.md's reference table and
  * Pulumi.yaml's `config:` block come from the schema; docs/errors.md's table from the error classes; the README's performance and reliability
- * summaries from the JSON the bench and the fault run wrote; its alert table from the dev stack's rules. A test regenerates them all in memory and
+ * summaries from the JSON the bench and the fault run wrote; its alert table from the dev stack's rules; its pool-size rule from infra/config/pools.ts with figures for stated inputs. A test regenerates them all in memory and
  * fails when a file on disk differs.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +14,7 @@ import { errorSources, errorsMarkdown } from "./errors-page.ts";
 import { withGenerated } from "./generated.ts";
 import { performanceSummary } from "./readme-performance.ts";
 import { alertsSummary } from "./readme-alerts.ts";
+import { poolSizeSummary } from "./readme-pools.ts";
 import { reliabilitySummary } from "./readme-reliability.ts";
 import { securitySummary } from "./readme-security.ts";
 
@@ -35,7 +36,8 @@ export function withProjectConfig(pulumiYaml: string): string {
 /** The README with its summaries regenerated from the results JSON files `read` returns. */
 export function withSummaries(readme: string, read: (file: string) => string): string {
   const withPerformance = withGenerated(readme, "README.md", "performance", performanceSummary(read(PERFORMANCE_JSON)));
-  const withAlerts = withGenerated(withPerformance, "README.md", "alerts", alertsSummary(read("Pulumi.dev.yaml")));
+  const withPools = withGenerated(withPerformance, "README.md", "pool-size", poolSizeSummary(read("Pulumi.dev.yaml")));
+  const withAlerts = withGenerated(withPools, "README.md", "alerts", alertsSummary(read("Pulumi.dev.yaml")));
   const withReliability = withGenerated(withAlerts, "README.md", "reliability", reliabilitySummary(read(RELIABILITY_JSON)));
   return withGenerated(withReliability, "README.md", "security", securitySummary(read(PERFORMANCE_JSON), read(RELIABILITY_JSON)));
 }

@@ -4,6 +4,7 @@
  * CPU figures) without breaking this, and this can grow to show them.
  */
 import { z } from "zod";
+import { derivedDefaultPoolSize } from "../config/pools.ts";
 import { count, latency } from "./generated.ts";
 
 const cpuPerTransaction = z.object({ postgres: z.number(), pgbouncer: z.number(), load: z.number() });
@@ -92,7 +93,10 @@ function sweepLines(r: PerformanceResults, report: string): string[] {
   const levels = [...new Set(sw.points.map((p) => p.clients))];
   const level = Math.max(...levels.filter((l) => l <= 1000), Math.min(...levels));
   const rows = sw.points.filter((p) => p.clients === level).sort((a, b) => a.value - b.value);
-  const mark = (v: number) => [v === sw.currentValue ? "**derived default**" : "", v === sw.seedValue ? "seed's" : ""].filter(Boolean).join(", ");
+  // The stack's value is the machine's: say for which inputs, so no reader takes it for everyone's default.
+  const derivedHere = sw.key === "pooling:pgbouncer.defaultPoolSize" && sw.currentValue === derivedDefaultPoolSize(String(r.machine.cpus), 1);
+  const current = derivedHere ? `**derived default** for the run's ${r.machine.cpus} cores, one PgBouncer` : "**stack's value**";
+  const mark = (v: number) => [v === sw.currentValue ? current : "", v === sw.seedValue ? "seed's" : ""].filter(Boolean).join(", ");
   return [
     "",
     `Pool size: \`${sw.key}\` swept at ${count(level)} clients ([sweep](${report}#sweep-${sw.key.replace(/[^a-z0-9]+/gi, "").toLowerCase()})):`,
@@ -148,7 +152,7 @@ export function performanceSummary(text: string, link = "docs/performance/"): st
   const kind = r.interrupted ? "an interrupted run (partial results)" : r.plan.quick ? "a `--quick` run" : "a full run";
   return [
     `From ${kind} started ${m.startedAt} ([report](${link}report.md), [JSON](${link}results.json)): ${m.cpus} × ${m.cpuModel},`,
-    `PostgreSQL ${m.versions.postgres}, PgBouncer ${m.versions.pgbouncer}, Redis ${m.versions.redis}, servers and load sharing the CPUs${m.loadAverageAtStart ? ` (load average ${m.loadAverageAtStart[0]} at the start: other work shares the machine)` : ""}.`,
+    `PostgreSQL ${m.versions.postgres}, PgBouncer ${m.versions.pgbouncer}, Redis ${m.versions.redis}, servers and load sharing the CPUs${m.loadAverageAtStart ? ` (load average ${m.loadAverageAtStart[0]} at the start${m.loadAverageAtStart[0]! > m.cpus ? ": other work shares the machine" : ""})` : ""}.`,
     ...(r.tls ? [tlsSentence(r.tls)] : []),
     "Requests per second (p99 latency, errors); pgbench's `-S` read in every case:",
     "",

@@ -38,6 +38,8 @@ export const reliabilityResults = z.object({
       errors: z.number(),
       peakServerConnections: z.number(),
       pgbouncerPeakRssMiB: z.number(),
+      /** pooling:pgbouncer.memory of that stack (absent in early runs). */
+      pgbouncerLimitMiB: z.number().optional(),
       /** The probe's own requests meanwhile (absent in early runs). */
       probeRequests: z.number().optional(),
       probeErrors: z.number().optional(),
@@ -62,6 +64,7 @@ function connectionsLine(c: NonNullable<ReliabilityResults["connections"]>): str
   return (
     `${count(c.clients)} client connections held through PgBouncer for ${Math.round(c.holdSeconds)} s: ${count(c.connected)} connected, ` +
     `${count(c.queries)} queries, ${count(c.errors)} failed, at most ${c.peakServerConnections} PostgreSQL backends, PgBouncer at most ${c.pgbouncerPeakRssMiB} MiB` +
+    (c.pgbouncerLimitMiB === undefined ? "" : ` (its memory limit ${c.pgbouncerLimitMiB} MiB)`) +
     (c.probeRequests === undefined ? "." : `; the probe meanwhile: ${count(c.probeRequests)} requests, ${count(c.probeErrors ?? 0)} failed.`)
   );
 }

@@ -5,36 +5,12 @@
  * not, so the user sees every problem at once.
  */
 import type { ParsedStackConfig } from "./schema.ts";
+import { clusterRules } from "./cluster.ts";
+import { key, rule, type FieldPath, type Problem, type Rule, type SectionName } from "./rule.ts";
 import { DEFAULT_POOL_FIELDS, defaultPoolSizeOf, derivationOf, DERIVED_RESERVE_RULE, minPoolSizeOf, reservePoolSizeOf, type PoolInputs } from "./pools.ts";
 import { formatDuration, formatSize } from "./units.ts";
 
-export interface Problem {
-  /** Full dotted key, e.g. `pooling:pgbouncer.defaultPoolSize`. */
-  key: string;
-  value: unknown;
-  message: string;
-}
-
-export const key = (path: string) => `pooling:${path}`;
-
-type SectionName = Exclude<keyof ParsedStackConfig, "namespace">;
-
-/** A field of a section in dotted form, e.g. `pgbouncer.defaultPoolSize`. */
-export type FieldPath = { [S in SectionName]: `${S}.${keyof ParsedStackConfig[S] & string}` }[SectionName];
-
-/**
- * A cross-field rule. `check` is handed a config holding only the fields in `needs` (the others are
- * absent), so a rule that reads a field it does not declare gets `undefined` and its tests fail.
- */
-export interface Rule {
-  needs: readonly FieldPath[];
-  check(cfg: ParsedStackConfig): Problem[];
-}
-
-const rule = (needs: readonly FieldPath[], check: (cfg: ParsedStackConfig) => Problem | Problem[] | undefined): Rule => ({
-  needs,
-  check: (cfg) => [check(cfg) ?? []].flat(),
-});
+export { key, type FieldPath, type Problem, type Rule } from "./rule.ts";
 
 /** PgBouncer settings that only some versions know; asking for one on an older version is refused. */
 export const PGBOUNCER_VERSION_GATES: ReadonlyArray<{ field: keyof ParsedStackConfig["pgbouncer"]; setting: string; since: string }> = [
@@ -265,6 +241,30 @@ export function derivedMemory(cfg: ParsedStackConfig) {
   };
 }
 
+/**
+ * What one PgBouncer process needs for its clients: a base plus a share per client connection it may
+ * hold (`pgbouncer.maxClientConn`), larger with TLS (each client then also has an OpenSSL connection and
+ * its record buffers, up to SSL3_RT_MAX_PACKET_SIZE each way: openssl's ssl3.h). PgBouncer's own figure
+ * is 2 kB per plaintext connection (pgbouncer.org/features.html) plus its packet buffer (`pkt_buf`, 4096
+ * bytes: pgbouncer.org/config.html) while a connection is active.
+ *
+ * Measured here, not assumed (PgBouncer 1.18, OpenSSL 3.0, `test/faults/connections.ts`, which
+ * `npm run test:faults -- --connections 10000` runs): 10,000 clients held and querying, resident memory
+ * 10.1 → 219.5 MiB with TLS (21.4 KiB a client) and 8.5 → 66.4 MiB without (5.9 KiB); 2,000 clients with
+ * TLS about 27 KiB each. The figures below sit above every measurement, and test/faults/connections.test.ts
+ * fails if a real PgBouncer ever needs more than they allow.
+ */
+export const PGBOUNCER_MEMORY = {
+  baseBytes: 16 * 2 ** 20,
+  perClientBytes: { plaintext: 8 * 2 ** 10, tls: 32 * 2 ** 10 },
+} as const;
+
+/** The memory one PgBouncer needs with every one of its `maxClientConn` clients connected. */
+export function pgbouncerMemoryNeeded(cfg: { pgbouncer: Pick<ParsedStackConfig["pgbouncer"], "maxClientConn">; tls: Pick<ParsedStackConfig["tls"], "enabled"> }): number {
+  const perClient = cfg.tls.enabled ? PGBOUNCER_MEMORY.perClientBytes.tls : PGBOUNCER_MEMORY.perClientBytes.plaintext;
+  return PGBOUNCER_MEMORY.baseBytes + cfg.pgbouncer.maxClientConn * perClient;
+}
+
 const memoryRules: Rule[] = [
   rule(["postgres.sharedBuffers", "postgres.memory"], ({ postgres: pg }) =>
     pg.sharedBuffers !== undefined && pg.sharedBuffers > pg.memory * 0.4
@@ -312,6 +312,22 @@ const memoryRules: Rule[] = [
       };
     },
   ),
+  rule(["pgbouncer.memory", "pgbouncer.maxClientConn", "tls.enabled"], (cfg) => {
+    const { pgbouncer: pb, tls } = cfg;
+    const need = pgbouncerMemoryNeeded(cfg);
+    if (need <= pb.memory) return undefined;
+    const perClient = tls.enabled ? PGBOUNCER_MEMORY.perClientBytes.tls : PGBOUNCER_MEMORY.perClientBytes.plaintext;
+    const maxClients = Math.floor((pb.memory - PGBOUNCER_MEMORY.baseBytes) / perClient);
+    const needMiB = Math.ceil(need / 2 ** 20) * 2 ** 20;
+    return {
+      key: key("pgbouncer.memory"),
+      value: formatSize(pb.memory),
+      message:
+        `PgBouncer could be killed for memory with all its clients connected: ${formatSize(PGBOUNCER_MEMORY.baseBytes)} + ${key("pgbouncer.maxClientConn")} ${pb.maxClientConn}` +
+        ` × ${formatSize(perClient)} per client${tls.enabled ? " over TLS" : ""} = ${need === needMiB ? "" : "about "}${formatSize(needMiB)} > memory ${formatSize(pb.memory)}.` +
+        ` Raise it to at least ${formatSize(needMiB)}${maxClients >= 1 ? ` or lower ${key("pgbouncer.maxClientConn")} to at most ${maxClients}` : ""}.`,
+    };
+  }),
   rule(["redis.maxMemory", "redis.memory"], ({ redis }) => {
     const maxMemory = redisMaxMemoryOf(redis);
     return maxMemory > redis.memory
@@ -395,4 +411,4 @@ const tlsRules: Rule[] = [
 ];
 
 /** Every cross-field rule, in the order their problems are reported. */
-export const CROSS_FIELD_RULES: readonly Rule[] = [...budgetRules, ...timeoutRules, ...memoryRules, ...versionRules, ...nameRules, ...tlsRules];
+export const CROSS_FIELD_RULES: readonly Rule[] = [...budgetRules, ...timeoutRules, ...memoryRules, ...versionRules, ...nameRules, ...tlsRules, ...clusterRules];

@@ -147,3 +147,18 @@ export function dnsLabel(def: string, description: string) {
     .default(def)
     .meta({ description, kind: "dns label" } satisfies FieldDoc);
 }
+
+/**
+ * A string with no default (absent: derived from other keys, or not used), checked by `problem`, which
+ * returns why a value is refused or undefined when it is fine.
+ */
+export function optionalText(kind: string, description: string, derived: string, problem: (value: string) => string | undefined) {
+  return z
+    .string({ message: `expected a string (${kind})` })
+    .superRefine((v, ctx) => {
+      const why = problem(v);
+      if (why !== undefined) ctx.addIssue({ code: "custom", message: why });
+    })
+    .optional()
+    .meta({ description, kind, derived } satisfies FieldDoc);
+}

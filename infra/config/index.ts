@@ -8,13 +8,15 @@ import { CROSS_FIELD_RULES, derivedMemory, compareVersions, key, type FieldPath,
 import { rawStackSchema, REMOVED_KEYS, SECTIONS, type ParsedStackConfig } from "./schema.ts";
 import { show } from "./fields.ts";
 import { imageProblems } from "./images.ts";
+import { clusterSetting, type ClusterSetting } from "./cluster.ts";
 import { defaultPoolSizeOf, derivedPoolSizeKeys, minPoolSizeOf, reservePoolSizeOf, type PoolSizeKey } from "./pools.ts";
 
 export type { Problem } from "./checks.ts";
-export { connectionBudget, PGBOUNCER_ROLLOUT, PGBOUNCER_ROLLOUT_EXTRA_PODS } from "./checks.ts";
+export { connectionBudget, PGBOUNCER_MEMORY, PGBOUNCER_ROLLOUT, PGBOUNCER_ROLLOUT_EXTRA_PODS, pgbouncerMemoryNeeded } from "./checks.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 export { EXPORTER_BINARIES, EXPORTER_IMAGES, serverImages } from "./images.ts";
 export { poolDerivationNote, SERVER_CONNECTIONS_PER_CPU } from "./pools.ts";
+export { PROBE_REPOSITORY, registryServer, type ClusterSetting, type ProbeImageSetting } from "./cluster.ts";
 
 type Parsed = ParsedStackConfig;
 
@@ -34,6 +36,8 @@ export type StackConfig = Readonly<{
   probe: Readonly<Parsed["probe"]>;
   monitoring: Readonly<Parsed["monitoring"]>;
   tls: Readonly<Parsed["tls"]>;
+  /** Which cluster `pulumi up` deploys to and where the probe's image comes from (`pooling:cluster`). */
+  cluster: Readonly<ClusterSetting>;
   /** The pool sizes the stack file left unset, so derived from postgres.cpu and pgbouncer.replicas (pools.ts). */
   derivedPoolSizes: readonly PoolSizeKey[];
 }>;
@@ -143,6 +147,7 @@ function resolve(stack: string, cfg: Parsed): StackConfig {
     probe: { ...cfg.probe },
     monitoring: { ...cfg.monitoring },
     tls: { ...cfg.tls },
+    cluster: clusterSetting(cfg.cluster),
     derivedPoolSizes: derivedPoolSizeKeys(cfg),
   };
   return deepFreeze(resolved);

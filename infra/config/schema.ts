@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { DERIVED_MIN_RULE, DERIVED_POOL_RULE, DERIVED_RESERVE_RULE, MIN_DERIVED_POOL_SIZE, SERVER_CONNECTIONS_PER_CPU } from "./pools.ts";
+import { clusterSchema } from "./cluster.ts";
 import { bool, choice, type FieldDoc, cpu, dnsLabel, duration, identifier, int, optionalInt, optionalSize, size, version } from "./fields.ts";
 
 const KiB = 1024;
@@ -178,6 +179,7 @@ export const rawStackSchema = z.strictObject({
   probe: probeSchema.prefault({}),
   monitoring: monitoringSchema.prefault({}),
   tls: tlsSchema.prefault({}),
+  cluster: clusterSchema.prefault({}),
 });
 
 /**
@@ -198,6 +200,7 @@ export const SECTIONS = {
   probe: probeSchema,
   monitoring: monitoringSchema,
   tls: tlsSchema,
+  cluster: clusterSchema,
 } as const;
 
 /** The stack config as parsed: durations in milliseconds, sizes in bytes, optional derived values unset. */

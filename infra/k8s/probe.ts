@@ -1,4 +1,4 @@
-/** The probe app: its image built and pushed to the local registry, its pooled env, a Deployment, a Service. */
+/** The probe app: its image (built and pushed, or given), its pooled env, a Deployment, a Service. */
 import { statSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import * as docker from "@pulumi/docker";
@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/index.ts";
 import { PoolingError } from "../errors.ts";
 import type { StackSecrets } from "../render/index.ts";
-import { probeDeployment, probeEnv, probeEnvLayout, probeImageName, probeSecret, probeService } from "./manifests/index.ts";
+import { probeDeployment, probeEnv, probeEnvLayout, probeSecret, probeService } from "./manifests/index.ts";
 import type { LocalRegistry } from "./registry.ts";
 import { tlsSecret } from "./tls-secret.ts";
 import type { StackCertificates } from "./manifests/index.ts";
@@ -23,10 +23,18 @@ interface ProbeAppCommon {
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** The image built from app-probe/ by Docker and pushed to kind's registry. */
+/** The image built from app-probe/ by Docker and pushed to a registry (../deploy-plan.ts picks which). */
 export interface ProbeImageBuild {
-  /** The registry the image is pushed to; the image waits for it. */
-  registry: LocalRegistry;
+  /** The name the image is built and pushed as, `<registry>/pooling-probe:<stack>`. */
+  imageName: string;
+  /**
+   * The registry host the push logs in to. With no username or password in the program, the docker
+   * provider takes the credentials Docker itself has for that host (`docker login`): pulumi/pulumi-docker
+   * provider/image.go, getRegistryAuth, falls back to the Docker config file's auth for the server.
+   */
+  registryServer: string;
+  /** kind's local registry, when the program runs it: the push waits for it. */
+  registry?: LocalRegistry;
   /**
    * Docker build context: the `app-probe/` folder, which ships alone (nothing of infra/ is in it). A
    * relative path is taken from the working directory and handed to the provider absolute.
@@ -37,8 +45,8 @@ export interface ProbeImageBuild {
 }
 
 /**
- * An image that is there already, referenced by name: on the local cluster the node stands the probe's
- * image in (no Docker engine builds it), so nothing is built or pushed.
+ * An image that is there already, referenced by name: a prebuilt one (`pooling:cluster.probeImage`), or on
+ * the local cluster the name the node stands in (no Docker engine builds it). Nothing is built or pushed.
  */
 export interface ProbeImageName {
   image: string;
@@ -97,14 +105,14 @@ export class ProbeApp extends pulumi.ComponentResource {
     const cfg = args.config;
     const child = { parent: this, dependsOn: args.dependsOn };
     this.image =
-      build && "registry" in args
-        ? new docker.Image(`${name}-image`, { imageName: probeImageName(cfg), build, registry: { server: args.registry.server } }, { parent: this, dependsOn: [args.registry] })
+      build && "imageName" in args
+        ? new docker.Image(`${name}-image`, { imageName: args.imageName, build, registry: { server: args.registryServer } }, { parent: this, dependsOn: args.registry ? [args.registry] : [] })
         : undefined;
     const env = args.secrets.apply((s) => probeEnv(cfg, s));
     const secret = new k8s.core.v1.Secret(`${name}-secret`, probeSecret(cfg, env.apply((e) => e.secret)), child);
     const tls = tlsSecret(name, "client", cfg, args.certificates, child);
     // The digest, not the tag: a rebuilt image rolls the pods, an unchanged one does not.
-    const spec = probeDeployment(cfg, this.image?.repoDigest ?? ("image" in args ? args.image : probeImageName(cfg)), probeEnvLayout(cfg));
+    const spec = probeDeployment(cfg, this.image?.repoDigest ?? ("image" in args ? args.image : args.imageName), probeEnvLayout(cfg));
     this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, spec, { ...child, dependsOn: [secret, ...tls, ...(args.dependsOn ?? [])] });
     this.service = new k8s.core.v1.Service(`${name}-service`, probeService(cfg), child);
     this.registerOutputs({ image: this.image, deployment: this.deployment, service: this.service });

@@ -6,7 +6,7 @@
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { KIND } from "./kind.ts";
+import { KIND, registryHost } from "./kind.ts";
 import { localRegistryHosting } from "./manifests/index.ts";
 
 export interface LocalRegistryArgs {
@@ -39,8 +39,8 @@ export class LocalRegistry extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new k8s.core.v1.ConfigMap(`${name}-hosting`, localRegistryHosting(), { parent: this });
-    this.server = `localhost:${hostPort}`;
+    this.server = args.hostPort === undefined ? registryHost() : `localhost:${hostPort}`;
+    new k8s.core.v1.ConfigMap(`${name}-hosting`, localRegistryHosting(this.server), { parent: this });
     this.registerOutputs({ container: this.container, server: this.server });
   }
 }

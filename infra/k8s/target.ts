@@ -1,8 +1,9 @@
 /**
  * Which cluster the program deploys to. `scripts/pulumi.ts` sets POOLING_CLUSTER (and the kubeconfig or
- * the render folder); a bare `pulumi preview` without it gets kind, as before.
+ * the render folder) to point the program at the project's own tooling; without it (a bare `pulumi up`,
+ * `npm run up`) the program deploys where the stack's `pooling:cluster` says (kind unless it says otherwise;
+ * ./deploy-plan.ts). The two targets below take precedence over that setting:
  *
- * - `kind`: the kind cluster's context, the probe image built by Docker and pushed to kind's registry.
  * - `local`: the control plane `npm run cluster` runs here (its kubeconfig in KUBECONFIG); no Docker, so
  *   no registry and no image build: the probe's image is the tag the node stands in. The node runs Debian's
  *   PostgreSQL and PgBouncer in place of the images, so POOLING_NODE_VERSIONS (set by scripts/pulumi.ts
@@ -19,7 +20,7 @@ export interface NodeVersions {
   pgbouncer?: string;
 }
 
-export type ClusterTarget = { kind: "kind" } | { kind: "local"; kubeconfig: string; versions: NodeVersions } | { kind: "render"; dir: string };
+export type ClusterTarget = { kind: "stack" } | { kind: "local"; kubeconfig: string; versions: NodeVersions } | { kind: "render"; dir: string };
 
 /** What carries the node's versions from `scripts/pulumi.ts` to the program: `postgres=15,pgbouncer=1.18`. */
 export const NODE_VERSIONS_ENV = "POOLING_NODE_VERSIONS";
@@ -38,7 +39,8 @@ export function parseNodeVersions(value: string | undefined): NodeVersions {
   return out;
 }
 
-export const CLUSTER_TARGETS = ["kind", "local", "render"] as const;
+/** POOLING_CLUSTER's values; unset is `stack`, the cluster `pooling:cluster` names. */
+export const CLUSTER_TARGETS = ["stack", "local", "render"] as const;
 
 /** POOLING_CLUSTER or the variable it needs is missing or wrong. */
 export class ClusterTargetError extends InputError {
@@ -46,9 +48,9 @@ export class ClusterTargetError extends InputError {
 }
 
 export function clusterTarget(env: NodeJS.ProcessEnv): ClusterTarget {
-  const kind = env.POOLING_CLUSTER ?? "kind";
+  const kind = env.POOLING_CLUSTER ?? "stack";
   switch (kind) {
-    case "kind":
+    case "stack":
       return { kind };
     case "local":
       if (!env.KUBECONFIG) throw new ClusterTargetError("POOLING_CLUSTER=local needs KUBECONFIG set to the local cluster's kubeconfig (npm run up -- --cluster local sets it).");

@@ -4,6 +4,7 @@ import { renderPgbouncerHba, renderPgbouncerIni, renderUserlist, type PgbouncerR
 import { renderPgHbaConf, renderPostgresqlConf, type PostgresRuntime } from "./postgres.ts";
 import { renderRedisAuthConf, renderRedisConf, type RedisRuntime } from "./redis.ts";
 import type { StackSecrets } from "./secrets.ts";
+import { FILES } from "./names.ts";
 
 export * from "./pgbouncer.ts";
 export * from "./postgres.ts";
@@ -21,27 +22,27 @@ export interface Runtime {
 }
 
 export interface RenderedFiles {
-  "postgresql.conf": string;
-  "pg_hba.conf": string;
-  "pgbouncer.ini": string;
-  "pgbouncer_hba.conf": string;
-  "userlist.txt": string;
-  "redis.conf": string;
+  [FILES.postgresqlConf]: string;
+  [FILES.pgHbaConf]: string;
+  [FILES.pgbouncerIni]: string;
+  [FILES.pgbouncerHba]: string;
+  [FILES.userlist]: string;
+  [FILES.redisConf]: string;
   /** Secret: holds the Redis password. */
-  "redis-auth.conf": string;
+  [FILES.redisAuthConf]: string;
 }
 
-export const SECRET_FILES = ["userlist.txt", "redis-auth.conf"] as const;
+export const SECRET_FILES = [FILES.userlist, FILES.redisAuthConf] as const;
 
 export function renderAll(cfg: StackConfig, secrets: StackSecrets, rt: Runtime): RenderedFiles {
   return {
-    "postgresql.conf": renderPostgresqlConf(cfg, rt.postgres),
-    "pg_hba.conf": renderPgHbaConf(cfg, rt.postgres),
-    "pgbouncer.ini": renderPgbouncerIni(cfg, rt.pgbouncer),
-    "pgbouncer_hba.conf": renderPgbouncerHba(cfg, rt.pgbouncer),
-    "userlist.txt": renderUserlist(cfg, secrets),
-    "redis.conf": renderRedisConf(cfg, rt.redis),
-    "redis-auth.conf": renderRedisAuthConf(secrets.redisPassword),
+    [FILES.postgresqlConf]: renderPostgresqlConf(cfg, rt.postgres),
+    [FILES.pgHbaConf]: renderPgHbaConf(cfg, rt.postgres),
+    [FILES.pgbouncerIni]: renderPgbouncerIni(cfg, rt.pgbouncer),
+    [FILES.pgbouncerHba]: renderPgbouncerHba(cfg, rt.pgbouncer),
+    [FILES.userlist]: renderUserlist(cfg, secrets),
+    [FILES.redisConf]: renderRedisConf(cfg, rt.redis),
+    [FILES.redisAuthConf]: renderRedisAuthConf(secrets.redisPassword),
   };
 }
 export * from "./probe.ts";

@@ -4,6 +4,7 @@ import { connectionBudget, poolDerivationNote } from "../config/index.ts";
 import { verifierOf, type StackSecrets } from "./secrets.ts";
 import { contentHash, renderFile, sortedSettings } from "./template.ts";
 import { pgbouncerTlsProtocols, tlsFilesFor, type TlsFiles } from "./tls.ts";
+import { FILES } from "./names.ts";
 
 /** PgBouncer's TLS files: its own serving pair and the CA, and the client pair it shows PostgreSQL when asked. */
 export interface PgbouncerTlsFiles extends TlsFiles {
@@ -135,7 +136,7 @@ export function renderPgbouncerIni(cfg: StackConfig, rt: PgbouncerRuntime): stri
   // Only derived sizes get a note, so a stack file that sets all three renders exactly as before.
   const note = poolDerivationNote(cfg);
   const notes = note === undefined ? [] : [note];
-  return renderFile("pgbouncerIni", "pgbouncer.ini", cfg.stack, { notes, databases, settings: sortedSettings(pgbouncerSettings(cfg, rt), String) }, ";;");
+  return renderFile("pgbouncerIni", FILES.pgbouncerIni, cfg.stack, { notes, databases, settings: sortedSettings(pgbouncerSettings(cfg, rt), String) }, ";;");
 }
 
 /** A hash of the settings PgBouncer cannot reload: the pod-template annotation that rolls pods. */
@@ -164,7 +165,7 @@ export function renderPgbouncerHba(cfg: StackConfig, rt: PgbouncerRuntime): stri
     ...rt.clientNetworks.map((net) => rule("pgbouncer", cfg.pgbouncer.statsUser, net)),
     ...LOOPBACK_NETWORKS.map((net) => rule("pgbouncer", cfg.pgbouncer.adminUser, net)),
   ];
-  return renderFile("pgbouncerHbaConf", "pgbouncer_hba.conf", cfg.stack, { rules });
+  return renderFile("pgbouncerHbaConf", FILES.pgbouncerHba, cfg.stack, { rules });
 }
 
 /** userlist.txt: SCRAM verifiers only, never a password. */
@@ -174,5 +175,5 @@ export function renderUserlist(cfg: StackConfig, secrets: StackSecrets): string 
     { name: cfg.pgbouncer.adminUser, verifier: verifierOf(secrets.pgbouncerAdmin) },
     { name: cfg.pgbouncer.statsUser, verifier: verifierOf(secrets.pgbouncerStats) },
   ].sort((a, b) => (a.name < b.name ? -1 : 1));
-  return renderFile("userlistTxt", "userlist.txt", cfg.stack, { users }, ";;");
+  return renderFile("userlistTxt", FILES.userlist, cfg.stack, { users }, ";;");
 }

@@ -2,6 +2,7 @@
 import type { StackConfig } from "../config/index.ts";
 import { renderFile, sortedSettings } from "./template.ts";
 import { tlsFilesFor, type TlsFiles } from "./tls.ts";
+import { FILES } from "./names.ts";
 
 export interface PostgresRuntime {
   /** listen_addresses: "*" in a pod, "127.0.0.1" on loopback. */
@@ -80,7 +81,7 @@ export function postgresSettings(cfg: StackConfig, rt: PostgresRuntime) {
 }
 
 export function renderPostgresqlConf(cfg: StackConfig, rt: PostgresRuntime): string {
-  return renderFile("postgresqlConf", "postgresql.conf", cfg.stack, { settings: sortedSettings(postgresSettings(cfg, rt), quote) });
+  return renderFile("postgresqlConf", FILES.postgresqlConf, cfg.stack, { settings: sortedSettings(postgresSettings(cfg, rt), quote) });
 }
 
 /** Every address a TCP client can come from: a hostnossl line for these refuses any plaintext login. */
@@ -99,5 +100,5 @@ export function renderPgHbaConf(cfg: StackConfig, rt: PostgresRuntime): string {
     ...(tls ? ANY_ADDRESS.map((address) => ({ type: "hostnossl", database: "all", user: "all", address, method: "reject" })) : []),
     ...rt.hbaNetworks.map((address) => ({ type: tls ? "hostssl" : "host", database: "all", user: "all", address, method })),
   ];
-  return renderFile("pgHbaConf", "pg_hba.conf", cfg.stack, { rules });
+  return renderFile("pgHbaConf", FILES.pgHbaConf, cfg.stack, { rules });
 }

@@ -2,6 +2,7 @@
 import type { StackConfig } from "../config/index.ts";
 import { renderFile, sortedSettings } from "./template.ts";
 import { redisTlsProtocols, tlsFilesFor, type TlsFiles } from "./tls.ts";
+import { FILES } from "./names.ts";
 
 export interface RedisRuntime {
   bind: string;
@@ -60,7 +61,7 @@ export function redisSettings(cfg: StackConfig, rt: RedisRuntime) {
 }
 
 export function renderRedisConf(cfg: StackConfig, rt: RedisRuntime): string {
-  return renderFile("redisConf", "redis.conf", cfg.stack, { settings: sortedSettings(redisSettings(cfg, rt), String), includes: [rt.authFile] });
+  return renderFile("redisConf", FILES.redisConf, cfg.stack, { settings: sortedSettings(redisSettings(cfg, rt), String), includes: [rt.authFile] });
 }
 
 /** The included secret file. Redis quoting: the generated password is alphanumeric, quoted anyway. */

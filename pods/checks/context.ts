@@ -8,7 +8,10 @@ import { waitFor } from "../../lib/wait.ts";
 import { parseIni, parsePostgresqlConf } from "../../lib/ini.ts";
 import { rolloutSurge } from "../../lib/kubernetes.ts";
 import { PROBE_ENV } from "../../app-probe/src/env.ts";
-import { byRole, dataValue, workloadOf, type Manifest, type Role } from "../stack.ts";
+import { FILES, TLS_KEYS } from "../../infra/render/names.ts";
+import { ofKind, type Workload } from "../k8s.ts";
+import type { LoadedManifest } from "../manifests.ts";
+import { byRole, configFile, dataValue, podSpecOf, serverContainerOf, workloadOf, type Role } from "../stack.ts";
 
 export interface CheckResult {
   name: string;
@@ -18,9 +21,9 @@ export interface CheckResult {
 
 export interface CheckContext {
   cluster: Cluster;
-  manifests: ReadonlyArray<{ file: string; object: Manifest }>;
+  manifests: readonly LoadedManifest[];
   /** Renders the stack file with some values changed and returns the new manifests (reload, rollout). */
-  rerender: (values: Record<string, string | number>) => Promise<ReadonlyArray<{ file: string; object: Manifest }>>;
+  rerender: (values: Record<string, string | number>) => Promise<readonly LoadedManifest[]>;
   log: (line: string) => void;
   /** Shorter load phases for the form that runs in `npm test`. */
   short: boolean;
@@ -44,19 +47,18 @@ export function onePod(ctx: CheckContext, role: Role): PodInfo {
 }
 
 /** The name of the container that runs the role's server: the workload's first container (sidecars follow it). */
-export const serverContainer = (ctx: CheckContext, role: Role): string => workloadOf(ctx.manifests, role).spec.template.spec.containers[0].name;
-
-type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } };
+export const serverContainer = (ctx: CheckContext, role: Role): string => serverContainerOf(workloadOf(ctx.manifests, role)).name;
 
 /** A container's env var as the kubelet would set it: a literal, or the key of the Secret or ConfigMap it references. */
-function envValue(manifests: CheckContext["manifests"], workload: Manifest, name: string): string {
-  for (const c of workload.spec.template.spec.containers as Array<{ env?: EnvVar[] }>) {
+function envValue(manifests: CheckContext["manifests"], workload: Workload, name: string): string {
+  const objects = manifests.map((m) => m.object);
+  for (const c of podSpecOf(workload).containers) {
     const v = c.env?.find((e) => e.name === name);
     if (!v) continue;
     if (v.value !== undefined) return v.value;
-    const ref = v.valueFrom?.secretKeyRef ?? v.valueFrom?.configMapKeyRef;
-    const kind = v.valueFrom?.secretKeyRef ? "Secret" : "ConfigMap";
-    const source = ref && manifests.find((m) => m.object.kind === kind && m.object.metadata.name === ref.name)?.object;
+    const { secretKeyRef, configMapKeyRef } = v.valueFrom ?? {};
+    const ref = secretKeyRef ?? configMapKeyRef;
+    const source = secretKeyRef ? ofKind(objects, "Secret").find((o) => o.metadata.name === secretKeyRef.name) : ofKind(objects, "ConfigMap").find((o) => o.metadata.name === configMapKeyRef?.name);
     if (ref && source) return dataValue(source, ref.key);
   }
   throw new CheckError(`${workload.kind} ${workload.metadata.name} sets no ${name} the checks can read`);
@@ -84,10 +86,11 @@ export function stackFacts(ctx: CheckContext): StackFacts {
  * pooler's surge as Kubernetes computes it (25% when maxSurge is absent, as the policy pack reads it).
  */
 function readStackFacts(ctx: CheckContext) {
-  const pgConf = parsePostgresqlConf(dataValue(byRole(ctx.manifests, "ConfigMap", "database", "postgresql.conf"), "postgresql.conf"));
-  const ini = parseIni(dataValue(byRole(ctx.manifests, "ConfigMap", "pooler", "pgbouncer.ini"), "pgbouncer.ini")).pgbouncer ?? {};
-  const deployment = workloadOf(ctx.manifests, "pooler");
-  const replicas = Number(deployment.spec.replicas ?? 1);
+  const pgConf = parsePostgresqlConf(configFile(ctx.manifests, "database", FILES.postgresqlConf));
+  const ini = parseIni(configFile(ctx.manifests, "pooler", FILES.pgbouncerIni)).pgbouncer ?? {};
+  const deployment = byRole(ctx.manifests, "Deployment", "pooler");
+  // The API's default for an absent replicas (apps/v1 DeploymentSpec).
+  const replicas = deployment.spec?.replicas ?? 1;
   const surge = rolloutSurge(deployment.spec, replicas);
   if ("error" in surge) throw new CheckError(`the pooler's Deployment: ${surge.error}`);
   // The app role, as the probe connects (to PgBouncer, with the same role and password PostgreSQL has).
@@ -125,12 +128,13 @@ export const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T
  * (and the client pair when `tls-auth-clients yes`). The password comes from REDISCLI_AUTH in its env.
  */
 export function redisCli(ctx: CheckContext): string[] {
-  const conf = dataValue(byRole(ctx.manifests, "ConfigMap", "cache", "redis.conf"), "redis.conf");
+  const conf = configFile(ctx.manifests, "cache", FILES.redisConf);
   const value = (key: string) => new RegExp(`^${key}\\s+(\\S+)`, "m").exec(conf)?.[1];
   const tlsPort = value("tls-port");
   if (tlsPort === undefined) return ["redis-cli", "-h", "127.0.0.1", "-p", value("port") ?? "6379"];
   const dir = value("tls-ca-cert-file")!.replace(/\/[^/]+$/, "");
-  const pair = value("tls-auth-clients") === "yes" ? ["--cert", `${dir}/client.crt`, "--key", `${dir}/client.key`] : [];
+  // The client pair sits beside the CA in the server's TLS mount, under the TLS Secret's keys.
+  const pair = value("tls-auth-clients") === "yes" ? ["--cert", `${dir}/${TLS_KEYS.clientCert}`, "--key", `${dir}/${TLS_KEYS.clientKey}`] : [];
   return ["redis-cli", "--tls", "--cacert", value("tls-ca-cert-file")!, ...pair, "-h", "127.0.0.1", "-p", tlsPort];
 }
 

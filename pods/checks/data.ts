@@ -3,8 +3,8 @@
  * drained under load, and the PostgreSQL pod deleted and recreated on its claim.
  */
 import { request } from "undici";
-import { workloadOf } from "../stack.ts";
-import { onePod, podsOf, probeUrls, redisCli, serverContainer, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
+import { serverContainerOf, workloadOf } from "../stack.ts";
+import { CheckError, onePod, podsOf, probeUrls, redisCli, serverContainer, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
 import { PodLoad, loadSummary, lostWrites } from "./load.ts";
 
 /** The probe pod's /probe: a write through the PgBouncer Service to PostgreSQL and an INCR on Redis. */
@@ -70,7 +70,10 @@ export async function postgresRestartKeepsData(ctx: CheckContext): Promise<Check
   };
 }
 
+/** The data directory the database's server is started with (`postgres -D DIR`). */
 function pgdata(ctx: CheckContext): string {
-  const cmd: string[] = workloadOf(ctx.manifests, "database").spec.template.spec.containers[0].command;
-  return cmd[cmd.indexOf("-D") + 1]!;
+  const cmd = serverContainerOf(workloadOf(ctx.manifests, "database")).command ?? [];
+  const dir = cmd[cmd.indexOf("-D") + 1];
+  if (!cmd.includes("-D") || dir === undefined) throw new CheckError(`the database's server command sets no -D: ${JSON.stringify(cmd)}`);
+  return dir;
 }

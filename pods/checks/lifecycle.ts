@@ -4,16 +4,17 @@
  * its grace period.
  */
 import { connect } from "node:net";
+import { FILES, PGBOUNCER_ADMIN_DATABASE } from "../../infra/render/names.ts";
 import { parseConnectionOptions, parseIni } from "../../lib/ini.ts";
-import { byRole, dataValue, workloadOf } from "../stack.ts";
+import { byRole, configFile, configMapHolding, podSpecOf } from "../stack.ts";
 import type { PodInfo } from "../cluster.ts";
 import { CheckError, podsOf, serverContainer, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
 import { PodLoad, loadSummary, lostWrites } from "./load.ts";
 
 /** PgBouncer's own view of a setting, from its admin console inside the pod (PGPASSWORD is in its env). */
 async function showConfig(ctx: CheckContext, pod: string, key: string): Promise<string | undefined> {
-  const ini = parseIni(dataValue(byRole(ctx.manifests, "ConfigMap", "pooler", "pgbouncer.ini"), "pgbouncer.ini")).pgbouncer ?? {};
-  const argv = ["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", ini.listen_port!, "-U", ini.admin_users!.split(",")[0]!.trim(), "-d", "pgbouncer", "-c", "SHOW CONFIG"];
+  const ini = parseIni(configFile(ctx.manifests, "pooler", FILES.pgbouncerIni)).pgbouncer ?? {};
+  const argv = ["psql", "-X", "-A", "-t", "-h", "127.0.0.1", "-p", ini.listen_port!, "-U", ini.admin_users!.split(",")[0]!.trim(), "-d", PGBOUNCER_ADMIN_DATABASE, "-c", "SHOW CONFIG"];
   const r = await ctx.cluster.exec(pod, serverContainer(ctx, "pooler"), argv, { timeoutMs: 10_000 });
   if (r.code !== 0) throw new Error(`SHOW CONFIG in ${pod}: ${r.stderr.trim()}`);
   return r.stdout.split("\n").find((l) => l.startsWith(`${key}|`))?.split("|")[1];
@@ -32,7 +33,7 @@ export async function reloadWithoutRestart(ctx: CheckContext): Promise<CheckResu
   const before = podsOf(ctx, "pooler").map((p) => ({ name: p.name, pid: serverPid(ctx, p), restarts: restarts(p) }));
   const next = await ctx.rerender({ "pgbouncer.defaultPoolSize": wanted });
   const started = Date.now();
-  await ctx.cluster.applyConfigMap(byRole(next, "ConfigMap", "pooler", "pgbouncer.ini"));
+  await ctx.cluster.applyConfigMap(configMapHolding(next, "pooler", FILES.pgbouncerIni));
   for (const p of before) await until(`${p.name} to report default_pool_size ${wanted}`, 60_000, async () => ((await showConfig(ctx, p.name, "default_pool_size")) === String(wanted) ? true : undefined), 500);
   const seconds = (Date.now() - started) / 1000;
   const after = new Map(podsOf(ctx, "pooler").map((p) => [p.name, p]));
@@ -69,9 +70,9 @@ export async function rolloutBudget(ctx: CheckContext): Promise<CheckResult> {
   })();
   try {
     await load.flowing(50);
-    const deployment = workloadOf(ctx.manifests, "pooler");
-    const template = structuredClone(deployment.spec.template);
-    template.metadata.annotations = { ...template.metadata.annotations, "pooling.dev/pods-rollout": String(Date.now()) };
+    const deployment = byRole(ctx.manifests, "Deployment", "pooler");
+    const template = { ...deployment.spec?.template, spec: podSpecOf(deployment) };
+    template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, "pooling.dev/pods-rollout": String(Date.now()) } };
     await ctx.cluster.rollout(deployment.metadata.name, template);
     await load.flowing(20);
   } finally {
@@ -113,7 +114,7 @@ export async function networkPoliciesEnforced(ctx: CheckContext): Promise<CheckR
   const nodeToPostgres = await tcpOpen(postgres.ip, facts.postgres.port, 2000);
   const nodeToPgbouncer = await tcpOpen(pgbouncer.ip, facts.pgbouncerPort, 2000);
   // The database host PgBouncer's [databases] entries name (a Service DNS name).
-  const databases = parseIni(dataValue(byRole(ctx.manifests, "ConfigMap", "pooler", "pgbouncer.ini"), "pgbouncer.ini")).databases ?? {};
+  const databases = parseIni(configFile(ctx.manifests, "pooler", FILES.pgbouncerIni)).databases ?? {};
   const host = Object.values(databases).map((d) => parseConnectionOptions(d).host).find((h) => h !== undefined);
   if (host === undefined) throw new CheckError("pgbouncer.ini names no database host");
   const fromPgbouncer = await ctx.cluster.exec(pgbouncer.name, serverContainer(ctx, "pooler"), ["pg_isready", "-h", host, "-p", String(facts.postgres.port), "-t", "5"], { timeoutMs: 15_000 });

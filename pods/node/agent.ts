@@ -8,12 +8,12 @@ import type { KubernetesObject, V1ConfigMap, V1EndpointSlice, V1NetworkPolicy, V
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { BackoffOptions } from "../backoff.ts";
-import type { K8sObject, SliceEndpoint } from "../network-api.ts";
+import type { SliceEndpoint } from "../network-api.ts";
 import { PodNetwork } from "../network.ts";
 import type { PodOptions } from "../pod.ts";
 import { mountsUnder, run } from "../proc.ts";
 import { detectStandIns, type StandIns } from "../standins.ts";
-import { asManifest, informer, nodeApi, type Cache, type NodeApi } from "./api.ts";
+import { asManifest, asManifests, informer, nodeApi, type Cache, type NodeApi } from "./api.ts";
 import { ClaimProvisioner } from "./claims.ts";
 import { NodeAgentNotRootError } from "./errors.ts";
 import { machineFacts } from "./node-object.ts";
@@ -135,9 +135,8 @@ export class NodeAgent {
   private syncNetwork(): Promise<void> {
     const next = this.netQueue.then(async () => {
       if (this.stopping || !this.services || !this.policies || !this.slices) return;
-      const plain = (kind: string, o: KubernetesObject & { spec?: unknown }): K8sObject => ({ apiVersion: o.apiVersion ?? "v1", kind, metadata: { name: o.metadata!.name!, namespace: o.metadata!.namespace, labels: o.metadata!.labels }, spec: o.spec });
-      await this.network.setServices(this.services.informer.list().map((s) => plain("Service", s)), sliceEndpoints(this.slices.informer.list()));
-      await this.network.setPolicies(this.policies.informer.list().map((p) => plain("NetworkPolicy", p)));
+      await this.network.setServices(asManifests("Service", this.services.informer.list()), sliceEndpoints(this.slices.informer.list()));
+      await this.network.setPolicies(asManifests("NetworkPolicy", this.policies.informer.list()));
     });
     this.netQueue = next.catch((err: Error) => this.o.log(`network sync failed: ${err.message}`));
     return this.netQueue as Promise<void>;
@@ -190,7 +189,7 @@ export class NodeAgent {
         configMap: (n) => asManifest("ConfigMap", this.configMaps.informer.get(n, ns)),
         secret: (n) => asManifest("Secret", this.secrets.informer.get(n, ns)),
       },
-      services: () => this.services.informer.list().map((s) => ({ apiVersion: "v1", kind: "Service", metadata: { name: s.metadata!.name!, namespace: s.metadata!.namespace }, spec: s.spec })),
+      services: () => asManifests("Service", this.services.informer.list()),
       backoff: this.o.backoff,
       log: this.o.log,
     };

@@ -15,7 +15,7 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import type { KObject } from "../k8s.ts";
+import type { ManifestOf } from "../k8s.ts";
 
 export interface NodeApi {
   kc: KubeConfig;
@@ -70,14 +70,32 @@ export function informer<T extends KubernetesObject>(api: NodeApi, path: string,
   return { informer: lw, synced };
 }
 
-/** A ConfigMap or Secret from the API as the runner's volume and env code read a manifest. */
-export function asManifest(kind: "ConfigMap" | "Secret", obj: { metadata?: { name?: string; namespace?: string }; data?: Record<string, string>; binaryData?: Record<string, string> } | undefined): KObject | undefined {
+/** The kinds the agent hands from the API to the runner's code, with their apiVersions. */
+const API_VERSIONS = { ConfigMap: "v1", Secret: "v1", Service: "v1", NetworkPolicy: "networking.k8s.io/v1" } as const;
+
+/**
+ * An object from the API as the runner's code reads a manifest (pods/k8s.ts), with the fields it reads.
+ * client-node and kubernetes-models type the same JSON (client-node widens the API's enums to string),
+ * and the API server has validated the object, so it is taken as kubernetes-models' interface here, the
+ * one place the two typings meet.
+ */
+export function asManifest<K extends keyof typeof API_VERSIONS>(
+  kind: K,
+  obj: { metadata?: { name?: string; namespace?: string; labels?: Record<string, string> }; spec?: object; data?: Record<string, string>; binaryData?: Record<string, string> } | undefined,
+): ManifestOf<K> | undefined {
   if (!obj?.metadata?.name) return undefined;
-  return {
-    apiVersion: "v1",
+  const { name, namespace, labels } = obj.metadata;
+  const plain = {
+    apiVersion: API_VERSIONS[kind],
     kind,
-    metadata: { name: obj.metadata.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) },
+    metadata: { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}) },
+    ...(obj.spec ? { spec: obj.spec } : {}),
     ...(obj.data ? { data: obj.data } : {}),
     ...(obj.binaryData ? { binaryData: obj.binaryData } : {}),
   };
+  return plain as unknown as ManifestOf<K>;
 }
+
+/** Every object of a list that converts (one without a name does not). */
+export const asManifests = <K extends keyof typeof API_VERSIONS>(kind: K, list: ReadonlyArray<Parameters<typeof asManifest>[1]>): Array<ManifestOf<K>> =>
+  list.flatMap((o) => asManifest(kind, o) ?? []);

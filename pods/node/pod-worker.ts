@@ -152,7 +152,7 @@ export class PodWorker {
   }
 }
 
-/** The pod's spec as the runner types it: the API's objects are the same JSON shapes. */
+/** The pod's spec as the runner types it (kubernetes-models): client-node types the same JSON, its enums widened to string. */
 export function runnerSpec(pod: V1Pod): PodSpec {
   return pod.spec as unknown as PodSpec;
 }

@@ -14,13 +14,14 @@ import { intSetting, parseConnectionOptions, parseIni, parsePostgresqlConf } fro
 import { rolloutSurge, type RolloutSurge } from "../../lib/kubernetes.ts";
 
 export { rolloutSurge, type RolloutSurge };
+import { FILES, ROLES } from "../../infra/render/names.ts";
 import { COMPONENT_LABEL, CONFIG_MAP_TYPE, DEPLOYMENT_TYPE, configMapData, isRecord, metadataOf, podSpecOf } from "./k8s.ts";
 
-/** The `app.kubernetes.io/component` values the builders give PgBouncer and PostgreSQL (infra/k8s/manifests/common.ts, APPS). */
-export const POOLER_COMPONENT = "pooler";
-export const DATABASE_COMPONENT = "database";
-export const PGBOUNCER_INI = "pgbouncer.ini";
-export const POSTGRESQL_CONF = "postgresql.conf";
+/** The roles the builders give PgBouncer and PostgreSQL, and their files' names: the render output's (infra/render/names.ts). */
+export const POOLER_COMPONENT = ROLES.pgbouncer;
+export const DATABASE_COMPONENT = ROLES.postgres;
+export const PGBOUNCER_INI = FILES.pgbouncerIni;
+export const POSTGRESQL_CONF = FILES.postgresqlConf;
 
 /** PgBouncer's and PostgreSQL's own defaults, for settings a file leaves out. */
 const PGBOUNCER_DEFAULTS = { default_pool_size: 20, reserve_pool_size: 0, max_db_connections: 0 };

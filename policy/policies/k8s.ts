@@ -61,7 +61,7 @@ export const POD_SPEC_PATHS: Readonly<Record<string, readonly string[]>> = {
 
 export const CONFIG_MAP_TYPE = "kubernetes:core/v1:ConfigMap";
 export const DEPLOYMENT_TYPE = "kubernetes:apps/v1:Deployment";
-export const COMPONENT_LABEL = "app.kubernetes.io/component";
+export { ROLE_LABEL as COMPONENT_LABEL } from "../../infra/render/names.ts";
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

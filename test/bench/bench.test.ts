@@ -17,6 +17,17 @@ const RUN_TIMEOUT_MS = 240_000;
 const SWEPT = [10, 20];
 const PG_SCENARIOS = ["before-serial", "before", "app-pool-direct", "app-pool-direct-default-max", "stack", "pgbench-direct", "pgbench-pgbouncer"];
 
+/**
+ * The seed's "before" (a new connection per request) stormed out: past what PostgreSQL and the machine
+ * can take, every request refused ("too many clients") or timed out connecting, so nothing completed.
+ * That is the scenario failing the way the seed describes (the full run's before@10000 does it on a
+ * quiet machine; --quick's before@500 on a loaded one), not the bench: such a point has no latency,
+ * acquire time or CPU per transaction to check. Any other error kind, or no error at all, still fails.
+ */
+const CONNECT_FAILURES = ["too_many_clients", "connect_timeout"];
+const stormedOut = (s: BenchResultsFile["scenarios"][number]) =>
+  s.name === "before" && s.transactions === 0 && s.errors > 0 && Object.keys(s.errorsByKind).every((k) => CONNECT_FAILURES.includes(k));
+
 function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -99,7 +110,7 @@ describe("npm run bench -- --quick", () => {
       for (const key of ["clients", "tps", "p50Ms", "p99Ms", "errors", "peakBackends", "connectionsOpened", "transactions", "reuseRatio"] as const) {
         expect(Number.isFinite(s[key]) && s[key] >= 0, `${s.name}@${s.clients}.${key} = ${s[key]}`).toBe(true);
       }
-      expect(s.transactions, `${s.name}@${s.clients} completed nothing`).toBeGreaterThan(0);
+      if (!stormedOut(s)) expect(s.transactions, `${s.name}@${s.clients} completed nothing: ${JSON.stringify(s.errorsByKind)}`).toBeGreaterThan(0);
       expect(s.reuseRatio).toBeLessThanOrEqual(1);
       expect(s.p99Ms).toBeGreaterThanOrEqual(s.p50Ms);
       if (s.acquireP99Ms !== null) expect(Number.isFinite(s.acquireP99Ms) && s.acquireP99Ms >= 0).toBe(true);
@@ -107,7 +118,9 @@ describe("npm run bench -- --quick", () => {
   });
 
   it("measures connection acquire time wherever a connection is taken per request", () => {
-    for (const s of result().scenarios.filter((x) => ["before", "before-serial", "stack", "app-pool-direct"].includes(x.name))) {
+    // The smallest level's before completes on any machine: a stormed-out point is never the only one.
+    expect(result().scenarios.some((x) => x.name === "before" && x.transactions > 0 && typeof x.acquireP99Ms === "number")).toBe(true);
+    for (const s of result().scenarios.filter((x) => ["before", "before-serial", "stack", "app-pool-direct"].includes(x.name) && !stormedOut(x))) {
       expect(typeof s.acquireP99Ms, `${s.name}@${s.clients}`).toBe("number");
     }
   });
@@ -122,13 +135,15 @@ describe("npm run bench -- --quick", () => {
   it("describes the machine and gives the ratios", () => {
     const json = result();
     expect(json.machine).toMatchObject({ cpus: expect.any(Number), cpuModel: expect.any(String), cpusAllowed: expect.any(Object) });
-    for (const key of ["stackVsBeforeTps", "stackVsAppPoolDirectTps", "stackVsPgbenchPgbouncerTps", "httpKeepAliveVsNewConnection"] as const) {
-      expect(json.ratios[key], key).toEqual(expect.any(Number));
-    }
+    // stack ÷ before has no value where before completed nothing; at every other level it is a number.
+    const before = (clients: number) => json.scenarios.find((s) => s.name === "before" && s.clients === clients)!;
+    const keys = ["stackVsAppPoolDirectTps", "stackVsPgbenchPgbouncerTps", "httpKeepAliveVsNewConnection", ...(stormedOut(before(json.ratios.referenceClients)) ? [] : ["stackVsBeforeTps"])] as const;
+    for (const key of keys) expect(json.ratios[key as keyof typeof json.ratios], key).toEqual(expect.any(Number));
+    for (const l of json.ratios.byLevel) if (!stormedOut(before(l.clients))) expect(l.stackVsBeforeTps, `stack ÷ before at ${l.clients}`).toEqual(expect.any(Number));
   });
 
   it("gives CPU per transaction by part and busy backends for every PostgreSQL point", () => {
-    for (const s of result().scenarios.filter((x) => PG_SCENARIOS.includes(x.name))) {
+    for (const s of result().scenarios.filter((x) => PG_SCENARIOS.includes(x.name) && !stormedOut(x))) {
       const what = `${s.name}@${s.clients}`;
       expect(s.cpuPerTransactionUs, what).toBeDefined();
       expect(s.cpuPerTransactionUs!.postgres, what).toBeGreaterThan(0);

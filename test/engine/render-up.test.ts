@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { engineMissing, engineProject, providerPlugins, stopPulumis, versions, type EngineProject } from "./project.ts";
 import { skipReason } from "../skip.ts";
+import { waitFor } from "../../lib/wait.ts";
 
 const missing = skipReason("test/engine/render-up.test.ts", engineMissing());
 
@@ -98,5 +99,46 @@ describe.skipIf(missing !== undefined)(`the real engine, render mode${missing ? 
     } finally {
       await project.pulumi(["config", "set", "--path", "pooling:pgbouncer.defaultPoolSize", "12"]);
     }
+  }, 600_000);
+  // Last: it leaves 1-minute certificates in the stack's config. With lifetime 60s and renewBefore 30s the
+  // renewal epoch is 30 s long (infra/render/certificates.ts renewalEpoch), so a real boundary passes
+  // between two `pulumi up`s of the same config: the leaves must change there, and only there.
+  it("renews the leaves on the `pulumi up` after their renewal epoch ends, with the same CA and config", async () => {
+    const periodMs = 30_000;
+    for (const [k, v] of [["lifetime", "60s"], ["renewBefore", "30s"]] as const) {
+      const set = await project.pulumi(["config", "set", "--path", `pooling:tls.${k}`, v]);
+      expect(set.code, set.stderr).toBe(0);
+    }
+    const leafAndCa = async () => {
+      const secret = yamlFiles(out)
+        .map((f) => parse(readFileSync(f, "utf8")) as { kind: string; metadata: { name: string }; stringData?: Record<string, string>; data?: Record<string, string> })
+        .find((o) => o.kind === "Secret" && o.metadata.name === "pgbouncer-tls");
+      const value = (k: string) => secret?.stringData?.[k] ?? Buffer.from(secret?.data?.[k] ?? "", "base64").toString("utf8");
+      const ca = (JSON.parse((await project.pulumi(["stack", "output", "--json"])).stdout) as { caCertificate: string }).caCertificate;
+      return { leaf: value("tls.crt"), ca };
+    };
+    const first = await project.pulumi(["up", "--yes", "--stack", "dev"], render());
+    expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0);
+    // The program took its epoch during the run, so no later than now: wait for the next one to begin.
+    const epochAfterFirst = Math.floor(Date.now() / periodMs);
+    const before = await leafAndCa();
+    expect(before.leaf).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    await waitFor("the next renewal epoch", () => (Math.floor(Date.now() / periodMs) > epochAfterFirst ? true : undefined), 2 * periodMs, 500);
+
+    const preview = await project.pulumi(["preview", "--json", "--stack", "dev"], render());
+    expect(preview.code, preview.stderr).toBe(0);
+    const changed = (JSON.parse(preview.stdout) as { steps: Array<{ op: string; urn: string }> }).steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").at(-1)}`);
+    // A new leaves Stash for the new epoch, the old one deleted, the servers' three TLS Secrets updated in
+    // place; the CA's Stash stays, and so does the clients' Secret (only the CA without clientCertificates).
+    expect(changed.filter((c) => /tls-leaves-e\d+/.test(c)).map((c) => c.split(" ")[0]).sort()).toEqual(["create", "delete"]);
+    expect(changed.filter((c) => c.startsWith("update ")).sort(), changed.join("; ")).toEqual(["update pgbouncer-tls", "update postgres-tls", "update redis-tls"]);
+    expect(changed.some((c) => c.includes("tls-ca"))).toBe(false);
+
+    const second = await project.pulumi(["up", "--yes", "--stack", "dev"], render());
+    expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(0);
+    const after = await leafAndCa();
+    expect(after.leaf).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(after.leaf).not.toBe(before.leaf);
+    expect(after.ca).toBe(before.ca);
   }, 600_000);
 });

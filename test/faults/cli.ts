@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import { parseCommandLine, runCli } from "../../lib/cli.ts";
 import { CliUsageError } from "../../lib/errors.ts";
 import { ALERT_OVERRIDES, runAlertFaults } from "./alerts.ts";
-import { holdConnections } from "./connections.ts";
+import { connectionHoldOverrides, holdConnections } from "./connections.ts";
 import { reliabilityReport, type FaultRun } from "./report.ts";
 import { alertsWrong, runFaults, type FaultResult } from "./run.ts";
 import { FAULT_OVERRIDES, FAULT_STACK_FILE, faultStackSettings, startFaultStack } from "./stack.ts";
@@ -83,9 +83,11 @@ async function main(argv: string[]): Promise<number> {
     if (connections > 0) {
       await fs.close();
       say(`${connections} client connections through PgBouncer for ${holdSeconds} s`);
-      fs = await startFaultStack(say, { pgbouncer: { maxClientConn: connections + 200 } });
+      fs = await startFaultStack(say, connectionHoldOverrides(connections));
       run.connections = await holdConnections(fs.stack, { clients: connections, holdMs: holdSeconds * 1000, say });
-      if (run.connections.errors > 0 || run.connections.connected < connections || run.connections.probeErrors > 0) status = 1;
+      const c = run.connections;
+      // Past pgbouncer.memory, Kubernetes would have killed PgBouncer: the rule that set it was wrong.
+      if (c.errors > 0 || c.connected < connections || c.probeErrors > 0 || c.pgbouncerPeakRssMiB * 2 ** 20 > fs.stack.config.pgbouncer.memory) status = 1;
     }
     if (!values["skip-alerts"]) {
       await fs.close();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectionBudget } from "../../infra/config/index.ts";
-import { holdConnections, type ConnectionLoadResult } from "./connections.ts";
+import { connectionBudget, PGBOUNCER_MEMORY, pgbouncerMemoryNeeded } from "../../infra/config/index.ts";
+import { connectionHoldOverrides, holdConnections, type ConnectionLoadResult } from "./connections.ts";
 import { startFaultStack, type FaultStack } from "./stack.ts";
 
 // The short form of the 10,000-connection run in `npm run test:faults -- --connections 10000`.
@@ -11,7 +11,7 @@ describe(`${CLIENTS} client connections held through PgBouncer under load`, () =
   let result: ConnectionLoadResult | undefined;
 
   beforeAll(async () => {
-    fs = await startFaultStack(() => undefined, { pgbouncer: { maxClientConn: CLIENTS + 200 } });
+    fs = await startFaultStack(() => undefined, connectionHoldOverrides(CLIENTS));
     result = await holdConnections(fs.stack, { clients: CLIENTS, holdMs: 10_000, say: () => undefined });
   }, 240_000);
 
@@ -35,19 +35,19 @@ describe(`${CLIENTS} client connections held through PgBouncer under load`, () =
     expect(result!.probeErrors).toBe(0);
   });
 
-  it("holds the clients in a few KiB each, within PgBouncer's and the probe's memory limits", () => {
+  it("holds the clients within what the pgbouncer.memory rule counts for them, and within PgBouncer's and the probe's limits", () => {
     const r = result!;
     const cfg = fs!.stack.config;
     // Measured, not assumed: a PgBouncer that was never sampled would show 0 and pass every bound below.
     expect(r.pgbouncerStartRssMiB).toBeGreaterThan(0);
-    // PgBouncer's own figure is "2 kB per connection by default" (pgbouncer.org/features.html), its packet
-    // buffer pkt_buf 4096 bytes (pgbouncer.org/config.html): 16 KiB per plaintext client allows four
-    // buffers. Over TLS (pooling:tls.enabled) each client also has OpenSSL's record buffers, up to
-    // SSL3_RT_MAX_PACKET_SIZE (16 KiB of plaintext plus overhead) each way (openssl ssl3.h): 64 KiB.
-    // Either bound fails a pooler that keeps a thread, a process or an unbounded buffer per client.
-    const boundKiB = cfg.tls.enabled ? 64 : 16;
-    const perClientKiB = ((r.pgbouncerPeakRssMiB - r.pgbouncerStartRssMiB) * 1024) / r.connected;
-    expect(perClientKiB, JSON.stringify(r)).toBeLessThan(boundKiB);
+    // The config rule that sizes pgbouncer.memory (PGBOUNCER_MEMORY, infra/config/checks.ts) counts a
+    // base and a share per client, larger over TLS: the real PgBouncer must need no more than it allows,
+    // per client and in all, or the rule lets a stack through that Kubernetes would OOM-kill. This also
+    // fails a pooler that keeps a thread, a process or an unbounded buffer per client.
+    const perClient = cfg.tls.enabled ? PGBOUNCER_MEMORY.perClientBytes.tls : PGBOUNCER_MEMORY.perClientBytes.plaintext;
+    const perClientBytes = ((r.pgbouncerPeakRssMiB - r.pgbouncerStartRssMiB) * 2 ** 20) / r.connected;
+    expect(perClientBytes, JSON.stringify(r)).toBeLessThan(perClient);
+    expect(r.pgbouncerPeakRssMiB * 2 ** 20, JSON.stringify(r)).toBeLessThan(pgbouncerMemoryNeeded({ pgbouncer: { maxClientConn: r.connected }, tls: cfg.tls }));
     // The container limits the stack file sets (pooling:pgbouncer.memory, pooling:probe.memory): what
     // Kubernetes would OOM-kill the process at.
     expect(r.pgbouncerPeakRssMiB * 2 ** 20).toBeLessThan(cfg.pgbouncer.memory);

@@ -6,6 +6,8 @@ import { readFileSync } from "node:fs";
 import { readDbError } from "../../lib/sqlstate.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { pgbouncerMemoryNeeded } from "../../infra/config/index.ts";
+import { formatSize } from "../../infra/config/units.ts";
 import type { LocalStack } from "../../local/stack.ts";
 import { ProbeLoad } from "./load.ts";
 
@@ -21,6 +23,8 @@ export interface ConnectionLoadResult {
   /** PgBouncer's resident memory before the clients connected, and its peak while they were held. */
   pgbouncerStartRssMiB: number;
   pgbouncerPeakRssMiB: number;
+  /** pooling:pgbouncer.memory of the stack held against: what Kubernetes would kill PgBouncer at. */
+  pgbouncerLimitMiB?: number;
   probePeakRssMiB: number;
   probeRequests: number;
   probeErrors: number;
@@ -33,6 +37,17 @@ function rssMiB(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * The stack settings a hold of `clients` connections needs: room for them in maxClientConn (plus the
+ * probe's pools) and the PgBouncer memory the config's rule asks for that many (with TLS, as the dev
+ * stack has it), so the run is refused by nothing and measured against the limit Kubernetes would set.
+ */
+export function connectionHoldOverrides(clients: number): { pgbouncer: { maxClientConn: number; memory: string } } {
+  const maxClientConn = clients + 200;
+  const need = pgbouncerMemoryNeeded({ pgbouncer: { maxClientConn }, tls: { enabled: true } });
+  return { pgbouncer: { maxClientConn, memory: formatSize(Math.max(128 * 2 ** 20, Math.ceil(need / 2 ** 20) * 2 ** 20)) } };
 }
 
 export async function holdConnections(stack: LocalStack, opts: { clients: number; holdMs: number; say: (m: string) => void }): Promise<ConnectionLoadResult> {
@@ -107,6 +122,7 @@ export async function holdConnections(stack: LocalStack, opts: { clients: number
       peakServerConnections: peak.servers,
       pgbouncerStartRssMiB: Math.round(pgbouncerStart * 10) / 10,
       pgbouncerPeakRssMiB: Math.round(peak.pgbouncer * 10) / 10,
+      pgbouncerLimitMiB: stack.config.pgbouncer.memory / 2 ** 20,
       probePeakRssMiB: Math.round(peak.probe * 10) / 10,
       probeRequests: probe.requests,
       probeErrors: probe.errors,

@@ -84,9 +84,9 @@ export function alertTable(results: AlertResult[]): string {
 
 export function connectionTable(r: ConnectionLoadResult): string {
   return [
-    "| client connections | connected | connect time | held | queries | errors | peak PostgreSQL backends | PgBouncer peak RSS | probe peak RSS | probe requests (errors) meanwhile |",
+    "| client connections | connected | connect time | held | queries | errors | peak PostgreSQL backends | PgBouncer peak RSS (pgbouncer.memory) | probe peak RSS | probe requests (errors) meanwhile |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    `| ${r.clients} | ${r.connected} | ${r.connectSeconds.toFixed(1)} s | ${r.holdSeconds.toFixed(0)} s | ${r.queries} | ${errorsCell(r.errors, r.errorKinds)} | ${r.peakServerConnections} | ${r.pgbouncerPeakRssMiB} MiB | ${r.probePeakRssMiB} MiB | ${r.probeRequests} (${r.probeErrors}) |`,
+    `| ${r.clients} | ${r.connected} | ${r.connectSeconds.toFixed(1)} s | ${r.holdSeconds.toFixed(0)} s | ${r.queries} | ${errorsCell(r.errors, r.errorKinds)} | ${r.peakServerConnections} | ${r.pgbouncerPeakRssMiB} MiB${r.pgbouncerLimitMiB === undefined ? "" : ` (${r.pgbouncerLimitMiB} MiB)`} | ${r.probePeakRssMiB} MiB | ${r.probeRequests} (${r.probeErrors}) |`,
   ].join("\n");
 }
 

@@ -14,7 +14,8 @@ import type { PemPair } from "../../lib/pki.ts";
 import type { StackSecrets } from "../../infra/render/index.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { KIND } from "../../infra/k8s/kind.ts";
-import { pgbouncerDeployment, postgresConfigMap, probeEnvLayout, probeDeployment, probeImageName } from "../../infra/k8s/manifests/index.ts";
+import { stackProbe } from "../../infra/k8s/deploy-plan.ts";
+import { pgbouncerDeployment, postgresConfigMap, probeEnvLayout, probeDeployment } from "../../infra/k8s/manifests/index.ts";
 import { PROJECT_DIR, devConfig } from "./fixtures.ts";
 import { MOCK_DIGEST, byType, named, stashed, unwrapSecret, wasSecret, parentTypeOf, recorded, setRecordingMocks, settled, valueOf } from "./pulumi-mocks.ts";
 
@@ -28,6 +29,13 @@ const NOW = new Date("2026-06-01T00:00:00Z");
 let mod: Components;
 let registry: RegistryModule.LocalRegistry;
 const probeContext = join(PROJECT_DIR, "app-probe");
+
+/** The dev stack's probe build as the program plans it: kind's defaults, pushed to kind's local registry. */
+function devBuild(): { imageName: string; registryServer: string } {
+  const plan = stackProbe(cfg);
+  if (plan.source !== "build") throw new Error(`the dev stack's probe is ${plan.source}, not a build`);
+  return { imageName: plan.imageName, registryServer: plan.registryServer };
+}
 
 beforeAll(async () => {
   await setRecordingMocks();
@@ -52,7 +60,7 @@ beforeAll(async () => {
   const redis = new Redis("redis", { config: cfg, secrets, certificates, dependsOn: [ns] });
   new NetworkPolicies("pooling", { config: cfg, dependsOn: [ns] });
   registry = new LocalRegistry("kind-registry");
-  new mod.probe.ProbeApp("probe", { config: cfg, secrets, certificates, registry, buildContext: probeContext, dependsOn: [ns, pgbouncer, redis] });
+  new mod.probe.ProbeApp("probe", { config: cfg, secrets, certificates, ...devBuild(), registry, buildContext: probeContext, dependsOn: [ns, pgbouncer, redis] });
   await settled();
 });
 
@@ -106,12 +114,12 @@ describe("the resource graph", () => {
 
   it("deploys the probe by the pushed image's digest, after the registry exists", () => {
     expect(named("probe-deployment").inputs).toEqual(JSON.parse(JSON.stringify(probeDeployment(cfg, MOCK_DIGEST, probeEnvLayout(cfg)))));
-    expect(named("probe-image").inputs).toMatchObject({ imageName: probeImageName(cfg), registry: { server: `localhost:${KIND.registryHostPort}` } });
+    expect(named("probe-image").inputs).toMatchObject({ imageName: `localhost:${KIND.registryHostPort}/pooling-probe:dev`, registry: { server: `localhost:${KIND.registryHostPort}` } });
   });
 
   it("pushes the probe image to the registry the stack runs", () => {
     const imageName = named("probe-image").inputs.imageName as string;
-    expect(imageName.startsWith(`${registry.server}/`), `${imageName} is not on ${registry.server}: manifests/common.ts's LOCAL_REGISTRY must derive from KIND`).toBe(true);
+    expect(imageName.startsWith(`${registry.server}/`), `${imageName} is not on ${registry.server}: deploy-plan.ts's kind default must be the LocalRegistry's server`).toBe(true);
   });
 
   it("hands the provider the Dockerfile as an absolute path inside the build context", () => {
@@ -135,7 +143,7 @@ describe("the probe's Dockerfile", () => {
     const empty = mkdtempSync(join(tmpdir(), "pooling-context-"));
     try {
       const before = recorded.length;
-      const create = () => new mod.probe.ProbeApp("nodockerfile", { config: cfg, secrets, registry, buildContext: empty });
+      const create = () => new mod.probe.ProbeApp("nodockerfile", { config: cfg, secrets, ...devBuild(), registry, buildContext: empty });
       expect(create).toThrow(expect.objectContaining({ code: "POOLING_PROBE_DOCKERFILE_MISSING", message: expect.stringContaining(join(empty, "Dockerfile")) }));
       await settled();
       expect(recorded.slice(before).map((r) => r.name)).toEqual([]);

@@ -184,3 +184,36 @@ describe("npm run up -- --cluster local", () => {
     expect(console.error).toHaveBeenCalledWith(expect.stringContaining("validated and deployed for postgres 15, pgbouncer 1.18"));
   });
 });
+
+describe("npm run up on a stack whose pooling:cluster is an existing cluster", () => {
+  const stackFile = (cluster: string) => writeFileSync(join(project, "Pulumi.dev.yaml"), `config:\n  pooling:cluster:\n${cluster}`);
+
+  it("runs Pulumi with the caller's kubeconfig and no kind, docker or kubeconfig of ours", () => {
+    stackFile("    type: existing\n    context: prod-eu\n    probeImage: registry.example/pooling-probe:1.0\n");
+    const { runner, calls } = recordingRunner(() => join(project, ".local"));
+    expect(run("up", runner, { PULUMI_CONFIG_PASSPHRASE: "s3cret", KUBECONFIG: "/home/u/.kube/config" }, ["--yes"])).toBe(0);
+    expect(calls.filter((c) => /^(kind|docker) /.test(c.line))).toEqual([]);
+    const pulumi = pulumiCalls(calls);
+    expect(pulumi.map((c) => c.args[0])).toEqual(["stack", "up"]);
+    expect(pulumi.at(-1)!.env).toMatchObject({ KUBECONFIG: "/home/u/.kube/config", PULUMI_CONFIG_PASSPHRASE: "s3cret" });
+    expect(pulumi.at(-1)!.env?.POOLING_CLUSTER).toBeUndefined();
+    expect(existsSync(join(project, ".local"))).toBe(false);
+  });
+
+  it("refuses the dev passphrase there, and names docker when the stack builds the probe image", () => {
+    stackFile("    type: existing\n    context: prod-eu\n    probeRegistry: registry.example/team\n");
+    const { runner, calls } = recordingRunner(() => join(project, ".local"));
+    const noDocker: Runner = { ...runner, onPath: (t) => t !== "docker" };
+    expect(() => run("up", noDocker)).toThrow(
+      expect.objectContaining({ code: "POOLING_PREREQUISITES_MISSING", message: expect.stringMatching(/`docker` was not found[\s\S]*PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE/) }),
+    );
+    expect(calls).toEqual([]);
+  });
+
+  it("leaves a kind stack (no pooling:cluster, or type kind) on the kind path", () => {
+    stackFile("    type: kind\n");
+    const { runner, calls } = recordingRunner(() => join(project, ".local"));
+    expect(run("preview", runner)).toBe(0);
+    expect(calls.some((c) => c.line === "kind get clusters")).toBe(true);
+  });
+});

@@ -18,7 +18,7 @@ export function engineConfig(raw: Record<string, unknown>): Record<string, strin
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [`pooling:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
-type Overrides = Partial<Record<"postgres" | "pgbouncer" | "redis" | "probe" | "monitoring" | "tls", Record<string, unknown>>> & { namespace?: string };
+type Overrides = Partial<Record<"postgres" | "pgbouncer" | "redis" | "probe" | "monitoring" | "tls" | "cluster", Record<string, unknown>>> & { namespace?: string };
 
 export function devConfig(overrides: Overrides = {}): StackConfig {
   const raw = devRaw();

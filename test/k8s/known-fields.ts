@@ -6,20 +6,9 @@
  */
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { KUBE_MODEL_SOURCES } from "../../lib/kubernetes-models.ts";
 
-const INTERFACES: Record<string, [module: string, name: string]> = {
-  "v1/Namespace": ["kubernetes-models/v1/Namespace", "INamespace"],
-  "v1/ConfigMap": ["kubernetes-models/v1/ConfigMap", "IConfigMap"],
-  "v1/Secret": ["kubernetes-models/v1/Secret", "ISecret"],
-  "v1/Service": ["kubernetes-models/v1/Service", "IService"],
-  "apps/v1/Deployment": ["kubernetes-models/apps/v1/Deployment", "IDeployment"],
-  "apps/v1/StatefulSet": ["kubernetes-models/apps/v1/StatefulSet", "IStatefulSet"],
-  "policy/v1/PodDisruptionBudget": ["kubernetes-models/policy/v1/PodDisruptionBudget", "IPodDisruptionBudget"],
-  "networking.k8s.io/v1/NetworkPolicy": ["kubernetes-models/networking.k8s.io/v1/NetworkPolicy", "INetworkPolicy"],
-  // prometheus-operator's CRDs, from @kubernetes-models/prometheus-operator (generated from the CRDs' OpenAPI schemas).
-  "monitoring.coreos.com/v1/PrometheusRule": ["@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule", "IPrometheusRule"],
-  "monitoring.coreos.com/v1/PodMonitor": ["@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor", "IPodMonitor"],
-};
+const INTERFACES: Readonly<Record<string, readonly [module: string, name: string]>> = KUBE_MODEL_SOURCES;
 
 const VIRTUAL = fileURLToPath(new URL("./__manifests__.ts", import.meta.url));
 

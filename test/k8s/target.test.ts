@@ -6,8 +6,12 @@ import { formatStandInVersions } from "../../pods/node/versions.ts";
 import { devRaw } from "./fixtures.ts";
 
 describe("clusterTarget", () => {
-  it("is kind without POOLING_CLUSTER", () => {
-    expect(clusterTarget({})).toEqual({ kind: "kind" });
+  it("is the stack's own cluster (pooling:cluster) without POOLING_CLUSTER", () => {
+    expect(clusterTarget({})).toEqual({ kind: "stack" });
+  });
+
+  it("refuses a POOLING_CLUSTER it does not know, naming the ones it does", () => {
+    expect(() => clusterTarget({ POOLING_CLUSTER: "kind" })).toThrow(expect.objectContaining({ code: "POOLING_CLUSTER_TARGET", message: expect.stringContaining("stack, local, render") }));
   });
 
   it("takes the local node's versions from POOLING_NODE_VERSIONS, as pods/node/versions.ts prints them", () => {

@@ -109,6 +109,11 @@ describe("TLS on Kubernetes", () => {
     expect(exporterDataSource(certs)).toContain(`&sslcert=${TLS_DIRS.postgres}/client.crt&sslkey=${TLS_DIRS.postgres}/client.key`);
     expect(container(redisStatefulSet(certs), "redis").readinessProbe!.exec!.command!.join(" ")).toContain(`--cert ${TLS_DIRS.redis}/client.crt --key ${TLS_DIRS.redis}/client.key`);
     expect(conf(pgbouncerConfigMap(certs), "pgbouncer.ini")).toContain(`server_tls_cert_file = ${TLS_DIRS.pgbouncer}/client.crt`);
+    // PgBouncer's own probes too: with client_tls_sslmode verify-full it ends a handshake without one.
+    const pgbouncer = container(pgbouncerDeployment(certs), "pgbouncer");
+    for (const probe of [pgbouncer.readinessProbe!, pgbouncer.livenessProbe!]) {
+      expect(probe.exec!.command!.join(" ")).toContain(`sslmode=verify-full sslrootcert=${TLS_DIRS.pgbouncer}/ca.crt sslcert=${TLS_DIRS.pgbouncer}/client.crt sslkey=${TLS_DIRS.pgbouncer}/client.key`);
+    }
   });
 
   it("tells Redis about new files by alternating between two spellings of the same paths", () => {

@@ -10,8 +10,8 @@
  * PostgreSQL's StatefulSet under probe load, a budget-breaking `config set`, and `pulumi refresh` after
  * the node agent is killed and restarted. Skipped, with the reason, without the toolchain or root.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
@@ -119,6 +119,13 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     return Number(pod.status!.containerStatuses!.find((c) => c.name === container)!.containerID!.replace("pooling://", ""));
   };
 
+  /** A metric's value from an exporter's /metrics, read inside its pod's network namespace. */
+  const metric = async (app: string, container: string, port: number, name: string) => {
+    const pid = await containerPid(app, container);
+    const text = execFileSync("nsenter", [`--net=/proc/${pid}/ns/net`, "--", "curl", "-fsS", "--max-time", "10", `http://127.0.0.1:${port}/metrics`], { encoding: "utf8" });
+    return new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1];
+  };
+
   /** psql as the app user in PostgreSQL's pod network namespace, over TCP as PgBouncer connects; the password from its Secret. */
   const psql = async (sql: string) => {
     const pg = devConfig().postgres;
@@ -199,11 +206,6 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
   });
 
   it("has the exporters connected over TLS: pg_up and redis_up are 1 from inside their pods", async () => {
-    const metric = async (app: string, container: string, port: number, name: string) => {
-      const pid = await containerPid(app, container);
-      const text = execFileSync("nsenter", [`--net=/proc/${pid}/ns/net`, "--", "curl", "-fsS", "--max-time", "10", `http://127.0.0.1:${port}/metrics`], { encoding: "utf8" });
-      return new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1];
-    };
     // The exporters verify the servers against the stack's CA (sslmode=verify-full, rediss:// with -tls-ca-cert-file).
     await waitFor("pg_up 1", async () => ((await metric("postgres", "postgres-exporter", POSTGRES_METRICS_PORT, "pg_up")) === "1" ? true : undefined), 60_000);
     await waitFor("redis_up 1", async () => ((await metric("redis", "redis-exporter", REDIS_METRICS_PORT, "redis_up")) === "1" ? true : undefined), 60_000);
@@ -394,6 +396,51 @@ describe.skipIf(missing !== undefined)(`pulumi up on the local cluster with its 
     console.log(`TLS rotation through pulumi up: ${load.counts.ok} answered, ${load.counts.failed} failed`);
     expect(await Promise.all(servers.map((x) => containerPid(x.app, x.container)))).toEqual(pids);
     expect(load.counts.failed).toBe(0);
+  });
+
+  it("requires client certificates after `config set tls.clientCertificates true` and `up`: the probe and the exporters present the client leaf, a client without one is refused by PgBouncer, PostgreSQL and Redis", async () => {
+    const cfg = devConfig();
+    await configSet("pooling:tls.clientCertificates", "true");
+    const r = await pulumi("client-certificates", "up");
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    await rolledOut("pgbouncer");
+    await rolledOut("probe");
+    const svc = (await core.listNamespacedService({ namespace: NS })).items.find((x) => x.metadata?.labels?.["app.kubernetes.io/name"] === "app-probe")!;
+    const url = `http://${svc.spec!.clusterIP}:${svc.spec!.ports![0]!.port}/probe`;
+    await waitFor("/probe 200 with client certificates", () => fetch(url, { signal: AbortSignal.timeout(10_000) }).then((res) => (res.status === 200 ? true : undefined), () => undefined), 180_000);
+    await waitFor("pg_up 1 with client certificates", async () => ((await metric("postgres", "postgres-exporter", POSTGRES_METRICS_PORT, "pg_up")) === "1" ? true : undefined), 120_000);
+    await waitFor("redis_up 1 with client certificates", async () => ((await metric("redis", "redis-exporter", REDIS_METRICS_PORT, "redis_up")) === "1" ? true : undefined), 120_000);
+
+    // The clients' pair, as an app pod mounts it (pooling-client-tls), in files of this test's own.
+    const files = mkdtempSync(join(dir, "client-tls-"));
+    const data = (await core.readNamespacedSecret({ name: "pooling-client-tls", namespace: NS })).data!;
+    for (const k of ["ca.crt", "tls.crt", "tls.key"]) writeFileSync(join(files, k), Buffer.from(data[k]!, "base64"), { mode: 0o600 });
+    const secretValue = async (name: string, key: string) => Buffer.from((await core.readNamespacedSecret({ name, namespace: NS })).data![key]!, "base64").toString();
+    const appPassword = await secretValue("postgres-secret", "app-password");
+    const pair = (withCert: boolean) => (withCert ? `sslcert=${join(files, "tls.crt")} sslkey=${join(files, "tls.key")}` : `sslcert=${join(files, "none.crt")} sslkey=${join(files, "none.key")}`);
+    const psqlIn = async (app: string, port: number, withCert: boolean) => {
+      const pid = await containerPid(app, app);
+      const conninfo = `host=127.0.0.1 port=${port} user=${cfg.postgres.user} dbname=${cfg.postgres.database} sslmode=verify-full sslrootcert=${join(files, "ca.crt")} ${pair(withCert)}`;
+      return spawnSync("nsenter", [`--net=/proc/${pid}/ns/net`, "--", "psql", "-X", "-A", "-t", "-c", "SELECT 1", conninfo], { encoding: "utf8", env: { PATH: process.env.PATH, PGPASSWORD: appPassword }, timeout: 30_000 });
+    };
+    for (const [app, port] of [["pgbouncer", cfg.pgbouncer.port], ["postgres", cfg.postgres.port]] as const) {
+      const refused = await psqlIn(app, port, false);
+      expect(refused.status, `${app} without a client certificate: ${refused.stdout}${refused.stderr}`).not.toBe(0);
+      expect(refused.stderr, app).toMatch(/certificate/i);
+      const accepted = await psqlIn(app, port, true);
+      expect(accepted.status, `${app} with the client pair: ${accepted.stderr}`).toBe(0);
+      expect(accepted.stdout.trim()).toBe("1");
+    }
+    const redisPassword = await secretValue("redis-secret", "password");
+    const redisCli = async (withCert: boolean) => {
+      const pid = await containerPid("redis", "redis");
+      const cert = withCert ? ["--cert", join(files, "tls.crt"), "--key", join(files, "tls.key")] : [];
+      return spawnSync("nsenter", [`--net=/proc/${pid}/ns/net`, "--", "redis-cli", "-h", "127.0.0.1", "-p", String(cfg.redis.port), "--tls", "--cacert", join(files, "ca.crt"), ...cert, "--no-auth-warning", "-a", redisPassword, "PING"], { encoding: "utf8", timeout: 30_000 });
+    };
+    const redisRefused = await redisCli(false);
+    expect(`${redisRefused.stdout}${redisRefused.stderr}`).not.toMatch(/PONG/);
+    const redisAccepted = await redisCli(true);
+    expect(redisAccepted.stdout.trim(), redisAccepted.stderr).toBe("PONG");
   });
 
   it("`destroy`, then `cluster down`, leave no object, process, network namespace or nftables table", async () => {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster, PodEvent } from "../../pods/cluster.ts";
 import { isAlive, mountsUnder } from "../../pods/proc.ts";
+import type { PodTemplate } from "../../pods/k8s.ts";
 import type { TestNetwork } from "./fake-network.ts";
 import { requireRoot, startCluster, until, waitEvent, workload, removeTempDirs } from "./helpers.ts";
 
@@ -89,8 +90,8 @@ describe("workloads on the cluster", () => {
       maxPods = Math.max(maxPods, live.length);
     };
     cluster.on("event", sample);
-    const template = structuredClone((dep as { spec: { template: { metadata: { annotations?: object } } } }).spec.template);
-    template.metadata.annotations = { changed: "yes" };
+    const template = structuredClone((dep as { spec: { template: PodTemplate } }).spec.template);
+    template.metadata = { ...template.metadata, annotations: { changed: "yes" } };
     await cluster.rollout("roll", template);
     cluster.off("event", sample);
     expect(minReady).toBe(2);

@@ -4,10 +4,10 @@
 import { describe, expect, it } from "vitest";
 import { commandLine, expand, kubeletEnv, runtimeEnv, type EnvContext } from "../../pods/env.ts";
 import { EnvSourceError } from "../../pods/errors.ts";
-import type { Container, KObject } from "../../pods/k8s.ts";
+import type { ConfigMap, Container, Secret, Service } from "../../pods/k8s.ts";
 import { serviceEnv } from "../../pods/service-env.ts";
 
-const ctx = (objects: { cm?: KObject; secret?: KObject } = {}): EnvContext => ({
+const ctx = (objects: { cm?: ConfigMap; secret?: Secret } = {}): EnvContext => ({
   pod: { name: "web-0", namespace: "t", ip: "10.0.0.9", labels: { app: "web" }, annotations: {}, nodeName: "node", hostIp: "10.0.0.1" },
   configMap: (n) => (objects.cm?.metadata.name === n ? objects.cm : undefined),
   secret: (n) => (objects.secret?.metadata.name === n ? objects.secret : undefined),
@@ -34,7 +34,7 @@ describe("$(VAR) expansion", () => {
 
 describe("the kubelet's env", () => {
   it("takes envFrom first, then env in order, each value expanded against what came before", () => {
-    const cm: KObject = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { HOST: "db", PORT: "5432" } };
+    const cm: ConfigMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { HOST: "db", PORT: "5432" } };
     const c: Container = {
       name: "c",
       image: "x",
@@ -58,7 +58,7 @@ describe("the kubelet's env", () => {
   });
 
   it("refuses a missing Secret key unless optional, as CreateContainerConfigError", () => {
-    const secret: KObject = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { a: Buffer.from("1").toString("base64") } };
+    const secret: Secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { a: Buffer.from("1").toString("base64") } };
     const c = (optional?: boolean): Container => ({ name: "c", image: "x", env: [{ name: "B", valueFrom: { secretKeyRef: { name: "s", key: "b", optional } } }] });
     expect(() => kubeletEnv(c(), ctx({ secret }))).toThrow(EnvSourceError);
     expect(() => kubeletEnv(c(), ctx({ secret }))).toThrow("couldn't find key b in Secret t/s");
@@ -95,7 +95,7 @@ describe("command and args", () => {
 
 describe("Service link variables", () => {
   const hosts = "127.0.0.1\tlocalhost\n198.19.0.2\tpg-bouncer pg-bouncer.t pg-bouncer.t.svc pg-bouncer.t.svc.cluster.local\n198.19.0.3\tother.x other.x.svc other.x.svc.cluster.local\n";
-  const svc = (name: string, ns: string): KObject => ({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: ns }, spec: { ports: [{ name: "pg", port: 6432 }, { name: "metrics", port: 9127, protocol: "TCP" }] } });
+  const svc = (name: string, ns: string): Service => ({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: ns }, spec: { ports: [{ name: "pg", port: 6432 }, { name: "metrics", port: 9127, protocol: "TCP" }] } });
 
   it("gives the pod's namespace's Services as the kubelet does, the address from the pod's /etc/hosts", () => {
     const env = serviceEnv([svc("pg-bouncer", "t"), svc("other", "x")], "t", hosts);

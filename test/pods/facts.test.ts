@@ -9,14 +9,15 @@ import { loadStackFile } from "../../infra/config/file.ts";
 import { generateSecrets } from "../../infra/render/index.ts";
 import { renderManifests } from "../../infra/k8s/manifests/index.ts";
 import { stackFacts, type CheckContext } from "../../pods/checks/context.ts";
-import type { Manifest } from "../../pods/stack.ts";
+import type { Manifest } from "../../pods/k8s.ts";
+import { byRole } from "../../pods/stack.ts";
 import { PROJECT_DIR } from "../../local/stack.ts";
 
 const cfg = loadStackFile(join(PROJECT_DIR, "Pulumi.dev.yaml"));
 const secrets = generateSecrets();
 const rendered = () => renderManifests(cfg, secrets).map((m) => ({ file: m.file, object: structuredClone(m.object) as unknown as Manifest }));
 const ctx = (manifests: CheckContext["manifests"]): CheckContext => ({ manifests, cluster: undefined as never, rerender: () => Promise.reject(new Error("unused")), log: () => undefined, short: true });
-const deploymentOf = (ms: CheckContext["manifests"]) => ms.find((m) => m.object.kind === "Deployment" && m.object.metadata.labels?.["app.kubernetes.io/component"] === "pooler")!.object;
+const deploymentSpecOf = (ms: CheckContext["manifests"]) => byRole(ms, "Deployment", "pooler").spec!;
 
 describe("stackFacts", () => {
   it("reads the budget, ports and the app role from the rendered stack", () => {
@@ -38,13 +39,13 @@ describe("stackFacts", () => {
 
   it("takes Kubernetes' defaults when the Deployment sets no fenceposts: maxSurge 25% rounded up, maxUnavailable 25% rounded down", () => {
     const ms = rendered();
-    const d = deploymentOf(ms);
-    d.spec.replicas = 5;
-    delete d.spec.strategy.rollingUpdate.maxSurge;
-    delete d.spec.strategy.rollingUpdate.maxUnavailable;
+    const spec = deploymentSpecOf(ms);
+    spec.replicas = 5;
+    delete spec.strategy?.rollingUpdate?.maxSurge;
+    delete spec.strategy?.rollingUpdate?.maxUnavailable;
     // 2 surging (⌈1.25⌉), and 2 + 1 (⌊1.25⌋) old pods draining beside them.
     expect(stackFacts(ctx(ms)).pgbouncerRolloutExtraPods).toBe(5);
-    delete d.spec.strategy;
+    delete spec.strategy;
     expect(stackFacts(ctx(ms)).pgbouncerRolloutExtraPods).toBe(5);
   });
 

@@ -6,7 +6,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes, randomInt } from "node:crypto";
-import type { K8sObject, NamedPort, PodEndpoint, PodNetworkApi } from "../../pods/network-api.ts";
+import type { NetworkPolicy, Service } from "../../pods/k8s.ts";
+import type { NamedPort, PodEndpoint, PodNetworkApi } from "../../pods/network-api.ts";
 
 const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 
@@ -17,8 +18,8 @@ export class TestNetwork implements PodNetworkApi {
   private next = 2;
   readonly pods = new Map<string, PodEndpoint & { veth: string }>();
   readonly states: Array<{ name: string; ready: boolean; terminating: boolean }> = [];
-  services: K8sObject[] = [];
-  policies: K8sObject[] = [];
+  services: Service[] = [];
+  policies: NetworkPolicy[] = [];
   destroyed = false;
 
   constructor() {
@@ -57,11 +58,11 @@ export class TestNetwork implements PodNetworkApi {
     ip("netns", "del", p.netnsName); // the veth pair goes with it
   }
 
-  async setServices(services: K8sObject[]): Promise<void> {
+  async setServices(services: Service[]): Promise<void> {
     this.services = services;
   }
 
-  async setPolicies(policies: K8sObject[]): Promise<void> {
+  async setPolicies(policies: NetworkPolicy[]): Promise<void> {
     this.policies = policies;
   }
 

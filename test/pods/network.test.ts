@@ -14,7 +14,10 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ForeignAddressError, PodNetwork, UnknownPodError } from "../../pods/network.ts";
-import type { K8sObject, PodEndpoint } from "../../pods/network-api.ts";
+import type { INetworkPolicyIngressRule as NetworkPolicyIngressRule } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyIngressRule";
+import type { NetworkPolicy, Service } from "../../pods/k8s.ts";
+import type { LabelSelector } from "../../pods/net-rules.ts";
+import type { PodEndpoint } from "../../pods/network-api.ts";
 import { freeSubnetIndex, renderHostsFile, rootNetfilterHazards } from "../../pods/net-host.ts";
 import { renderPolicyTable } from "../../pods/net-policy.ts";
 import { matchesSelector, renderPodRuleset } from "../../pods/net-rules.ts";
@@ -48,7 +51,7 @@ function pod(name: string, host: number, labels: Record<string, string>, extra: 
 const CIDRS = { pods: "198.18.9.0/24", services: "198.19.9.0/24" };
 const webService = { namespace: "shop", name: "web", selector: { app: "web" }, ports: [{ port: 80, targetPort: "http" }], vip: "198.19.9.1" };
 
-function ingressPolicy(name: string, podSelector: object, ingress: object[]): K8sObject {
+function ingressPolicy(name: string, podSelector: LabelSelector, ingress: NetworkPolicyIngressRule[]): NetworkPolicy {
   return { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace: "shop" }, spec: { podSelector, policyTypes: ["Ingress"], ingress } };
 }
 
@@ -88,7 +91,7 @@ describe("pod network rules (pure)", () => {
   });
 
   it("a pod no Ingress policy selects accepts everything", () => {
-    const policy = { ...ingressPolicy("egress-only", {}, []), spec: { podSelector: {}, policyTypes: ["Egress"] } };
+    const policy = { ...ingressPolicy("egress-only", {}, []), spec: { podSelector: {}, policyTypes: ["Egress" as const] } };
     expect(renderPolicyTable(pod("w1", 2, { app: "web" }), [policy], [])).not.toMatch(/ drop$/m);
   });
 
@@ -234,7 +237,7 @@ describe("PodNetwork in Linux namespaces", () => {
   let server: Lines;
   let scratch: string;
   const logs: string[] = [];
-  const SERVICE: K8sObject = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "shop" }, spec: { type: "ClusterIP", selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] } };
+  const SERVICE: Service = { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "shop" }, spec: { type: "ClusterIP", selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] } };
   const ONLY_C = ingressPolicy("web-from-c", { matchLabels: { app: "web" } }, [{ from: [{ podSelector: { matchLabels: { app: "client-c" } } }], ports: [{ protocol: "TCP", port: "http" }] }]);
   const ANY_SOURCE = ingressPolicy("web-probes", { matchLabels: { app: "web" } }, [{ ports: [{ protocol: "TCP", port: 8080 }] }]);
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HOST_COMMANDS, hostProblems, missingServers } from "../../pods/prerequisites.ts";
-import type { Manifest } from "../../pods/stack.ts";
+import type { Manifest } from "../../pods/k8s.ts";
 import type { Resolution } from "../../pods/standins.ts";
 
 const PROJECT_DIR = new URL("../..", import.meta.url).pathname;

@@ -7,13 +7,13 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSyn
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Cluster } from "../../pods/cluster.ts";
-import type { KObject } from "../../pods/k8s.ts";
+import type { ConfigMap, Secret } from "../../pods/k8s.ts";
 import { setVolumeOwnership } from "../../pods/ownership.ts";
 import { mountsUnder } from "../../pods/proc.ts";
 import { PodVolumes } from "../../pods/volumes.ts";
 import { requireRoot, startCluster, tempDir, until, workload, removeTempDirs } from "./helpers.ts";
 
-const cm = (data: Record<string, string>): KObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "t" }, data });
+const cm = (data: Record<string, string>): ConfigMap => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: "t" }, data });
 const perm = (p: string) => (statSync(p).mode & 0o7777).toString(8);
 
 describe("pod volumes", () => {
@@ -23,7 +23,7 @@ describe("pod volumes", () => {
     for (const v of toTearDown) await v.teardown();
   });
 
-  async function setup(volumes: Parameters<typeof PodVolumes.setup>[0]["volumes"], objects: { cm?: KObject; secret?: KObject }, fsGroup?: number) {
+  async function setup(volumes: Parameters<typeof PodVolumes.setup>[0]["volumes"], objects: { cm?: ConfigMap; secret?: Secret }, fsGroup?: number) {
     const podDir = tempDir("vol");
     const store = { cm: objects.cm, secret: objects.secret };
     const v = await PodVolumes.setup({ podDir, volumes, security: { fsGroup }, objects: { configMap: () => store.cm, secret: () => store.secret }, claimDir: (c) => join(podDir, "claims", c) });
@@ -48,7 +48,7 @@ describe("pod volumes", () => {
   });
 
   it("takes a Secret's base64 data and stringData, on a tmpfs", async () => {
-    const secret: KObject = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { token: Buffer.from("from-data").toString("base64") }, stringData: { pass: "from-stringData" } };
+    const secret: Secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { token: Buffer.from("from-data").toString("base64") }, stringData: { pass: "from-stringData" } };
     const { v } = await setup([{ name: "s", secret: { secretName: "s" } }], { secret });
     const dir = v.get("s")!.hostPath;
     expect(readFileSync(join(dir, "token"), "utf8")).toBe("from-data");

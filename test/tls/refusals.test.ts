@@ -64,7 +64,16 @@ describe("with TLS on", () => {
 });
 
 describe("with client certificates required", () => {
-  const stack = useStack({ overrides: { tls: { clientCertificates: true } } });
+  const stack = useStack({ overrides: { tls: { clientCertificates: true } }, probe: true });
+
+  it("the probe app shows the client pair on its pooled connections: /probe answers through PgBouncer and Redis", async () => {
+    // Its pg Pool once threw at start here (pg-pool redefines ssl.key), so no app ran with client certificates.
+    const res = await fetch(`${stack().probe!.url}/probe`, { signal: AbortSignal.timeout(15_000) });
+    const body = (await res.json()) as { pg?: unknown; redis?: unknown };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.pg).toBeDefined();
+    expect(body.redis).toBeDefined();
+  });
 
   it("every server takes a client certificate from the stack's CA", async () => {
     const s = stack();

@@ -1,10 +1,13 @@
 /** What the toolchain builds follows the lockfile; where it keeps it; how its environment is printed. */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { exportLines, findPulumi, toolchainEnv } from "../../toolchain/index.ts";
 import { toolchainPaths } from "../../toolchain/paths.ts";
 import { EXPORTERS, lockedVersions, LockfileError } from "../../toolchain/versions.ts";
 import { EXPORTER_IMAGES } from "../../infra/config/images.ts";
+import { checkPin, LIB_PQ_OF_EXPORTER, PQ_CONSOLE_SOURCE, requiredLibPq, StandinVersionError } from "../../toolchain/recipes/standins.ts";
 import { PROJECT_DIR } from "../k8s/fixtures.ts";
 
 const lock = (packages: Record<string, { version?: string }>) => JSON.stringify({ lockfileVersion: 3, packages });
@@ -23,6 +26,25 @@ describe("the toolchain's versions", () => {
 describe("the exporters the toolchain builds", () => {
   it("are at the versions the Kubernetes manifests deploy", () => {
     expect(EXPORTER_IMAGES.pgbouncer.split(":").at(-1)).toBe(`v${EXPORTERS.pgbouncerExporter}`);
+  });
+});
+
+describe("pq-console, the stand-in for pgbouncer_exporter's driver", () => {
+  it("pins the lib/pq the deployed exporter links", () => {
+    const goMod = readFileSync(join(PQ_CONSOLE_SOURCE, "go.mod"), "utf8");
+    expect(requiredLibPq(goMod)).toBe(LIB_PQ_OF_EXPORTER[EXPORTERS.pgbouncerExporter]);
+    expect(() => checkPin(EXPORTERS.pgbouncerExporter, goMod)).not.toThrow();
+  });
+
+  it("refuses to build a go.mod pinning another lib/pq, and an exporter version with no known lib/pq", () => {
+    expect(() => checkPin("0.10.2", "module m\n\nrequire github.com/lib/pq v1.10.8\n")).toThrow(/requires github\.com\/lib\/pq v1\.10\.8, but pgbouncer_exporter 0\.10\.2 links v1\.10\.9/);
+    expect(() => checkPin("0.99.0", "module m\n")).toThrow(StandinVersionError);
+  });
+
+  it("reads the lib/pq version from a require line or block", () => {
+    expect(requiredLibPq("require (\n\tgithub.com/lib/pq v1.10.9\n)\n")).toBe("v1.10.9");
+    expect(requiredLibPq("require github.com/lib/pq v1.2.3 // indirect\n")).toBe("v1.2.3");
+    expect(requiredLibPq("require github.com/lib/pqx v1.2.3\n")).toBeUndefined();
   });
 });
 

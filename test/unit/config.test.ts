@@ -608,6 +608,20 @@ describe("memory", () => {
     accepted({ postgres: { workMem: "10MB" }, pgbouncer: { defaultPoolSize: 25, reservePoolSize: 5 } });
   });
 
+  test("PgBouncer memory that cannot hold maxClientConn TLS clients is refused with the sum and both fixes", () => {
+    // The fault run's connection hold asks for 10,000 clients; the default 128Mi holds about 3,500 over TLS.
+    expect(problemOf({ pgbouncer: { maxClientConn: 10_000 } })).toBe(
+      'pooling:pgbouncer.memory = "128Mi": PgBouncer could be killed for memory with all its clients connected: 16Mi + pooling:pgbouncer.maxClientConn 10000' +
+        " × 32Ki per client over TLS = about 329Mi > memory 128Mi. Raise it to at least 329Mi or lower pooling:pgbouncer.maxClientConn to at most 3584.",
+    );
+  });
+
+  test("without TLS a PgBouncer client needs less, and the same memory holds more of them", () => {
+    accepted({ pgbouncer: { maxClientConn: 10_000, memory: "329Mi" } });
+    accepted({ pgbouncer: { maxClientConn: 14_000 }, tls: { enabled: false } });
+    expect(problemOf({ pgbouncer: { maxClientConn: 15_000 }, tls: { enabled: false } })).toContain("lower pooling:pgbouncer.maxClientConn to at most 14336.");
+  });
+
   test("Redis maxmemory above the Redis memory is refused", () => {
     expect(problemOf({ redis: { maxMemory: "300Mi" } })).toBe(
       'pooling:redis.maxMemory = "300Mi": maxMemory 300Mi is above pooling:redis.memory 256Mi: the container would be killed before Redis evicts or refuses writes.',

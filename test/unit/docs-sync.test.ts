@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CONFIG_DOC, ERRORS_DOC, PERFORMANCE_JSON, RELIABILITY_JSON, generatedDocs, withErrors, withReference, withSummaries } from "../../infra/cli/docs.ts";
 import { errorSources } from "../../infra/cli/errors-page.ts";
 import { markers } from "../../infra/cli/generated.ts";
+import { poolSizeSummary } from "../../infra/cli/readme-pools.ts";
 import { PROJECT_DIR } from "../../local/stack.ts";
 
 const read = (f: string) => readFileSync(join(PROJECT_DIR, f), "utf8");
@@ -39,6 +40,24 @@ describe("generated documentation", () => {
     const data = JSON.parse(read(json)) as Record<string, unknown>;
     change(data);
     expect(withSummaries(readme, (f) => (f === json ? JSON.stringify(data) : read(f)))).not.toBe(readme);
+  });
+
+  it("README's pool-size figures follow the stated inputs: the dev stack's postgres.cpu and replicas, and named core counts", () => {
+    const dev = read("Pulumi.dev.yaml");
+    const threeCores = dev.replace(/^(\s+cpu:) "1"$/m, '$1 "3"');
+    expect(threeCores).not.toBe(dev);
+    const summary = poolSizeSummary(threeCores);
+    // ⌈4 × 3 ÷ 2 replicas⌉ = 6, min round(2.4) = 2, reserve round(1.2) = 1; locally one PgBouncer: 2 cores ⌈8⌉, 8 cores ⌈32⌉.
+    expect(summary).toContain("(`postgres.cpu` 3, `pgbouncer.replicas` 2) gets 6 (min 2, reserve 1) per replica");
+    expect(summary).toContain("2 cores: 8 (min 3, reserve 2)");
+    expect(summary).toContain("8 cores: 32 (min 13, reserve 6)");
+  });
+
+  it("README's pool-size paragraph quotes no derived figure when the dev stack sets the pool itself", () => {
+    const set = read("Pulumi.dev.yaml").replace(/^(\s+)replicas: 2$/m, "$1replicas: 2\n$1defaultPoolSize: 12");
+    const summary = poolSizeSummary(set);
+    expect(summary).toContain("The dev stack sets `pooling:pgbouncer.defaultPoolSize` 12 itself.");
+    expect(summary).not.toMatch(/cores: \d/);
   });
 
   it.each(["performance", "reliability"])("README has the %s summary between its markers, not empty", (name) => {

@@ -20,6 +20,24 @@ describe("waitFor", () => {
     expect(err).toMatchObject({ code: "POOLING_WAIT_TIMEOUT", message: "timed out after 30 ms waiting for a server that never answers: ECONNREFUSED" });
   });
 
+  it("takes a check that throws for not yet, and goes on to the value a later check yields", async () => {
+    let calls = 0;
+    const check = () => {
+      if (++calls < 3) throw new Error("ECONNREFUSED");
+      return "up";
+    };
+    expect(await waitFor("a server that starts late", check, 5_000, 1)).toBe("up");
+    expect(calls).toBe(3);
+  });
+
+  it("checks once even when the deadline is already due", async () => {
+    let calls = 0;
+    expect(await waitFor("an immediate answer", () => (++calls, "now"), 0, 1)).toBe("now");
+    const err = await waitFor("no answer", () => (++calls, undefined), 0, 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WaitTimeoutError);
+    expect(calls).toBe(2);
+  });
+
   it("becomesTrue answers false at the deadline instead of throwing", async () => {
     expect(await becomesTrue(() => false, 20, 5)).toBe(false);
     expect(await becomesTrue(() => true, 20, 5)).toBe(true);

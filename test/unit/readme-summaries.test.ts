@@ -58,8 +58,15 @@ describe("performanceSummary", () => {
     };
     const text = performanceSummary(JSON.stringify(withSweep));
     expect(text).toContain("swept at 1,000 clients ([sweep](docs/performance/report.md#sweep-poolingpgbouncerdefaultpoolsize))");
-    expect(text).toMatch(/\| 8 \| \*\*derived default\*\* \| 24,000 \| 100 ms \| 8 µs \|\n\| 25 \| seed's \| 20,000 \| 100 ms \| 25 µs \|/);
+    expect(text).toMatch(/\| 8 \| \*\*derived default\*\* for the run's 2 cores, one PgBouncer \| 24,000 \| 100 ms \| 8 µs \|\n\| 25 \| seed's \| 20,000 \| 100 ms \| 25 µs \|/);
     expect(text).not.toContain("| 1 |");
+  });
+
+  it("calls the sweep's stack value the stack's, not a derived default, when the run's cores do not derive it", () => {
+    const withSweep = { ...bench(), machine: { ...bench().machine, cpus: 4 }, sweep: { key: "pooling:pgbouncer.defaultPoolSize", currentValue: 8, seedValue: 25, points: [{ ...point("stack", 1000, 24_000, 100), value: 8 }] } };
+    const text = performanceSummary(JSON.stringify(withSweep));
+    expect(text).toContain("| 8 | **stack's value** | 24,000 |");
+    expect(text).not.toContain("derived default");
   });
 
   it("says what the protocol costs PostgreSQL and which part grew at the top level", () => {
@@ -76,6 +83,9 @@ describe("performanceSummary", () => {
     const withBoth = performanceSummary(JSON.stringify({ ...bench(), machine: { ...bench().machine, loadAverageAtStart: [9.9, 9.5, 8.8] }, tls: { enabled: true, minVersion: "TLSv1.2" } }));
     expect(withBoth).toContain("servers and load sharing the CPUs (load average 9.9 at the start: other work shares the machine).");
     expect(withBoth).toContain("TLS on every connection (TLSv1.2 or newer, clients verify-full): each new connection in the before column pays a TLS handshake");
+    // A load average within the machine's cores is stated without blaming other work.
+    const quiet = performanceSummary(JSON.stringify({ ...bench(), machine: { ...bench().machine, loadAverageAtStart: [1.5, 2, 2.5] } }));
+    expect(quiet).toContain(`servers and load sharing the CPUs (load average 1.5 at the start).`);
     expect(summary).not.toContain("load average");
     expect(summary).not.toContain("TLS");
   });

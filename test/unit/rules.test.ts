@@ -33,6 +33,9 @@ const CONFIGS = [
   { redis: { maxMemory: "1Gi" }, postgres: { user: "postgres", database: "pgbouncer" }, pgbouncer: { adminUser: "postgres", statsUser: "postgres" } },
   { tls: { enabled: false, clientCertificates: true, lifetime: "10d", renewBefore: "6d" } },
   { pgbouncer: { version: "1.6" } },
+  { pgbouncer: { maxClientConn: 10_000 } },
+  { cluster: { type: "existing" } },
+  { cluster: { probeImage: "registry.example.com/team/pooling-probe:1.4.0", probeRegistry: "registry.example.com/team" } },
 ].map((raw) => rawStackSchema.parse(raw));
 
 describe("cross-field rules", () => {

@@ -8,10 +8,9 @@
  * `golang.org/x/text => v0.3.8` is not repeated: Pulumi's release builds start from pkg/v3 and the
  * language host's module, whose go.mod files do not have it, and a dependency's replaces do not apply.
  */
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Recipe, RecipeContext } from "../recipe.ts";
+import { sourceHash, type Recipe, type RecipeContext } from "../recipe.ts";
 
 /** Pulumi's version ldflag: without it `pulumi version` prints nothing (sdk/v3 go/common/version). */
 export const versionFlag = (version: string): string => `-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${version}`;
@@ -54,7 +53,7 @@ export function languageHost(version: string, source = LANGHOST_SOURCE): Recipe 
   return {
     name: "pulumi-language-nodejs",
     // The source is ours, so a change to it must rebuild: its hash is part of the version.
-    version: `v${version}+${contentHash(main)}`,
+    version: `v${version}+${sourceHash(main)}`,
     binaries: ["pulumi-language-nodejs"],
     async build(ctx) {
       ctx.write("go.mod", wrapperGoMod("pooling.local/toolchain/langhost", ["github.com/pulumi/pulumi/sdk/v3"], version));
@@ -62,8 +61,4 @@ export function languageHost(version: string, source = LANGHOST_SOURCE): Recipe 
       await tidyAndBuild(ctx, ctx.workDir, ".", `${ctx.binDir}/pulumi-language-nodejs`, version, "the Node.js language host");
     },
   };
-}
-
-function contentHash(text: string): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, 12);
 }

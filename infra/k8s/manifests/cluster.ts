@@ -1,7 +1,7 @@
 /** Namespace-wide objects: the namespace itself, its NetworkPolicies, kind's local-registry notice. */
 import type * as k8s from "@pulumi/kubernetes";
 import type { StackConfig } from "../../config/index.ts";
-import { APPS, LOCAL_REGISTRY, PART_OF, meta, selectorLabels, type AppKey } from "./common.ts";
+import { APPS, PART_OF, meta, selectorLabels, type AppKey } from "./common.ts";
 import { PGBOUNCER_METRICS_PORT } from "./pgbouncer.ts";
 import { POSTGRES_METRICS_PORT } from "./postgres.ts";
 import { REDIS_METRICS_PORT } from "./redis.ts";
@@ -55,8 +55,8 @@ export function networkPolicies(cfg: StackConfig): Record<AppKey, k8s.types.inpu
   };
 }
 
-/** kind's local-registry guide: tells cluster tools where the local registry is (KEP-1755). */
-export function localRegistryHosting(): k8s.types.input.core.v1.ConfigMap {
+/** kind's local-registry guide: tells cluster tools where the local registry (`host`, as pushed to) is (KEP-1755). */
+export function localRegistryHosting(host: string): k8s.types.input.core.v1.ConfigMap {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -66,7 +66,7 @@ export function localRegistryHosting(): k8s.types.input.core.v1.ConfigMap {
       labels: { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi" },
     },
     data: {
-      "localRegistryHosting.v1": `host: "${LOCAL_REGISTRY}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n`,
+      "localRegistryHosting.v1": `host: "${host}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n`,
     },
   };
 }

@@ -6,9 +6,9 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { EXPORTER_IMAGES, formatSize, serverImages, type StackConfig } from "../../config/index.ts";
-import { KIND } from "../kind.ts";
+import { EXPORTER_IMAGES, PROBE_REPOSITORY, formatSize, serverImages, type StackConfig } from "../../config/index.ts";
 import type { StackSecrets } from "../../render/index.ts";
+import { ROLE_LABEL, ROLES } from "../../render/names.ts";
 
 export type Container = k8s.types.input.core.v1.Container;
 export type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -38,10 +38,10 @@ export const STAND_IN: StackSecrets = (() => {
 
 /** The four workloads; each name is also its Service's name and the DNS name clients use. */
 export const APPS = {
-  postgres: { name: "postgres", component: "database" },
-  pgbouncer: { name: "pgbouncer", component: "pooler" },
-  redis: { name: "redis", component: "cache" },
-  probe: { name: "app-probe", component: "probe" },
+  postgres: { name: "postgres", component: ROLES.postgres },
+  pgbouncer: { name: "pgbouncer", component: ROLES.pgbouncer },
+  redis: { name: "redis", component: ROLES.redis },
+  probe: { name: "app-probe", component: ROLES.probe },
 } as const;
 export type AppKey = keyof typeof APPS;
 
@@ -55,7 +55,7 @@ export function selectorLabels(app: AppKey): Record<string, string> {
 export function labels(app: AppKey): Record<string, string> {
   return {
     ...selectorLabels(app),
-    "app.kubernetes.io/component": APPS[app].component,
+    [ROLE_LABEL]: APPS[app].component,
     "app.kubernetes.io/managed-by": "pulumi",
   };
 }
@@ -95,9 +95,11 @@ export function images(cfg: StackConfig) {
   };
 }
 
-/** Where the probe image is pushed: the kind local registry, tagged with the stack name. */
-export const LOCAL_REGISTRY = `localhost:${KIND.registryHostPort}`;
-export const probeImageName = (cfg: StackConfig) => `${LOCAL_REGISTRY}/pooling-probe:${cfg.stack}`;
+/**
+ * The probe image built from app-probe/ and pushed to `registry` (host[:port][/path]), tagged with the stack
+ * name. Which registry is the cluster target's choice (../deploy-plan.ts).
+ */
+export const probeImageName = (registry: string, cfg: StackConfig) => `${registry}/${PROBE_REPOSITORY}:${cfg.stack}`;
 
 /** A byte count as a Kubernetes quantity ("1Gi", "256Mi"; plain bytes when not a whole KiB). */
 export function memoryQuantity(bytes: number): string {

@@ -5,7 +5,8 @@
 import type { StackConfig } from "../../config/index.ts";
 import type { StackSecrets } from "../../render/index.ts";
 import { localRegistryHosting, namespace, networkPolicies } from "./cluster.ts";
-import { APPS, STAND_IN, probeImageName, redact } from "./common.ts";
+import { APPS, STAND_IN, redact } from "./common.ts";
+import { stackProbe } from "../deploy-plan.ts";
 import { pgbouncerConfigMap, pgbouncerDeployment, pgbouncerPodDisruptionBudget, pgbouncerSecret, pgbouncerSecretData, pgbouncerService } from "./pgbouncer.ts";
 import { postgresConfigMap, postgresSecret, postgresSecretData, postgresService, postgresStatefulSet } from "./postgres.ts";
 import { probeDeployment, probeEnv, probeEnvLayout, probeSecret, probeService } from "./probe.ts";
@@ -46,9 +47,11 @@ export function renderManifests(cfg: StackConfig, secrets?: StackSecrets, certif
   const pdb = pgbouncerPodDisruptionBudget(cfg);
   const certs = certificates ?? redactedCertificates();
   const tls = cfg.tls.enabled;
+  // The probe image and the registry notice as `pulumi up` on the stack's own cluster has them.
+  const probe = stackProbe(cfg);
   const out: Array<[string, object | undefined]> = [
     ["namespace.yaml", namespace(cfg)],
-    ["kube-public/local-registry-hosting.yaml", localRegistryHosting()],
+    ["kube-public/local-registry-hosting.yaml", probe.source === "build" && probe.kindRegistry ? localRegistryHosting(probe.registryServer) : undefined],
     ["postgres/configmap.yaml", postgresConfigMap(cfg)],
     ["postgres/secret.yaml", postgresSecret(cfg, secretValues(postgresSecretData(cfg, s)))],
     ["postgres/tls-secret.yaml", tls ? serverTlsSecret(cfg, "postgres", serverTlsSecretData(cfg, "postgres", certs)) : undefined],
@@ -71,7 +74,7 @@ export function renderManifests(cfg: StackConfig, secrets?: StackSecrets, certif
     [`${APPS.probe.name}/secret.yaml`, probeSecret(cfg, secretValues(env.secret))],
     [`${APPS.probe.name}/tls-secret.yaml`, tls ? clientTlsSecret(cfg, clientTlsSecretData(cfg, certs)) : undefined],
     [`${APPS.probe.name}/service.yaml`, probeService(cfg)],
-    [`${APPS.probe.name}/deployment.yaml`, probeDeployment(cfg, probeImageName(cfg), probeEnvLayout(cfg))],
+    [`${APPS.probe.name}/deployment.yaml`, probeDeployment(cfg, probe.source === "build" ? probe.imageName : probe.image, probeEnvLayout(cfg))],
     [`${APPS.probe.name}/networkpolicy.yaml`, policies.probe],
   ];
   return [

@@ -5,6 +5,7 @@
  */
 import type { StackConfig } from "../../config/index.ts";
 import { clientPairIn, serverTlsFiles } from "./tls.ts";
+import { PGBOUNCER_ADMIN_DATABASE } from "../../render/names.ts";
 
 /** Time for the endpoint controller and kube-proxy to stop sending new clients to a terminating pod. */
 export const ENDPOINT_DRAIN_SECONDS = 5;
@@ -17,17 +18,31 @@ export const PGBOUNCER_MIN_READY_SECONDS = ENDPOINT_DRAIN_SECONDS + 2;
 export const RELOAD_POLL_SECONDS = 5;
 export const HEARTBEAT_FILE = "/run/reloader/heartbeat";
 
-/** libpq connection options for a client in a server's own pod: verify-full against the stack's CA over loopback. */
-export function loopbackTlsParams(cfg: StackConfig, server: "postgres" | "pgbouncer"): string {
+/** The TLS files a client in a server's pod names: the CA it verifies with and the client pair it shows. */
+export interface LoopbackTlsFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** The server's own TLS mount: where its in-pod clients find the CA and the client pair. */
+export function loopbackTlsFiles(server: "postgres" | "pgbouncer"): LoopbackTlsFiles {
+  return { ca: serverTlsFiles(server).ca, ...clientPairIn(server) };
+}
+
+/**
+ * libpq connection options for a client in a server's own pod: verify-full against the stack's CA over
+ * loopback. `files` defaults to the pod's mount; a test names its own copy of the same set.
+ */
+export function loopbackTlsParams(cfg: StackConfig, server: "postgres" | "pgbouncer", files = loopbackTlsFiles(server)): string {
   if (!cfg.tls.enabled) return "";
-  const files = serverTlsFiles(server);
-  const pair = cfg.tls.clientCertificates ? ` sslcert=${clientPairIn(server).cert} sslkey=${clientPairIn(server).key}` : "";
+  const pair = cfg.tls.clientCertificates ? ` sslcert=${files.cert} sslkey=${files.key}` : "";
   return ` sslmode=verify-full sslrootcert=${files.ca}${pair}`;
 }
 
 /** psql to the local admin console (verify-full with TLS on, 127.0.0.1 is in PgBouncer's leaf); PGPASSWORD comes from the Secret. */
 function console(cfg: StackConfig, command: string): string {
-  return `psql -X -q "host=127.0.0.1 port=${cfg.pgbouncer.port} user=${cfg.pgbouncer.adminUser} dbname=pgbouncer${loopbackTlsParams(cfg, "pgbouncer")}" -c '${command}'`;
+  return `psql -X -q "host=127.0.0.1 port=${cfg.pgbouncer.port} user=${cfg.pgbouncer.adminUser} dbname=${PGBOUNCER_ADMIN_DATABASE}${loopbackTlsParams(cfg, "pgbouncer")}" -c '${command}'`;
 }
 
 /**

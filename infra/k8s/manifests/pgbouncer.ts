@@ -26,7 +26,8 @@ import {
 } from "./common.ts";
 import { clientPairIn, serverTlsFiles, tlsMount, tlsVolume } from "./tls.ts";
 import { watchedTlsFiles } from "./tls-reload.ts";
-import { HEARTBEAT_FILE, loopbackTlsParams, PGBOUNCER_MIN_READY_SECONDS, pgbouncerTerminationGraceSeconds, preStopScript, reloaderProbeCommand, reloaderScript } from "./pgbouncer-drain.ts";
+import { HEARTBEAT_FILE, loopbackTlsFiles, loopbackTlsParams, type LoopbackTlsFiles, PGBOUNCER_MIN_READY_SECONDS, pgbouncerTerminationGraceSeconds, preStopScript, reloaderProbeCommand, reloaderScript } from "./pgbouncer-drain.ts";
+import { FILES, PGBOUNCER_ADMIN_DATABASE } from "../../render/names.ts";
 
 /** The postgres user of the edoburu/pgbouncer (Alpine) image. */
 export const PGBOUNCER_UID = 70;
@@ -56,15 +57,15 @@ export function pgbouncerRuntime(cfg: StackConfig): PgbouncerRuntime {
 export function pgbouncerConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
   const rt = pgbouncerRuntime(cfg);
   return configMap(cfg, "pgbouncer", PGBOUNCER_NAMES.configMap, {
-    "pgbouncer.ini": renderPgbouncerIni(cfg, rt),
-    "pgbouncer_hba.conf": renderPgbouncerHba(cfg, rt),
+    [FILES.pgbouncerIni]: renderPgbouncerIni(cfg, rt),
+    [FILES.pgbouncerHba]: renderPgbouncerHba(cfg, rt),
   });
 }
 
 /** userlist.txt (SCRAM verifiers) and the console passwords the reloader and the exporter log in with. */
 export function pgbouncerSecretData(cfg: StackConfig, s: StackSecrets): Record<string, string> {
   return {
-    "userlist.txt": renderUserlist(cfg, s),
+    [FILES.userlist]: renderUserlist(cfg, s),
     "admin-password": s.pgbouncerAdmin.password,
     "stats-password": s.pgbouncerStats.password,
   };
@@ -98,7 +99,13 @@ export function pgbouncerPodDisruptionBudget(cfg: StackConfig): k8s.types.input.
 
 const adminPassword = () => secretEnv("PGPASSWORD", PGBOUNCER_NAMES.secret, "admin-password");
 
-const isReady = (cfg: StackConfig) => ["pg_isready", "-q", "-h", "127.0.0.1", "-p", String(cfg.pgbouncer.port), "-U", cfg.pgbouncer.statsUser, "-d", "pgbouncer"];
+/**
+ * pg_isready over the same TLS as every other client in the pod: with pooling:tls.clientCertificates,
+ * PgBouncer (client_tls_sslmode verify-full) ends a handshake without a client certificate before any
+ * answer, so a bare pg_isready would fail every probe and the kubelet would restart a healthy PgBouncer
+ * (seen on the local cluster). `-d` takes a whole connection string (pg_isready's documentation).
+ */
+const isReady = (cfg: StackConfig) => ["pg_isready", "-q", "-d", `host=127.0.0.1 port=${cfg.pgbouncer.port} user=${cfg.pgbouncer.statsUser} dbname=${PGBOUNCER_ADMIN_DATABASE}${loopbackTlsParams(cfg, "pgbouncer")}`];
 
 function pgbouncerContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
   const pb = cfg.pgbouncer;
@@ -155,14 +162,13 @@ function reloaderContainer(cfg: StackConfig): k8s.types.input.core.v1.Container 
 }
 
 function exporterContainer(cfg: StackConfig): k8s.types.input.core.v1.Container {
-  const pb = cfg.pgbouncer;
   return {
     name: "pgbouncer-exporter",
     image: images(cfg).pgbouncerExporter,
     command: [EXPORTER_BINARIES.pgbouncer],
     // The kubelet expands $(STATS_PASSWORD) from the Secret; the pod spec holds only the reference.
     args: [
-      `--pgBouncer.connectionString=postgres://${pb.statsUser}:$(STATS_PASSWORD)@127.0.0.1:${pb.port}/pgbouncer?${exporterTlsQuery(cfg)}`,
+      `--pgBouncer.connectionString=${exporterConnectionString(cfg, "$(STATS_PASSWORD)")}`,
       `--web.listen-address=:${PGBOUNCER_METRICS_PORT}`,
     ],
     env: [secretEnv("STATS_PASSWORD", PGBOUNCER_NAMES.secret, "stats-password")],
@@ -175,10 +181,21 @@ function exporterContainer(cfg: StackConfig): k8s.types.input.core.v1.Container 
   };
 }
 
-/** pgbouncer_exporter's connection string (lib/pq) query: verify-full over loopback, or plaintext with TLS off. */
-function exporterTlsQuery(cfg: StackConfig): string {
-  const params = loopbackTlsParams(cfg, "pgbouncer").trim();
-  return params === "" ? "sslmode=disable" : params.split(" ").join("&");
+/** Where the exporter reaches PgBouncer: the pod's port and TLS mount, or a local stack's port and files. */
+export interface ExporterTarget {
+  port: number;
+  files: LoopbackTlsFiles;
+}
+
+/**
+ * pgbouncer_exporter's `--pgBouncer.connectionString` (lib/pq): the stats user on loopback, verify-full
+ * against the stack's CA (and the client pair with pooling:tls.clientCertificates), or plaintext with TLS
+ * off. test/tls/pgbouncer-exporter-driver.test.ts opens this very string with lib/pq against PgBouncer.
+ */
+export function exporterConnectionString(cfg: StackConfig, password: string, at: ExporterTarget = { port: cfg.pgbouncer.port, files: loopbackTlsFiles("pgbouncer") }): string {
+  const params = loopbackTlsParams(cfg, "pgbouncer", at.files).trim();
+  const query = params === "" ? "sslmode=disable" : params.split(" ").join("&");
+  return `postgres://${cfg.pgbouncer.statsUser}:${password}@127.0.0.1:${at.port}/${PGBOUNCER_ADMIN_DATABASE}?${query}`;
 }
 
 export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.Deployment {
@@ -218,7 +235,7 @@ export function pgbouncerDeployment(cfg: StackConfig): k8s.types.input.apps.v1.D
           containers: [pgbouncerContainer(cfg), reloaderContainer(cfg), exporterContainer(cfg)],
           volumes: [
             { name: "config", configMap: { name: PGBOUNCER_NAMES.configMap } },
-            { name: "auth", secret: { secretName: PGBOUNCER_NAMES.secret, items: [{ key: "userlist.txt", path: "userlist.txt" }], defaultMode: 0o440 } },
+            { name: "auth", secret: { secretName: PGBOUNCER_NAMES.secret, items: [{ key: FILES.userlist, path: FILES.userlist }], defaultMode: 0o440 } },
             run.volume,
             ...(cfg.tls.enabled ? [tlsVolume("pgbouncer")] : []),
           ],

@@ -26,6 +26,7 @@ import {
 } from "./common.ts";
 import { clientPairIn, serverTlsFiles, tlsMount, tlsVolume } from "./tls.ts";
 import { postgresTlsReloadCommand, reloaderImage, tlsReloaderContainer } from "./tls-reload.ts";
+import { FILES } from "../../render/names.ts";
 
 /** The postgres user of the official Debian-based image. */
 export const POSTGRES_UID = 999;
@@ -50,8 +51,8 @@ export function postgresRuntime(cfg: StackConfig): PostgresRuntime {
 export function postgresConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
   const rt = postgresRuntime(cfg);
   return configMap(cfg, "postgres", POSTGRES_NAMES.configMap, {
-    "postgresql.conf": renderPostgresqlConf(cfg, rt),
-    "pg_hba.conf": renderPgHbaConf(cfg, rt),
+    [FILES.postgresqlConf]: renderPostgresqlConf(cfg, rt),
+    [FILES.pgHbaConf]: renderPgHbaConf(cfg, rt),
   });
 }
 

@@ -23,6 +23,7 @@ import {
 } from "./common.ts";
 import { clientPairIn, serverTlsFiles, tlsMount, tlsVolume } from "./tls.ts";
 import { redisCli, redisTlsReloadCommand, reloaderImage, tlsReloaderContainer } from "./tls-reload.ts";
+import { FILES } from "../../render/names.ts";
 
 /** The redis user of the official Debian-based image. */
 export const REDIS_UID = 999;
@@ -38,11 +39,11 @@ export function redisRuntime(cfg: StackConfig): RedisRuntime {
 }
 
 export function redisConfigMap(cfg: StackConfig): k8s.types.input.core.v1.ConfigMap {
-  return configMap(cfg, "redis", REDIS_NAMES.configMap, { "redis.conf": renderRedisConf(cfg, redisRuntime(cfg)) });
+  return configMap(cfg, "redis", REDIS_NAMES.configMap, { [FILES.redisConf]: renderRedisConf(cfg, redisRuntime(cfg)) });
 }
 
 export function redisSecretData(_cfg: StackConfig, s: StackSecrets): Record<string, string> {
-  return { "redis-auth.conf": renderRedisAuthConf(s.redisPassword), password: s.redisPassword };
+  return { [FILES.redisAuthConf]: renderRedisAuthConf(s.redisPassword), password: s.redisPassword };
 }
 
 export function redisSecret(cfg: StackConfig, data: SecretData) {
@@ -119,7 +120,7 @@ export function redisStatefulSet(cfg: StackConfig): k8s.types.input.apps.v1.Stat
           ],
           volumes: [
             { name: "config", configMap: { name: REDIS_NAMES.configMap } },
-            { name: "auth", secret: { secretName: REDIS_NAMES.secret, items: [{ key: "redis-auth.conf", path: "redis-auth.conf" }], defaultMode: 0o440 } },
+            { name: "auth", secret: { secretName: REDIS_NAMES.secret, items: [{ key: FILES.redisAuthConf, path: FILES.redisAuthConf }], defaultMode: 0o440 } },
             ...(tls ? [tlsVolume("redis"), tls.volume] : []),
           ],
         },

@@ -6,6 +6,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type { StackConfig } from "../../config/index.ts";
 import { contentHash, TLS_SERVERS, type ServerNames, type StackLeaves, type TlsFiles, type TlsServer } from "../../render/index.ts";
+import { TLS_KEYS } from "../../render/names.ts";
 import { APPS, REDACTED, secret, type AppKey, type SecretData } from "./common.ts";
 
 /** The CA's certificate and every leaf: what the TLS Secrets are made from. The CA's key stays in state. */
@@ -19,8 +20,8 @@ export const TLS_DIRS: Record<TlsServer, string> = { postgres: "/etc/postgresql-
 
 export const TLS_SECRET_NAMES: Record<TlsServer | "client", string> = { postgres: "postgres-tls", pgbouncer: "pgbouncer-tls", redis: "redis-tls", client: "pooling-client-tls" };
 
-/** The keys of every TLS Secret, also the file names in its mount (the kubernetes.io/tls names plus the CA). */
-export const TLS_KEYS = { ca: "ca.crt", cert: "tls.crt", key: "tls.key", clientCert: "client.crt", clientKey: "client.key" } as const;
+/** The keys of every TLS Secret, also the file names in its mount (the kubernetes.io/tls names plus the CA); defined with the render output's other names. */
+export { TLS_KEYS };
 
 /** The volume name every TLS mount uses in its pod. */
 export const TLS_VOLUME = "tls";

@@ -3,6 +3,7 @@ import type { StackConfig } from "../../config/index.ts";
 import type { StackSecrets } from "../../render/index.ts";
 import { postgresUrl, redisUrl as redisUrlOf, type ClientTls } from "../../render/urls.ts";
 import { serviceHost } from "./common.ts";
+import { PGBOUNCER_ADMIN_DATABASE } from "../../render/names.ts";
 
 /**
  * Where a client pod finds the stack's CA (and the client pair): the probe mounts the client TLS Secret
@@ -63,7 +64,7 @@ export function directUrl(cfg: StackConfig, s: StackSecrets): string {
 
 /** PgBouncer's console as the read-only stats user (SHOW POOLS, SHOW STATS). */
 export function pgbouncerStatsUrl(cfg: StackConfig, s: StackSecrets): string {
-  return pgUrl(cfg, cfg.pgbouncer.statsUser, s.pgbouncerStats.password, serviceHost(cfg, "pgbouncer"), cfg.pgbouncer.port, "pgbouncer");
+  return pgUrl(cfg, cfg.pgbouncer.statsUser, s.pgbouncerStats.password, serviceHost(cfg, "pgbouncer"), cfg.pgbouncer.port, PGBOUNCER_ADMIN_DATABASE);
 }
 
 export function redisUrl(cfg: StackConfig, s: StackSecrets): string {
