@@ -67,6 +67,9 @@ export function configMapData(cm: ConfigMap): Record<string, Buffer> {
   return out;
 }
 
+/** The values of a ConfigMap or a Secret, each decoded as its kind stores it. */
+export const objectData = (obj: ConfigMap | Secret): Record<string, Buffer> => (obj.kind === "Secret" ? secretData(obj) : configMapData(obj));
+
 function fieldValue(path: string, ctx: EnvContext): string {
   const { pod } = ctx;
   const label = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
@@ -93,12 +96,8 @@ function fieldValue(path: string, ctx: EnvContext): string {
 
 /** The values of the Secret or ConfigMap a reference names (the API refuses a reference without a name, so "" finds none). */
 function source(kind: "Secret" | "ConfigMap", name: string | undefined, ctx: EnvContext): Record<string, Buffer> | undefined {
-  if (kind === "Secret") {
-    const secret = ctx.secret(name ?? "");
-    return secret && secretData(secret);
-  }
-  const cm = ctx.configMap(name ?? "");
-  return cm && configMapData(cm);
+  const obj = kind === "Secret" ? ctx.secret(name ?? "") : ctx.configMap(name ?? "");
+  return obj && objectData(obj);
 }
 
 function keyRef(kind: "Secret" | "ConfigMap", sel: KeySelector, ctx: EnvContext): string | undefined {

@@ -4,7 +4,7 @@
  * YAML, never built here; lib/kubernetes-models.ts maps each kind to its interface.
  */
 import type { IContainer } from "kubernetes-models/v1/Container";
-import type { ManifestOf } from "../lib/kubernetes-models.ts";
+import { ofKind, type Manifest, type ManifestOf } from "../lib/kubernetes-models.ts";
 
 export { isKind, ofKind, type Manifest, type ManifestOf, type ModelKind, type NamedMeta } from "../lib/kubernetes-models.ts";
 
@@ -16,6 +16,9 @@ export type Deployment = ManifestOf<"Deployment">;
 export type StatefulSet = ManifestOf<"StatefulSet">;
 /** What owns pods here. */
 export type Workload = Deployment | StatefulSet;
+
+/** The Deployments and then the StatefulSets among `objects`. */
+export const workloadsOf = (objects: readonly Manifest[]): Workload[] => [...ofKind(objects, "Deployment"), ...ofKind(objects, "StatefulSet")];
 
 export type { IKeyToPath as KeyToPath } from "kubernetes-models/v1/KeyToPath";
 export type { IVolume as Volume } from "kubernetes-models/v1/Volume";

@@ -6,7 +6,7 @@
  */
 import { missingCommands, type RequiredCommand } from "../lib/commands.ts";
 import { PrerequisitesMissingError } from "../lib/errors.ts";
-import { ofKind, type Manifest } from "./k8s.ts";
+import { workloadsOf, type Manifest } from "./k8s.ts";
 import type { StandIns } from "./standins.ts";
 
 /** The host programs the runner calls (pods/net-*.ts, container.ts, volumes.ts, exec.ts). */
@@ -33,7 +33,7 @@ export function hostProblems(uid: number | undefined = process.getuid?.(), dirs?
 export function missingServers(manifests: ReadonlyArray<{ object: Manifest }>, standIns: Pick<StandIns, "resolve">): string[] {
   const out: string[] = [];
   const objects = manifests.map((m) => m.object);
-  for (const workload of [...ofKind(objects, "Deployment"), ...ofKind(objects, "StatefulSet")]) {
+  for (const workload of workloadsOf(objects)) {
     const image = workload.spec?.template.spec?.containers[0]?.image;
     if (image === undefined) continue;
     const r = standIns.resolve(image);

@@ -11,8 +11,9 @@ import { parseDocument } from "yaml";
 import { InputError, PoolingError } from "../lib/errors.ts";
 import { ManifestError } from "./errors.ts";
 import { ROLE_LABEL, type FileName, type Role } from "../infra/render/names.ts";
-import { configMapData, secretData } from "./env.ts";
-import { ofKind, type ConfigMap, type Container, type Manifest, type ManifestOf, type ModelKind, type PodSpec, type Secret, type Workload } from "./k8s.ts";
+import { objectData } from "./env.ts";
+import { ofKind, workloadsOf, type ConfigMap, type Container, type Manifest, type ManifestOf, type ModelKind, type PodSpec, type Secret, type Workload } from "./k8s.ts";
+import { runnableTemplate } from "./workloads.ts";
 
 /** The render CLI failed for a reason other than the stack file (its exit 1). */
 export class RenderFailedError extends PoolingError {
@@ -92,24 +93,19 @@ export const configFile = (manifests: Manifests, role: Role, file: FileName): st
 
 /** The Deployment or StatefulSet that runs `role`. */
 export function workloadOf(manifests: Manifests, role: Role): Workload {
-  const objects = manifests.map((m) => m.object);
-  const all = [...ofKind(objects, "Deployment"), ...ofKind(objects, "StatefulSet")].filter((o) => labelled(o, role));
+  const all = workloadsOf(manifests.map((m) => m.object)).filter((o) => labelled(o, role));
   return exactlyOne(all, `workloads labelled ${ROLE_LABEL}=${role}`);
 }
 
 /** A workload's pod spec, which the API requires of it. */
-export function podSpecOf(workload: Workload): PodSpec {
-  const spec = workload.spec?.template.spec;
-  if (!spec?.containers.length) throw new ManifestError(`${workload.kind} ${workload.metadata.name} has no spec.template.spec.containers`);
-  return spec;
-}
+export const podSpecOf = (workload: Workload): PodSpec => runnableTemplate(workload).spec;
 
 /** The container that runs a workload's server: its first (sidecars follow it). */
 export const serverContainerOf = (workload: Workload): Container => podSpecOf(workload).containers[0]!;
 
 /** A data value of a ConfigMap or Secret (a Secret's `data` decoded, `stringData` over it as the API server merges them). */
 export function dataValue(object: ConfigMap | Secret, key: string): string {
-  const value = (object.kind === "Secret" ? secretData(object) : configMapData(object))[key];
+  const value = objectData(object)[key];
   if (value === undefined) throw new ManifestError(`${object.kind} ${object.metadata.name} has no key ${key}`);
   return value.toString("utf8");
 }
@@ -117,8 +113,7 @@ export function dataValue(object: ConfigMap | Secret, key: string): string {
 /** The images each workload's containers name, as the unmodified stack renders them. */
 export function imagesByContainer(manifests: Manifests): Map<string, string> {
   const out = new Map<string, string>();
-  const objects = manifests.map((m) => m.object);
-  for (const workload of [...ofKind(objects, "Deployment"), ...ofKind(objects, "StatefulSet")]) {
+  for (const workload of workloadsOf(manifests.map((m) => m.object))) {
     const pod = workload.spec?.template.spec;
     for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) if (c.image !== undefined) out.set(`${workload.metadata.name}/${c.name}`, c.image);
   }

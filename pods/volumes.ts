@@ -7,7 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { atomicWrite, type Payload } from "./atomic-writer.ts";
-import { configMapData, secretData } from "./env.ts";
+import { objectData } from "./env.ts";
 import { VolumeError } from "./errors.ts";
 import { quantityBytes, type ConfigMap, type KeyToPath, type PodSecurityContext, type Secret, type Volume } from "./k8s.ts";
 import { setVolumeOwnership as ownership } from "./ownership.ts";
@@ -38,7 +38,7 @@ export function makePayload(kind: "ConfigMap" | "Secret", name: string, obj: Con
     if (source.optional) return payload;
     throw new VolumeError(`${kind.toLowerCase()} "${name}" not found`);
   }
-  const data = obj.kind === "Secret" ? secretData(obj) : configMapData(obj);
+  const data = objectData(obj);
   const defaultMode = source.defaultMode ?? DEFAULT_MODE;
   if (!source.items?.length) {
     for (const [key, value] of Object.entries(data)) payload.set(key, { data: value, mode: defaultMode });

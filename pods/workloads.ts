@@ -18,9 +18,10 @@ export interface ControllerHost {
 }
 
 /** A pod template with the pod spec the API requires of a workload's template. */
-type RunnableTemplate = PodTemplate & { spec: PodSpec };
+export type RunnableTemplate = PodTemplate & { spec: PodSpec };
 
-function runnable(obj: Workload, template: PodTemplate | undefined): RunnableTemplate {
+/** `template` (by default the workload's own) with the containers the API requires of it, or a ManifestError. */
+export function runnableTemplate(obj: Workload, template: PodTemplate | undefined = obj.spec?.template): RunnableTemplate {
   if (!template?.spec?.containers?.length) throw new ManifestError(`${obj.kind} ${obj.metadata.name}: spec.template.spec.containers is required`);
   return { ...template, spec: template.spec };
 }
@@ -35,7 +36,7 @@ export abstract class Controller<W extends Workload = Workload> {
     protected readonly obj: W,
     protected readonly host: ControllerHost,
   ) {
-    this.template = runnable(obj, obj.spec?.template);
+    this.template = runnableTemplate(obj);
     this.hash = templateHash(this.template);
   }
 
@@ -150,7 +151,7 @@ export class DeploymentController extends Controller<Deployment> {
   }
 
   async rollout(template?: PodTemplate): Promise<void> {
-    this.template = template ? runnable(this.obj, template) : this.restartTemplate();
+    this.template = template ? runnableTemplate(this.obj, template) : this.restartTemplate();
     this.hash = templateHash(this.template);
     this.host.log(`${this.name}: rolling out template ${this.hash} (${JSON.stringify(this.obj.spec?.strategy ?? { type: "RollingUpdate" })})`);
     await this.waitUntil(() => {
@@ -208,7 +209,7 @@ export class StatefulSetController extends Controller<StatefulSet> {
 
   /** RollingUpdate: from the highest ordinal down, each pod deleted, recreated with the new template and Ready before the next. */
   async rollout(template?: PodTemplate): Promise<void> {
-    this.template = template ? runnable(this.obj, template) : this.restartTemplate();
+    this.template = template ? runnableTemplate(this.obj, template) : this.restartTemplate();
     this.hash = templateHash(this.template);
     for (let i = this.replicas - 1; i >= 0; i--) {
       const p = this.pods.get(this.podName(i));

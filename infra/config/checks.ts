@@ -259,10 +259,13 @@ export const PGBOUNCER_MEMORY = {
   perClientBytes: { plaintext: 8 * 2 ** 10, tls: 32 * 2 ** 10 },
 } as const;
 
+/** The share of PgBouncer's memory the rule counts for one client connection, with TLS or without. */
+export const pgbouncerClientBytes = (tls: Pick<ParsedStackConfig["tls"], "enabled">): number =>
+  tls.enabled ? PGBOUNCER_MEMORY.perClientBytes.tls : PGBOUNCER_MEMORY.perClientBytes.plaintext;
+
 /** The memory one PgBouncer needs with every one of its `maxClientConn` clients connected. */
 export function pgbouncerMemoryNeeded(cfg: { pgbouncer: Pick<ParsedStackConfig["pgbouncer"], "maxClientConn">; tls: Pick<ParsedStackConfig["tls"], "enabled"> }): number {
-  const perClient = cfg.tls.enabled ? PGBOUNCER_MEMORY.perClientBytes.tls : PGBOUNCER_MEMORY.perClientBytes.plaintext;
-  return PGBOUNCER_MEMORY.baseBytes + cfg.pgbouncer.maxClientConn * perClient;
+  return PGBOUNCER_MEMORY.baseBytes + cfg.pgbouncer.maxClientConn * pgbouncerClientBytes(cfg.tls);
 }
 
 const memoryRules: Rule[] = [
@@ -316,7 +319,7 @@ const memoryRules: Rule[] = [
     const { pgbouncer: pb, tls } = cfg;
     const need = pgbouncerMemoryNeeded(cfg);
     if (need <= pb.memory) return undefined;
-    const perClient = tls.enabled ? PGBOUNCER_MEMORY.perClientBytes.tls : PGBOUNCER_MEMORY.perClientBytes.plaintext;
+    const perClient = pgbouncerClientBytes(tls);
     const maxClients = Math.floor((pb.memory - PGBOUNCER_MEMORY.baseBytes) / perClient);
     const needMiB = Math.ceil(need / 2 ** 20) * 2 ** 20;
     return {

@@ -12,7 +12,7 @@ import { clusterSetting, type ClusterSetting } from "./cluster.ts";
 import { defaultPoolSizeOf, derivedPoolSizeKeys, minPoolSizeOf, reservePoolSizeOf, type PoolSizeKey } from "./pools.ts";
 
 export type { Problem } from "./checks.ts";
-export { connectionBudget, PGBOUNCER_MEMORY, PGBOUNCER_ROLLOUT, PGBOUNCER_ROLLOUT_EXTRA_PODS, pgbouncerMemoryNeeded } from "./checks.ts";
+export { connectionBudget, PGBOUNCER_MEMORY, PGBOUNCER_ROLLOUT, PGBOUNCER_ROLLOUT_EXTRA_PODS, pgbouncerClientBytes, pgbouncerMemoryNeeded } from "./checks.ts";
 export { formatDuration, formatSize, parseDuration, parseSize } from "./units.ts";
 export { EXPORTER_BINARIES, EXPORTER_IMAGES, serverImages } from "./images.ts";
 export { poolDerivationNote, SERVER_CONNECTIONS_PER_CPU } from "./pools.ts";

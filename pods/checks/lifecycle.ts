@@ -6,7 +6,8 @@
 import { connect } from "node:net";
 import { FILES, PGBOUNCER_ADMIN_DATABASE } from "../../infra/render/names.ts";
 import { parseConnectionOptions, parseIni } from "../../lib/ini.ts";
-import { byRole, configFile, configMapHolding, podSpecOf } from "../stack.ts";
+import { byRole, configFile, configMapHolding } from "../stack.ts";
+import { runnableTemplate } from "../workloads.ts";
 import type { PodInfo } from "../cluster.ts";
 import { CheckError, podsOf, serverContainer, sql, stackFacts, until, type CheckContext, type CheckResult } from "./context.ts";
 import { PodLoad, loadSummary, lostWrites } from "./load.ts";
@@ -71,7 +72,7 @@ export async function rolloutBudget(ctx: CheckContext): Promise<CheckResult> {
   try {
     await load.flowing(50);
     const deployment = byRole(ctx.manifests, "Deployment", "pooler");
-    const template = { ...deployment.spec?.template, spec: podSpecOf(deployment) };
+    const template = runnableTemplate(deployment);
     template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, "pooling.dev/pods-rollout": String(Date.now()) } };
     await ctx.cluster.rollout(deployment.metadata.name, template);
     await load.flowing(20);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectionBudget, PGBOUNCER_MEMORY, pgbouncerMemoryNeeded } from "../../infra/config/index.ts";
+import { connectionBudget, pgbouncerClientBytes, pgbouncerMemoryNeeded } from "../../infra/config/index.ts";
 import { connectionHoldOverrides, holdConnections, type ConnectionLoadResult } from "./connections.ts";
 import { startFaultStack, type FaultStack } from "./stack.ts";
 
@@ -44,7 +44,7 @@ describe(`${CLIENTS} client connections held through PgBouncer under load`, () =
     // base and a share per client, larger over TLS: the real PgBouncer must need no more than it allows,
     // per client and in all, or the rule lets a stack through that Kubernetes would OOM-kill. This also
     // fails a pooler that keeps a thread, a process or an unbounded buffer per client.
-    const perClient = cfg.tls.enabled ? PGBOUNCER_MEMORY.perClientBytes.tls : PGBOUNCER_MEMORY.perClientBytes.plaintext;
+    const perClient = pgbouncerClientBytes(cfg.tls);
     const perClientBytes = ((r.pgbouncerPeakRssMiB - r.pgbouncerStartRssMiB) * 2 ** 20) / r.connected;
     expect(perClientBytes, JSON.stringify(r)).toBeLessThan(perClient);
     expect(r.pgbouncerPeakRssMiB * 2 ** 20, JSON.stringify(r)).toBeLessThan(pgbouncerMemoryNeeded({ pgbouncer: { maxClientConn: r.connected }, tls: cfg.tls }));
